@@ -1,0 +1,644 @@
+//! The config loader: parse, interpolate, validate, and collect every error.
+//!
+//! Sections are read key by key against an explicit list of accepted keys, so
+//! one pass reports every unknown key (with a "did you mean"), every bad value
+//! and every broken reference, each with its dotted path.
+
+use super::interpolate::interpolate;
+use super::units::{parse_duration, parse_size};
+use super::{
+    AuthConfig, Capabilities, Config, ConfigSource, DEFAULT_BODY_LIMIT, DEFAULT_LISTEN,
+    ModelConfig, ProviderConfig, ProviderKind, RetryPolicy, Timeouts, is_loopback,
+};
+use http::{HeaderName, HeaderValue};
+use secrecy::SecretString;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use toml::{Table, Value};
+
+/// One problem in a config, with where it is and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted path of the offending key (empty for the whole file).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it, when we can tell.
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)?;
+        } else {
+            write!(f, "{}: {}", self.path, self.message)?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, " (hint: {h})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in one config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(
+            f,
+            "{n} problem{} in the config:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+#[derive(Default)]
+struct Errors(Vec<ConfigError>);
+
+impl Errors {
+    fn add(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
+        self.0.push(ConfigError {
+            path: path.to_string(),
+            message: message.into(),
+            hint,
+        });
+    }
+}
+
+/// Load a config file.
+pub fn load_file(path: &Path, env: Env<'_>) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            path: String::new(),
+            message: format!("cannot read {}: {e}", path.display()),
+            hint: Some("pass --config FILE, or run without one for the built-in default".into()),
+        }])
+    })?;
+    load_str(&text, ConfigSource::File(path.to_path_buf()), env)
+}
+
+/// Load a config from TOML text.
+pub fn load_str(text: &str, source: ConfigSource, env: Env<'_>) -> Result<Config, ConfigErrors> {
+    let mut root: Table = text.parse().map_err(|e: toml::de::Error| {
+        ConfigErrors(vec![ConfigError {
+            path: String::new(),
+            message: format!("not valid TOML: {}", e.message()),
+            hint: e.span().map(|s| {
+                let (line, col) = line_col(text, s.start);
+                format!("look at line {line}, column {col}")
+            }),
+        }])
+    })?;
+    let mut errors = Errors::default();
+    interpolate_table(&mut root, "", env, &mut errors);
+    let config = build(&root, source, env, &mut errors);
+    if errors.0.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors(errors.0))
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line, col)
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn interpolate_table(table: &mut Table, path: &str, env: Env<'_>, errors: &mut Errors) {
+    for (key, value) in table.iter_mut() {
+        interpolate_value(value, &join(path, key), env, errors);
+    }
+}
+
+fn interpolate_value(value: &mut Value, path: &str, env: Env<'_>, errors: &mut Errors) {
+    match value {
+        Value::String(s) => match interpolate(s, env) {
+            Ok(v) => *s = v,
+            Err(e) => errors.add(
+                path,
+                e.to_string(),
+                Some("export the variable, or write ${VAR:-default}".into()),
+            ),
+        },
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                interpolate_value(item, &format!("{path}[{i}]"), env, errors);
+            }
+        }
+        Value::Table(t) => interpolate_table(t, path, env, errors),
+        _ => {}
+    }
+}
+
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(word, c), *c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Typed access to one table, reporting problems under its path.
+struct Section<'a> {
+    table: &'a Table,
+    path: String,
+}
+
+impl<'a> Section<'a> {
+    fn new(table: &'a Table, path: &str, allowed: &[&str], errors: &mut Errors) -> Self {
+        for key in table.keys() {
+            if !allowed.contains(&key.as_str()) {
+                let hint = match closest(key, allowed) {
+                    Some(c) => format!("did you mean '{c}'?"),
+                    None => format!("accepted keys: {}", allowed.join(", ")),
+                };
+                errors.add(&join(path, key), "unknown key", Some(hint));
+            }
+        }
+        Section {
+            table,
+            path: path.to_string(),
+        }
+    }
+
+    fn path(&self, key: &str) -> String {
+        join(&self.path, key)
+    }
+
+    fn wrong_type(&self, key: &str, want: &str, got: &Value, errors: &mut Errors) {
+        errors.add(
+            &self.path(key),
+            format!("expected {want}, found {}", got.type_str()),
+            None,
+        );
+    }
+
+    fn str(&self, key: &str, errors: &mut Errors) -> Option<String> {
+        match self.table.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            other => {
+                self.wrong_type(key, "a string", other, errors);
+                None
+            }
+        }
+    }
+
+    /// A string that counts as absent when empty (e.g. an unset `${VAR:-}`).
+    fn non_empty_str(&self, key: &str, errors: &mut Errors) -> Option<String> {
+        self.str(key, errors).filter(|s| !s.trim().is_empty())
+    }
+
+    fn u64(&self, key: &str, errors: &mut Errors) -> Option<u64> {
+        match self.table.get(key)? {
+            Value::Integer(i) if *i >= 0 => Some(*i as u64),
+            other => {
+                self.wrong_type(key, "a non-negative integer", other, errors);
+                None
+            }
+        }
+    }
+
+    fn parsed<T>(
+        &self,
+        key: &str,
+        what: &str,
+        errors: &mut Errors,
+        from_str: fn(&str) -> Result<T, String>,
+        from_int: fn(u64) -> T,
+    ) -> Option<T> {
+        match self.table.get(key)? {
+            Value::String(s) => from_str(s)
+                .map_err(|e| errors.add(&self.path(key), e, None))
+                .ok(),
+            Value::Integer(i) if *i >= 0 => Some(from_int(*i as u64)),
+            other => {
+                self.wrong_type(key, what, other, errors);
+                None
+            }
+        }
+    }
+
+    fn duration(&self, key: &str, errors: &mut Errors) -> Option<Duration> {
+        self.parsed(
+            key,
+            "a duration like \"30s\"",
+            errors,
+            parse_duration,
+            Duration::from_secs,
+        )
+    }
+
+    fn size(&self, key: &str, errors: &mut Errors) -> Option<u64> {
+        self.parsed(key, "a size like \"32MB\"", errors, parse_size, |b| b)
+    }
+
+    fn str_list(&self, key: &str, errors: &mut Errors) -> Option<Vec<String>> {
+        match self.table.get(key)? {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(s) => out.push(s.clone()),
+                        other => errors.add(
+                            &format!("{}[{i}]", self.path(key)),
+                            format!("expected a string, found {}", other.type_str()),
+                            None,
+                        ),
+                    }
+                }
+                Some(out)
+            }
+            other => {
+                self.wrong_type(key, "a list of strings", other, errors);
+                None
+            }
+        }
+    }
+
+    fn table(&self, key: &str, errors: &mut Errors) -> Option<&'a Table> {
+        match self.table.get(key)? {
+            Value::Table(t) => Some(t),
+            other => {
+                self.wrong_type(key, "a table", other, errors);
+                None
+            }
+        }
+    }
+}
+
+const TOP_KEYS: &[&str] = &[
+    "listen",
+    "master_key",
+    "auth",
+    "body_limit",
+    "shutdown_timeout",
+    "timeouts",
+    "retry",
+    "providers",
+    "models",
+];
+const TIMEOUT_KEYS: &[&str] = &["connect", "first_byte", "idle", "total"];
+const RETRY_KEYS: &[&str] = &["attempts", "backoff", "max_backoff"];
+const PROVIDER_KEYS: &[&str] = &["kind", "base_url", "api_key", "headers", "timeouts"];
+const MODEL_KEYS: &[&str] = &[
+    "provider",
+    "id",
+    "aliases",
+    "capabilities",
+    "context_window",
+];
+
+fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) -> Config {
+    let top = Section::new(root, "", TOP_KEYS, errors);
+    let listen_text = top
+        .str("listen", errors)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let listen: SocketAddr = listen_text.parse().unwrap_or_else(|_| {
+        errors.add(
+            "listen",
+            format!("'{listen_text}' is not an address"),
+            Some("write it as IP:PORT, e.g. \"127.0.0.1:4000\"".into()),
+        );
+        SocketAddr::from(([127, 0, 0, 1], 4000))
+    });
+    let auth = read_auth(&top, &listen, env, errors);
+    let body_limit = top
+        .size("body_limit", errors)
+        .map(|b| usize::try_from(b).unwrap_or(usize::MAX))
+        .unwrap_or(DEFAULT_BODY_LIMIT);
+    let shutdown_timeout = top
+        .duration("shutdown_timeout", errors)
+        .unwrap_or(Duration::from_secs(30));
+    let timeouts = read_timeouts(
+        top.table("timeouts", errors),
+        "timeouts",
+        Timeouts::default(),
+        errors,
+    );
+    let retry = read_retry(top.table("retry", errors), errors);
+
+    let mut providers = Vec::new();
+    if let Some(table) = top.table("providers", errors) {
+        for (name, value) in table {
+            let path = join("providers", name);
+            match value {
+                Value::Table(t) => {
+                    if let Some(p) = read_provider(name, t, &path, timeouts, errors) {
+                        providers.push(p);
+                    }
+                }
+                other => errors.add(
+                    &path,
+                    format!("expected a table, found {}", other.type_str()),
+                    None,
+                ),
+            }
+        }
+    }
+    let mut models = Vec::new();
+    if let Some(table) = top.table("models", errors) {
+        for (name, value) in table {
+            let path = join("models", name);
+            match value {
+                Value::Table(t) => {
+                    if let Some(m) = read_model(name, t, &path, &providers, errors) {
+                        models.push(m);
+                    }
+                }
+                other => errors.add(
+                    &path,
+                    format!("expected a table, found {}", other.type_str()),
+                    None,
+                ),
+            }
+        }
+    }
+    Config {
+        listen,
+        auth,
+        body_limit,
+        shutdown_timeout,
+        timeouts,
+        retry,
+        providers,
+        models,
+        source,
+        notes: Vec::new(),
+    }
+}
+
+fn read_auth(
+    top: &Section<'_>,
+    listen: &SocketAddr,
+    env: Env<'_>,
+    errors: &mut Errors,
+) -> AuthConfig {
+    let key = top
+        .non_empty_str("master_key", errors)
+        .or_else(|| env("SWITCHYARD_MASTER_KEY").filter(|k| !k.trim().is_empty()));
+    let mode = top.str("auth", errors);
+    match (mode.as_deref(), key) {
+        (Some("none"), _) if !is_loopback(listen) => {
+            errors.add(
+                "auth",
+                format!("auth = \"none\" is only allowed on a loopback address, not {listen}"),
+                Some("set master_key (or SWITCHYARD_MASTER_KEY), or listen on 127.0.0.1".into()),
+            );
+            AuthConfig::Disabled
+        }
+        (Some("none"), _) => AuthConfig::Disabled,
+        (None | Some("key"), Some(k)) => AuthConfig::MasterKey(SecretString::from(k)),
+        (None | Some("key"), None) => {
+            errors.add(
+                "master_key",
+                "no master key: clients could not authenticate",
+                Some(
+                    "set master_key = \"${SWITCHYARD_MASTER_KEY}\" and export it, \
+                     or auth = \"none\" when listening on loopback"
+                        .into(),
+                ),
+            );
+            AuthConfig::Disabled
+        }
+        (Some(other), _) => {
+            errors.add(
+                "auth",
+                format!("unknown auth mode '{other}'"),
+                Some("use \"key\" or \"none\"".into()),
+            );
+            AuthConfig::Disabled
+        }
+    }
+}
+
+fn read_timeouts(
+    table: Option<&Table>,
+    path: &str,
+    base: Timeouts,
+    errors: &mut Errors,
+) -> Timeouts {
+    let Some(table) = table else { return base };
+    let s = Section::new(table, path, TIMEOUT_KEYS, errors);
+    Timeouts {
+        connect: s.duration("connect", errors).unwrap_or(base.connect),
+        first_byte: s.duration("first_byte", errors).unwrap_or(base.first_byte),
+        idle: s.duration("idle", errors).unwrap_or(base.idle),
+        total: s.duration("total", errors).unwrap_or(base.total),
+    }
+}
+
+fn read_retry(table: Option<&Table>, errors: &mut Errors) -> RetryPolicy {
+    let base = RetryPolicy::default();
+    let Some(table) = table else { return base };
+    let s = Section::new(table, "retry", RETRY_KEYS, errors);
+    let attempts = s.u64("attempts", errors).map(|a| a.min(10) as u32);
+    RetryPolicy {
+        attempts: attempts.unwrap_or(base.attempts),
+        backoff: s.duration("backoff", errors).unwrap_or(base.backoff),
+        max_backoff: s
+            .duration("max_backoff", errors)
+            .unwrap_or(base.max_backoff),
+    }
+}
+
+fn read_provider(
+    name: &str,
+    table: &Table,
+    path: &str,
+    default_timeouts: Timeouts,
+    errors: &mut Errors,
+) -> Option<ProviderConfig> {
+    let s = Section::new(table, path, PROVIDER_KEYS, errors);
+    let kind_names: Vec<&str> = ProviderKind::ALL.iter().map(|(n, _)| *n).collect();
+    let kind = match s.str("kind", errors) {
+        None => {
+            errors.add(
+                &s.path("kind"),
+                "missing",
+                Some(format!("one of: {}", kind_names.join(", "))),
+            );
+            None
+        }
+        Some(k) => {
+            let found = ProviderKind::ALL
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, kind)| *kind);
+            if found.is_none() {
+                let hint = match closest(&k, &kind_names) {
+                    Some(c) => format!("did you mean '{c}'?"),
+                    None => format!("one of: {}", kind_names.join(", ")),
+                };
+                errors.add(
+                    &s.path("kind"),
+                    format!("unknown provider kind '{k}'"),
+                    Some(hint),
+                );
+            }
+            found
+        }
+    };
+    let base_url = s
+        .non_empty_str("base_url", errors)
+        .unwrap_or_else(|| "https://api.anthropic.com".to_string());
+    let base_url = base_url.trim_end_matches('/').to_string();
+    match reqwest::Url::parse(&base_url) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+        _ => errors.add(
+            &s.path("base_url"),
+            format!("'{base_url}' is not an http(s) URL"),
+            Some("e.g. \"https://api.anthropic.com\"".into()),
+        ),
+    }
+    let api_key = s.non_empty_str("api_key", errors);
+    if api_key.is_none() && base_url.contains("api.anthropic.com") {
+        errors.add(
+            &s.path("api_key"),
+            "api.anthropic.com needs an API key",
+            Some("api_key = \"${ANTHROPIC_API_KEY}\" and export ANTHROPIC_API_KEY".into()),
+        );
+    }
+    let mut headers = Vec::new();
+    if let Some(h) = s.table("headers", errors) {
+        for (k, v) in h {
+            let hp = join(&s.path("headers"), k);
+            let value = match v {
+                Value::String(v) => v,
+                other => {
+                    errors.add(
+                        &hp,
+                        format!("expected a string, found {}", other.type_str()),
+                        None,
+                    );
+                    continue;
+                }
+            };
+            match (
+                HeaderName::try_from(k.as_str()),
+                HeaderValue::try_from(value.as_str()),
+            ) {
+                (Ok(n), Ok(v)) => headers.push((n, v)),
+                _ => errors.add(&hp, "not a valid HTTP header", None),
+            }
+        }
+    }
+    let timeouts = read_timeouts(
+        s.table("timeouts", errors),
+        &s.path("timeouts"),
+        default_timeouts,
+        errors,
+    );
+    Some(ProviderConfig {
+        name: name.to_string(),
+        kind: kind?,
+        base_url,
+        api_key: api_key.map(SecretString::from),
+        headers,
+        timeouts,
+    })
+}
+
+fn read_model(
+    name: &str,
+    table: &Table,
+    path: &str,
+    providers: &[ProviderConfig],
+    errors: &mut Errors,
+) -> Option<ModelConfig> {
+    let s = Section::new(table, path, MODEL_KEYS, errors);
+    let provider = s.str("provider", errors);
+    let names: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+    match &provider {
+        None => errors.add(
+            &s.path("provider"),
+            "missing",
+            Some("name a [providers.NAME] section".into()),
+        ),
+        Some(p) if !names.contains(&p.as_str()) => {
+            let hint = match closest(p, &names) {
+                Some(c) => format!("did you mean '{c}'?"),
+                None if names.is_empty() => {
+                    "no providers are defined; add a [providers.NAME] section".into()
+                }
+                None => format!("defined providers: {}", names.join(", ")),
+            };
+            errors.add(
+                &s.path("provider"),
+                format!("unknown provider '{p}'"),
+                Some(hint),
+            );
+        }
+        Some(_) => {}
+    }
+    let id = s.str("id", errors);
+    if id.as_deref().is_some_and(|i| i.trim().is_empty()) {
+        errors.add(
+            &s.path("id"),
+            "empty",
+            Some("leave it out to forward the name the client asked for".into()),
+        );
+    }
+    let aliases = s.str_list("aliases", errors).unwrap_or_default();
+    for (i, a) in aliases.iter().enumerate() {
+        if a.trim().is_empty() {
+            errors.add(&format!("{}[{i}]", s.path("aliases")), "empty alias", None);
+        }
+    }
+    let capabilities = match s.str_list("capabilities", errors) {
+        None => Capabilities::all(),
+        Some(list) => {
+            let mut c = Capabilities::default();
+            for (i, cap) in list.iter().enumerate() {
+                match cap.as_str() {
+                    "tools" => c.tools = true,
+                    "vision" => c.vision = true,
+                    "thinking" => c.thinking = true,
+                    other => errors.add(
+                        &format!("{}[{i}]", s.path("capabilities")),
+                        format!("unknown capability '{other}'"),
+                        Some(format!("one of: {}", Capabilities::NAMES.join(", "))),
+                    ),
+                }
+            }
+            c
+        }
+    };
+    let context_window = s.u64("context_window", errors);
+    Some(ModelConfig {
+        name: name.to_string(),
+        provider: provider?,
+        id,
+        aliases,
+        capabilities,
+        context_window,
+    })
+}
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

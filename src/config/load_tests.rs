@@ -1,0 +1,210 @@
+//! Tests of the config loader.
+
+use super::*;
+use secrecy::ExposeSecret;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "ANTHROPIC_API_KEY" => Some("sk-ant-test".into()),
+        "SWITCHYARD_MASTER_KEY" => Some("sk-master".into()),
+        _ => None,
+    }
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn load(text: &str) -> Result<Config, ConfigErrors> {
+    load_str(text, ConfigSource::Embedded, &env)
+}
+
+fn paths(e: &ConfigErrors) -> Vec<&str> {
+    e.0.iter().map(|e| e.path.as_str()).collect()
+}
+
+const GOOD: &str = r#"
+listen = "127.0.0.1:4100"
+master_key = "${SWITCHYARD_MASTER_KEY}"
+body_limit = "8MB"
+
+[timeouts]
+idle = "30s"
+
+[providers.anthropic]
+kind = "anthropic"
+api_key = "${ANTHROPIC_API_KEY}"
+
+[providers.local]
+kind = "anthropic"
+base_url = "http://127.0.0.1:11434/"
+timeouts = { connect = "250ms" }
+headers = { x-team = "core" }
+
+[models.sonnet]
+provider = "anthropic"
+id = "claude-sonnet-4-5-20250929"
+aliases = ["claude-sonnet-*", "claude-opus-*"]
+capabilities = ["tools", "vision", "thinking"]
+context_window = 200000
+
+[models.claude]
+provider = "anthropic"
+aliases = ["claude-*"]
+"#;
+
+#[test]
+fn good_config_loads() {
+    let c = load(GOOD).unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:4100");
+    assert!(matches!(&c.auth, AuthConfig::MasterKey(k) if k.expose_secret() == "sk-master"));
+    assert_eq!(c.body_limit, 8_000_000);
+    assert_eq!(c.timeouts.idle, Duration::from_secs(30));
+    assert_eq!(c.providers.len(), 2);
+    let anthropic = c.provider("anthropic").unwrap();
+    assert_eq!(anthropic.base_url, "https://api.anthropic.com");
+    assert_eq!(
+        anthropic.api_key.as_ref().unwrap().expose_secret(),
+        "sk-ant-test"
+    );
+    let local = c.provider("local").unwrap();
+    assert_eq!(
+        local.base_url, "http://127.0.0.1:11434",
+        "trailing slash trimmed"
+    );
+    assert_eq!(local.timeouts.connect, Duration::from_millis(250));
+    assert_eq!(
+        local.timeouts.idle,
+        Duration::from_secs(30),
+        "inherits the global timeouts"
+    );
+    assert_eq!(local.headers[0].0.as_str(), "x-team");
+    let names: Vec<&str> = c.models.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["sonnet", "claude"], "file order is kept");
+    assert_eq!(c.models[0].context_window, Some(200_000));
+    assert_eq!(
+        c.models[1].upstream_id("claude-x"),
+        "claude-x",
+        "no id forwards the requested name"
+    );
+}
+
+#[test]
+fn every_error_is_collected_with_its_path() {
+    let text = r#"
+listne = "127.0.0.1:4000"
+master_key = "k"
+[timeouts]
+idle = "forever"
+[providers.anthropic]
+kind = "antropic"
+base_ur = "https://x"
+api_key = "${NOPE}"
+[models.sonnet]
+provider = "anthropc"
+capabilities = ["tools", "telepathy"]
+context_window = "big"
+"#;
+    let e = load(text).unwrap_err();
+    let p = paths(&e);
+    for want in [
+        "listne",
+        "timeouts.idle",
+        "providers.anthropic.kind",
+        "providers.anthropic.base_ur",
+        "providers.anthropic.api_key",
+        "models.sonnet.provider",
+        "models.sonnet.capabilities[1]",
+        "models.sonnet.context_window",
+    ] {
+        assert!(p.contains(&want), "missing error for {want}; got {p:?}");
+    }
+    let listen = e.0.iter().find(|e| e.path == "listne").unwrap();
+    assert_eq!(listen.hint.as_deref(), Some("did you mean 'listen'?"));
+    let kind =
+        e.0.iter()
+            .find(|e| e.path == "providers.anthropic.kind")
+            .unwrap();
+    assert_eq!(kind.hint.as_deref(), Some("did you mean 'anthropic'?"));
+    let text = e.to_string();
+    assert!(text.contains("problems in the config"), "{text}");
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let e = load("listen = \"x\"\n[providers\n").unwrap_err();
+    assert_eq!(e.0.len(), 1);
+    assert!(e.0[0].message.starts_with("not valid TOML"));
+    assert!(
+        e.0[0].hint.as_deref().unwrap().contains("line 2"),
+        "{:?}",
+        e.0[0]
+    );
+}
+
+#[test]
+fn interpolation_forms() {
+    let text = r#"
+auth = "none"
+[providers.a]
+kind = "anthropic"
+base_url = "${LOCAL_URL:-http://127.0.0.1:9999}"
+api_key = "${ANTHROPIC_API_KEY:?export your key}"
+"#;
+    let c = load(text).unwrap();
+    assert_eq!(c.providers[0].base_url, "http://127.0.0.1:9999");
+    let e = load_str(text, ConfigSource::Embedded, &no_env).unwrap_err();
+    assert_eq!(e.0[0].path, "providers.a.api_key");
+    assert!(e.0[0].message.contains("export your key"));
+}
+
+#[test]
+fn interpolated_values_cannot_change_structure() {
+    let evil = |n: &str| (n == "X").then(|| "\"\n[providers.evil]\nkind = \"anthropic".to_string());
+    let c = load_str(
+        "auth = \"none\"\nmaster_key = \"${X}\"",
+        ConfigSource::Embedded,
+        &evil,
+    )
+    .unwrap();
+    assert!(c.providers.is_empty());
+}
+
+#[test]
+fn auth_rules() {
+    // No key anywhere and no auth = "none": refused, with a hint.
+    let e = load_str("", ConfigSource::Embedded, &no_env).unwrap_err();
+    assert_eq!(paths(&e), ["master_key"]);
+    // SWITCHYARD_MASTER_KEY is enough.
+    let c = load("").unwrap();
+    assert!(matches!(c.auth, AuthConfig::MasterKey(_)));
+    // none on loopback is fine, not elsewhere.
+    assert!(matches!(
+        load("auth = \"none\"").unwrap().auth,
+        AuthConfig::Disabled
+    ));
+    let e = load("auth = \"none\"\nlisten = \"0.0.0.0:4000\"").unwrap_err();
+    assert_eq!(paths(&e), ["auth"]);
+    let e = load("auth = \"maybe\"").unwrap_err();
+    assert_eq!(paths(&e), ["auth"]);
+}
+
+#[test]
+fn anthropic_api_needs_a_key() {
+    let e = load_str(
+        "auth = \"none\"\n[providers.a]\nkind = \"anthropic\"\napi_key = \"${ANTHROPIC_API_KEY:-}\"",
+        ConfigSource::Embedded,
+        &no_env,
+    )
+    .unwrap_err();
+    assert_eq!(paths(&e), ["providers.a.api_key"]);
+}
+
+#[test]
+fn retry_and_backoff() {
+    let c = load("[retry]\nattempts = 3\nbackoff = \"100ms\"\nmax_backoff = \"300ms\"").unwrap();
+    assert_eq!(c.retry.attempts, 3);
+    assert_eq!(c.retry.delay(1), Duration::from_millis(100));
+    assert_eq!(c.retry.delay(2), Duration::from_millis(200));
+    assert_eq!(c.retry.delay(3), Duration::from_millis(300));
+}

@@ -1,0 +1,221 @@
+//! Configuration: TOML → `${VAR}` interpolation → validation → [`Config`].
+//!
+//! The loader (`load`) collects every problem it finds, each with its path in
+//! the file and a hint, instead of stopping at the first. With no file the
+//! gateway runs on an embedded default built from what the environment offers
+//! (`defaults`). Nothing outside this module parses config text.
+
+mod defaults;
+mod interpolate;
+mod load;
+pub mod units;
+
+pub use defaults::detect_default;
+pub use interpolate::{InterpolateError, interpolate};
+pub use load::{ConfigError, ConfigErrors, load_file, load_str};
+
+use http::{HeaderName, HeaderValue};
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
+/// Default body limit: Anthropic's own limit for Messages requests.
+pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// Where the running config came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// A file given with `--config`, `SWITCHYARD_CONFIG` or found as `./switchyard.toml`.
+    File(PathBuf),
+    /// Built in, from what the environment offers.
+    Embedded,
+}
+
+/// The validated configuration the gateway runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// How clients authenticate.
+    pub auth: AuthConfig,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// How long in-flight requests may run after SIGTERM/SIGINT.
+    pub shutdown_timeout: Duration,
+    /// Default upstream timeouts (providers may override).
+    pub timeouts: Timeouts,
+    /// Retries of the same target on retryable failures.
+    pub retry: RetryPolicy,
+    /// Named upstream providers, in file order.
+    pub providers: Vec<ProviderConfig>,
+    /// Named models clients can ask for, in file order.
+    pub models: Vec<ModelConfig>,
+    /// Where this config came from.
+    pub source: ConfigSource,
+    /// What the embedded default detected or is missing (empty for files).
+    pub notes: Vec<String>,
+}
+
+impl Config {
+    /// The provider with this name.
+    pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+}
+
+/// How clients prove they may use the gateway.
+#[derive(Debug, Clone)]
+pub enum AuthConfig {
+    /// The master key, accepted as `x-api-key` or `Authorization: Bearer`.
+    MasterKey(SecretString),
+    /// No authentication (allowed only on loopback addresses).
+    Disabled,
+}
+
+/// The four upstream timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP + TLS connect.
+    pub connect: Duration,
+    /// Until response headers arrive, and for streams the first event.
+    pub first_byte: Duration,
+    /// Longest gap between two stream chunks.
+    pub idle: Duration,
+    /// Whole request.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        // Claude Code allows 600 s per request and streams for minutes.
+        Timeouts {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(120),
+            idle: Duration::from_secs(180),
+            total: Duration::from_secs(900),
+        }
+    }
+}
+
+/// Retries of one target before moving on or giving up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Extra attempts after the first (0 = no retry).
+    pub attempts: u32,
+    /// Delay before the first retry; doubles each time.
+    pub backoff: Duration,
+    /// Upper bound of one delay.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 2,
+            backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(4),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before retry number `retry` (1-based).
+    pub fn delay(&self, retry: u32) -> Duration {
+        let factor = 1u32 << retry.saturating_sub(1).min(16);
+        self.backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// The wire protocol a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// The Anthropic Messages API (api.anthropic.com or a compatible server).
+    Anthropic,
+}
+
+impl ProviderKind {
+    /// Every kind, with its config name.
+    pub const ALL: &'static [(&'static str, ProviderKind)] =
+        &[("anthropic", ProviderKind::Anthropic)];
+
+    /// The config name of this kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Anthropic => "anthropic",
+        }
+    }
+}
+
+/// One upstream provider.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    /// Name used by models (`provider = "..."`).
+    pub name: String,
+    /// Protocol.
+    pub kind: ProviderKind,
+    /// Base URL without a trailing slash.
+    pub base_url: String,
+    /// Key injected upstream (never the client's).
+    pub api_key: Option<SecretString>,
+    /// Extra headers sent with every upstream request.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Timeouts for this provider.
+    pub timeouts: Timeouts,
+}
+
+/// What a model can do; a request needing more never goes to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Tool use.
+    pub tools: bool,
+    /// Image input.
+    pub vision: bool,
+    /// Extended thinking.
+    pub thinking: bool,
+}
+
+impl Capabilities {
+    /// Names accepted in `capabilities = [...]`.
+    pub const NAMES: &'static [&'static str] = &["tools", "vision", "thinking"];
+
+    /// All capabilities.
+    pub fn all() -> Self {
+        Capabilities {
+            tools: true,
+            vision: true,
+            thinking: true,
+        }
+    }
+}
+
+/// A model clients can ask for.
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    /// Name clients use (and tiers refer to).
+    pub name: String,
+    /// Provider that serves it.
+    pub provider: String,
+    /// Upstream model id; `None` forwards the name the client asked for.
+    pub id: Option<String>,
+    /// Other names clients may ask for; `*` and `?` are wildcards.
+    pub aliases: Vec<String>,
+    /// What it can do.
+    pub capabilities: Capabilities,
+    /// Context window in tokens, when known.
+    pub context_window: Option<u64>,
+}
+
+impl ModelConfig {
+    /// The upstream id to send for a request that asked for `requested`.
+    pub fn upstream_id<'a>(&'a self, requested: &'a str) -> &'a str {
+        self.id.as_deref().unwrap_or(requested)
+    }
+}
+
+/// Whether `addr` only accepts connections from this machine.
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
