@@ -1,0 +1,43 @@
+//! Canonical types: what a request, an answer, a stream event and usage are,
+//! independent of any client dialect or provider protocol.
+//!
+//! They follow Anthropic's content-block model with `extra` maps for what is
+//! not modelled. Passthrough (same dialect on both sides) never goes through
+//! them; translation between dialects always does. Nothing here knows about
+//! HTTP, axum or a provider.
+
+mod raw;
+mod request;
+mod response;
+mod stream;
+mod tokens;
+mod usage;
+
+pub use raw::{BodyKind, RawRequest};
+pub use request::{
+    ChatRequest, Content, ContentBlock, MediaBlock, Message, RedactedThinkingBlock, Role,
+    TextBlock, Thinking, ThinkingBlock, Tool, ToolChoice, ToolResultBlock, ToolUseBlock,
+};
+pub use response::ChatResponse;
+pub use stream::{Delta, ErrorBody, MessageDeltaBody, StreamEvent};
+pub use tokens::estimate_input_tokens;
+pub use usage::{CacheCreation, Usage, UsageReport};
+
+/// The API dialect a client speaks (or a provider answers in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// Anthropic Messages API.
+    Anthropic,
+}
+
+impl Dialect {
+    /// Short name for logs and the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Anthropic => "anthropic",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

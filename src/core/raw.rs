@@ -1,0 +1,270 @@
+//! An Anthropic Messages body as the client sent it, checked and indexed
+//! without being copied.
+//!
+//! The gateway forwards these bytes unchanged when the provider speaks the
+//! same dialect; it only needs a few facts (the model and where it sits, the
+//! stream flag, the turns) and a way to swap the model id. Parsing borrows
+//! `RawValue`s from the body, so nothing large is allocated or re-encoded.
+
+use bytes::{Bytes, BytesMut};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::ops::Range;
+
+/// What the body is for: a generation or a token count (no `max_tokens`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// `POST /v1/messages`.
+    Messages,
+    /// `POST /v1/messages/count_tokens`.
+    CountTokens,
+}
+
+/// A validated Anthropic Messages body.
+#[derive(Debug, Clone)]
+pub struct RawRequest {
+    bytes: Bytes,
+    model: String,
+    model_span: Range<usize>,
+    stream: bool,
+    message_count: usize,
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
+    #[serde(borrow)]
+    messages: Option<Vec<MessageShape<'a>>>,
+    max_tokens: Option<u64>,
+    stream: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct MessageShape<'a> {
+    #[allow(dead_code)] // checked for type only
+    role: String,
+    #[serde(borrow)]
+    content: &'a RawValue,
+}
+
+impl RawRequest {
+    /// Check the body's shape and index it. The error text is for the client.
+    pub fn parse(bytes: Bytes, kind: BodyKind) -> Result<Self, String> {
+        // serde would also read a struct from a JSON array; the API takes objects only.
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => {}
+            None => return Err("request body is empty".into()),
+            Some(_) => return Err("request body: expected a JSON object".into()),
+        }
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        let env: Envelope<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                format!("request body is not valid JSON: {inner}")
+            } else if path == "." {
+                format!("request body: {inner}")
+            } else {
+                format!("{path}: {inner}")
+            }
+        })?;
+        let model_raw = env.model.ok_or("model: Field required")?;
+        let model: String = serde_json::from_str(model_raw.get())
+            .map_err(|_| "model: Input should be a valid string".to_string())?;
+        if model.trim().is_empty() {
+            return Err("model: String should not be empty".into());
+        }
+        let messages = env.messages.ok_or("messages: Field required")?;
+        for (i, m) in messages.iter().enumerate() {
+            let c = m.content.get().as_bytes().first().copied();
+            if !matches!(c, Some(b'"') | Some(b'[')) {
+                return Err(format!(
+                    "messages[{i}].content: Input should be a valid string or list of content blocks"
+                ));
+            }
+        }
+        if kind == BodyKind::Messages {
+            match env.max_tokens {
+                None => return Err("max_tokens: Field required".into()),
+                Some(0) => {
+                    return Err("max_tokens: Input should be greater than or equal to 1".into());
+                }
+                Some(_) => {}
+            }
+        }
+        let model_span = span_of(&bytes, model_raw.get())
+            .ok_or_else(|| "model: could not be located in the body".to_string())?;
+        let message_count = messages.len();
+        let stream = env.stream.unwrap_or(false);
+        Ok(RawRequest {
+            model,
+            model_span,
+            stream,
+            message_count,
+            bytes,
+        })
+    }
+
+    /// The body as received.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// The model the client asked for.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// Whether the client asked for a stream.
+    pub fn is_stream(&self) -> bool {
+        self.stream
+    }
+
+    /// Number of turns in `messages`.
+    pub fn message_count(&self) -> usize {
+        self.message_count
+    }
+
+    /// The body with `model` set to `id`; the same bytes when nothing changes.
+    pub fn with_model(&self, id: &str) -> Bytes {
+        if id == self.model {
+            return self.bytes.clone();
+        }
+        let encoded = serde_json::Value::String(id.to_string()).to_string();
+        let mut out = BytesMut::with_capacity(self.bytes.len() + encoded.len());
+        out.extend_from_slice(&self.bytes[..self.model_span.start]);
+        out.extend_from_slice(encoded.as_bytes());
+        out.extend_from_slice(&self.bytes[self.model_span.end..]);
+        out.freeze()
+    }
+}
+
+/// Where `part` (a slice borrowed from `whole`) sits inside `whole`.
+fn span_of(whole: &[u8], part: &str) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (whole.get(start..end)? == part.as_bytes()).then_some(start..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<RawRequest, String> {
+        RawRequest::parse(Bytes::from(s.to_string()), BodyKind::Messages)
+    }
+
+    #[test]
+    fn model_rewrite_touches_nothing_else() {
+        let body = r#"{ "max_tokens": 5, "model" : "claude-x", "messages": [{"role":"user","content":"model"}], "zz": {"model":"inner"} }"#;
+        let r = parse(body).unwrap();
+        assert_eq!(r.model(), "claude-x");
+        let out = r.with_model("claude-sonnet-4-5-20250929");
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            body.replace("\"claude-x\"", "\"claude-sonnet-4-5-20250929\"")
+        );
+        // same id: the very same bytes
+        assert_eq!(r.with_model("claude-x").as_ptr(), r.bytes().as_ptr());
+    }
+
+    #[test]
+    fn escaped_model_names() {
+        let r = parse(r#"{"model":"a\u002db\"c","max_tokens":1,"messages":[]}"#).unwrap();
+        assert_eq!(r.model(), "a-b\"c");
+        let out = r.with_model("x\"y");
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["model"], "x\"y");
+    }
+
+    #[test]
+    fn bad_input_table() {
+        let rows: &[(&str, &str)] = &[
+            ("{", "not valid JSON"),
+            ("[]", "request body: expected a JSON object"),
+            (r#"["m",[],1]"#, "request body: expected a JSON object"),
+            ("", "request body is empty"),
+            ("7", "expected a JSON object"),
+            (r#"{"messages":[],"max_tokens":1}"#, "model: Field required"),
+            (
+                r#"{"model":7,"messages":[],"max_tokens":1}"#,
+                "model: Input should be a valid string",
+            ),
+            (
+                r#"{"model":"","messages":[],"max_tokens":1}"#,
+                "model: String should not be empty",
+            ),
+            (
+                r#"{"model":"m","max_tokens":1}"#,
+                "messages: Field required",
+            ),
+            (
+                r#"{"model":"m","messages":{},"max_tokens":1}"#,
+                "messages: invalid type",
+            ),
+            (
+                r#"{"model":"m","messages":[{"content":"x"}],"max_tokens":1}"#,
+                "messages[0]: missing field `role`",
+            ),
+            (
+                r#"{"model":"m","messages":[{"role":"user","content":5}],"max_tokens":1}"#,
+                "messages[0].content",
+            ),
+            (
+                r#"{"model":"m","messages":[]}"#,
+                "max_tokens: Field required",
+            ),
+            (
+                r#"{"model":"m","messages":[],"max_tokens":"9"}"#,
+                "max_tokens: invalid type",
+            ),
+            (
+                r#"{"model":"m","messages":[],"max_tokens":-1}"#,
+                "max_tokens: invalid value",
+            ),
+            (
+                r#"{"model":"m","messages":[],"max_tokens":0}"#,
+                "greater than or equal to 1",
+            ),
+            (
+                r#"{"model":"m","messages":[],"max_tokens":1,"stream":"yes"}"#,
+                "stream: invalid type",
+            ),
+            (
+                r#"{"model":"a","model":"b","messages":[],"max_tokens":1}"#,
+                "duplicate field `model`",
+            ),
+        ];
+        for (body, want) in rows {
+            let err = parse(body)
+                .err()
+                .unwrap_or_else(|| panic!("{body} should fail"));
+            assert!(err.contains(want), "{body}: got {err:?}, want {want:?}");
+        }
+    }
+
+    #[test]
+    fn count_tokens_needs_no_max_tokens() {
+        let b = Bytes::from_static(br#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#);
+        assert!(RawRequest::parse(b, BodyKind::CountTokens).is_ok());
+    }
+
+    #[test]
+    fn claude_code_bodies_parse() {
+        for name in [
+            "claude_code_simple",
+            "claude_code_tool_result",
+            "claude_code_auto_mode",
+        ] {
+            let path = format!(
+                "{}/tests/fixtures/anthropic/{name}.json",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let r =
+                RawRequest::parse(std::fs::read(path).unwrap().into(), BodyKind::Messages).unwrap();
+            assert_eq!(r.model(), "claude-opus-5-5");
+            assert!(r.is_stream());
+        }
+    }
+}
