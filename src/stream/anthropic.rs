@@ -1,0 +1,121 @@
+//! Anthropic SSE in, Anthropic SSE out: the passthrough transcoder.
+//!
+//! Each upstream event is forwarded as the exact bytes the provider wrote,
+//! as soon as it is complete; only the meter looks inside.
+
+use super::meter::UsageMeter;
+use super::relay::Transcoder;
+use super::sse::{SseDecoder, encode_event};
+use crate::error::{UpstreamError, UpstreamErrorKind, anthropic_error_type};
+use bytes::Bytes;
+use std::collections::VecDeque;
+
+/// Forwards an Anthropic event stream unchanged, metering it.
+#[derive(Debug, Default)]
+pub struct AnthropicPassthrough {
+    decoder: SseDecoder,
+    meter: UsageMeter,
+}
+
+impl Transcoder for AnthropicPassthrough {
+    fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError> {
+        self.decoder.feed(chunk);
+        while let Some(event) = self.decoder.next_event().map_err(|e| {
+            UpstreamError::new(
+                UpstreamErrorKind::Malformed,
+                format!("upstream sent an SSE event larger than {} bytes", e.0),
+            )
+        })? {
+            self.meter.observe(event.name(), event.data());
+            out.push_back(event.raw().clone());
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError> {
+        while let Ok(Some(event)) = self.decoder.end_of_stream() {
+            self.meter.observe(event.name(), event.data());
+            out.push_back(event.raw().clone());
+        }
+        if self.decoder.has_partial() {
+            return Err(UpstreamError::new(
+                UpstreamErrorKind::Transport,
+                "upstream stream ended in the middle of an event",
+            ));
+        }
+        if self.meter.completed || self.meter.error.is_some() {
+            Ok(())
+        } else {
+            Err(UpstreamError::new(
+                UpstreamErrorKind::Transport,
+                "upstream closed the stream before message_stop",
+            ))
+        }
+    }
+
+    fn error_event(&self, error: &UpstreamError) -> Bytes {
+        anthropic_error_event(error)
+    }
+
+    fn meter(&self) -> &UsageMeter {
+        &self.meter
+    }
+}
+
+/// An Anthropic `error` SSE event for `error`.
+pub fn anthropic_error_event(error: &UpstreamError) -> Bytes {
+    let body = serde_json::json!({
+        "type": "error",
+        "error": {
+            "type": anthropic_error_type(error.client_status()),
+            "message": error.message,
+        }
+    });
+    encode_event("error", body.to_string().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::TimeoutKind;
+
+    #[test]
+    fn forwards_exact_bytes_and_meters() {
+        let bytes = std::fs::read(format!(
+            "{}/tests/fixtures/anthropic/stream_tool_use.sse",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        for cut in [1, 100, 777, bytes.len() - 1] {
+            let mut t = AnthropicPassthrough::default();
+            let mut out = VecDeque::new();
+            t.feed(&bytes[..cut], &mut out).unwrap();
+            t.feed(&bytes[cut..], &mut out).unwrap();
+            t.finish(&mut out).unwrap();
+            let joined: Vec<u8> = out.iter().flat_map(|b| b.to_vec()).collect();
+            assert_eq!(joined, bytes, "cut at {cut}");
+            assert_eq!(t.meter().usage().output_tokens, 65);
+        }
+    }
+
+    #[test]
+    fn early_end_is_an_error() {
+        let mut t = AnthropicPassthrough::default();
+        let mut out = VecDeque::new();
+        t.feed(b"event: ping\ndata: {}\n\nevent: message_st", &mut out)
+            .unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            t.finish(&mut out).unwrap_err().kind,
+            UpstreamErrorKind::Transport
+        );
+    }
+
+    #[test]
+    fn error_event_shape() {
+        let e = anthropic_error_event(&UpstreamError::timeout(TimeoutKind::Idle));
+        let text = std::str::from_utf8(&e).unwrap();
+        assert!(text.starts_with("event: error\ndata: {"), "{text}");
+        assert!(text.contains(r#""type":"timeout_error""#), "{text}");
+    }
+}

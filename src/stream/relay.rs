@@ -1,0 +1,192 @@
+//! The relay: a pull-based response body that carries an upstream stream to
+//! the client.
+//!
+//! No task is spawned and nothing is queued beyond the events of the chunk in
+//! hand: the relay reads the upstream only when the client asks for more, so
+//! a slow client slows the upstream read. It enforces the idle-gap and total
+//! timeouts, turns failures after the first byte into an error event in the
+//! client's dialect, and reports how the stream ended exactly once — also
+//! when the client goes away and the body is dropped, which drops (and so
+//! cancels) the upstream request.
+
+use super::meter::UsageMeter;
+use crate::error::{TimeoutKind, UpstreamError, UpstreamErrorKind};
+use bytes::Bytes;
+use futures_util::Stream;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::{Instant, Sleep};
+
+/// Upstream body bytes.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, UpstreamError>> + Send>>;
+
+/// Turns upstream bytes into client bytes, metering usage on the way.
+pub trait Transcoder: Send {
+    /// Decode `chunk`, push complete client-ready events to `out`.
+    fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError>;
+    /// The upstream ended: flush, and fail if the stream was incomplete.
+    fn finish(&mut self, out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError>;
+    /// An error event in the client's dialect.
+    fn error_event(&self, error: &UpstreamError) -> Bytes;
+    /// What was counted so far.
+    fn meter(&self) -> &UsageMeter;
+}
+
+/// How a relayed stream ended.
+#[derive(Debug, Clone)]
+pub enum StreamEnd {
+    /// The upstream finished the message.
+    Completed,
+    /// The upstream failed after the first byte; the client got an error event.
+    Failed(UpstreamError),
+    /// The client went away first.
+    ClientGone,
+}
+
+/// Called once with the way the stream ended and its meter.
+pub type OnEnd = Box<dyn FnOnce(StreamEnd, &UsageMeter) + Send>;
+
+/// The relay body.
+pub struct Relay {
+    upstream: ByteStream,
+    transcoder: Box<dyn Transcoder>,
+    out: VecDeque<Bytes>,
+    idle: Duration,
+    idle_timer: Pin<Box<Sleep>>,
+    deadline: Pin<Box<Sleep>>,
+    ended: Option<StreamEnd>,
+    finished: bool,
+    on_end: Option<OnEnd>,
+}
+
+impl Relay {
+    /// Relay `upstream` through `transcoder` with the given idle gap and
+    /// absolute deadline.
+    pub fn new(
+        upstream: ByteStream,
+        transcoder: Box<dyn Transcoder>,
+        idle: Duration,
+        deadline: Instant,
+    ) -> Self {
+        Relay {
+            upstream,
+            transcoder,
+            out: VecDeque::new(),
+            idle,
+            idle_timer: Box::pin(tokio::time::sleep(idle)),
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            ended: None,
+            finished: false,
+            on_end: None,
+        }
+    }
+
+    /// Read until the first client event is ready. A failure here has not
+    /// reached the client, so the caller may retry elsewhere. An `error`
+    /// event that arrives before any content counts as such a failure.
+    pub async fn first_event(&mut self) -> Result<(), UpstreamError> {
+        use futures_util::StreamExt;
+        while self.out.is_empty() {
+            match self.upstream.next().await {
+                Some(Ok(chunk)) => self.transcoder.feed(&chunk, &mut self.out)?,
+                Some(Err(e)) => return Err(e),
+                None => {
+                    self.transcoder.finish(&mut self.out)?;
+                    if self.out.is_empty() {
+                        return Err(UpstreamError::new(
+                            UpstreamErrorKind::Transport,
+                            "upstream closed the stream before its first event",
+                        ));
+                    }
+                }
+            }
+        }
+        let meter = self.transcoder.meter();
+        if let (Some((kind, message)), 0) = (&meter.error, meter.content_events) {
+            return Err(UpstreamError::new(
+                crate::error::kind_for_anthropic_error_type(kind),
+                format!("upstream stream error before any content: {message}"),
+            ));
+        }
+        self.idle_timer.as_mut().reset(Instant::now() + self.idle);
+        Ok(())
+    }
+
+    /// Set what to call when the stream ends (once the client owns it).
+    pub fn on_end(&mut self, f: OnEnd) {
+        self.on_end = Some(f);
+    }
+
+    /// The meter so far.
+    pub fn meter(&self) -> &UsageMeter {
+        self.transcoder.meter()
+    }
+
+    fn fail(&mut self, error: UpstreamError) {
+        self.out.push_back(self.transcoder.error_event(&error));
+        self.ended = Some(StreamEnd::Failed(error));
+    }
+
+    fn report(&mut self, end: StreamEnd) {
+        if let Some(f) = self.on_end.take() {
+            f(end, self.transcoder.meter());
+        }
+    }
+}
+
+impl Stream for Relay {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(chunk) = this.out.pop_front() {
+                return Poll::Ready(Some(Ok(chunk)));
+            }
+            if this.finished {
+                return Poll::Ready(None);
+            }
+            if let Some(end) = this.ended.take() {
+                this.finished = true;
+                this.report(end);
+                return Poll::Ready(None);
+            }
+            if this.deadline.as_mut().poll(cx).is_ready() {
+                this.fail(UpstreamError::timeout(TimeoutKind::Total));
+                continue;
+            }
+            match this.upstream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    this.idle_timer.as_mut().reset(Instant::now() + this.idle);
+                    if let Err(e) = this.transcoder.feed(&chunk, &mut this.out) {
+                        this.fail(e);
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => this.fail(e),
+                Poll::Ready(None) => match this.transcoder.finish(&mut this.out) {
+                    Ok(()) => this.ended = Some(StreamEnd::Completed),
+                    Err(e) => this.fail(e),
+                },
+                Poll::Pending => {
+                    if this.idle_timer.as_mut().poll(cx).is_ready() {
+                        this.fail(UpstreamError::timeout(TimeoutKind::Idle));
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if !self.finished {
+            let end = self.ended.take().unwrap_or(StreamEnd::ClientGone);
+            self.report(end);
+        }
+    }
+}
