@@ -1,0 +1,141 @@
+//! Logs and metrics: tracing setup, the Prometheus recorder, and the one log
+//! line plus metric updates every finished request produces.
+//!
+//! Log lines carry ids, models, statuses, timings and token counts; never
+//! bodies or keys. Metric labels use configured model names, never what a
+//! client typed, so a client cannot blow up the label cardinality.
+
+use crate::usage::{RecordSink, RequestRecord};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Latency buckets in seconds, from sub-millisecond gateway work to
+/// ten-minute agent turns.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+    600.0,
+];
+
+/// Set up `tracing` output once (RUST_LOG or `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The process-wide Prometheus handle (installed on first use).
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .ok()?;
+            match builder.install_recorder() {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics recorder not installed");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// Keep histogram storage bounded (call periodically).
+pub async fn run_metrics_upkeep() {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        if let Some(h) = prometheus() {
+            h.run_upkeep();
+        }
+    }
+}
+
+/// Render the metrics in the Prometheus text format.
+pub fn render_metrics() -> String {
+    prometheus().map(|h| h.render()).unwrap_or_default()
+}
+
+/// Turns finished records into a log line and metric updates.
+#[derive(Debug, Default, Clone)]
+pub struct LogAndMetrics;
+
+impl RecordSink for LogAndMetrics {
+    fn record(&self, r: &RequestRecord) {
+        log_line(r);
+        update_metrics(r);
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+fn log_line(r: &RequestRecord) {
+    let ttft_ms = r.ttft.map(ms);
+    tracing::info!(
+        target: "switchyard::request",
+        request_id = %r.request_id,
+        endpoint = r.endpoint,
+        dialect = r.dialect.as_str(),
+        requested = r.requested_model.as_deref().unwrap_or("-"),
+        model = r.model.as_deref().unwrap_or("-"),
+        provider = r.provider.as_deref().unwrap_or("-"),
+        upstream_model = r.upstream_model.as_deref().unwrap_or("-"),
+        stream = r.stream,
+        status = r.status,
+        outcome = r.outcome.as_str(),
+        error = r.error_kind.as_deref().unwrap_or("-"),
+        attempts = r.attempts,
+        latency_ms = ms(r.latency),
+        ttft_ms,
+        input_tokens = r.usage.input_tokens,
+        output_tokens = r.usage.output_tokens,
+        cache_read_tokens = r.usage.cache_read_tokens,
+        cache_write_tokens = r.usage.cache_write_tokens(),
+        session = r.session_id.as_deref().unwrap_or("-"),
+        "request"
+    );
+}
+
+fn update_metrics(r: &RequestRecord) {
+    let model = r.model.clone().unwrap_or_else(|| "none".to_string());
+    let status = r.status.to_string();
+    let endpoint = r.endpoint;
+    metrics::counter!("switchyard_requests_total", "endpoint" => endpoint, "model" => model.clone(), "status" => status.clone())
+        .increment(1);
+    metrics::histogram!("switchyard_request_duration_seconds", "endpoint" => endpoint, "model" => model.clone(), "status" => status)
+        .record(r.latency.as_secs_f64());
+    if let Some(t) = r.ttft {
+        metrics::histogram!("switchyard_time_to_first_token_seconds", "model" => model.clone())
+            .record(t.as_secs_f64());
+    }
+    if let Some(kind) = &r.error_kind {
+        metrics::counter!("switchyard_request_errors_total", "model" => model.clone(), "kind" => kind.clone())
+            .increment(1);
+    }
+    if r.attempts > 1 {
+        metrics::counter!("switchyard_upstream_retries_total", "model" => model.clone())
+            .increment(u64::from(r.attempts - 1));
+    }
+    let u = &r.usage;
+    for (kind, n) in [
+        ("input", u.input_tokens),
+        ("output", u.output_tokens),
+        ("cache_read", u.cache_read_tokens),
+        ("cache_write", u.cache_write_tokens()),
+    ] {
+        if n > 0 {
+            metrics::counter!("switchyard_tokens_total", "model" => model.clone(), "type" => kind)
+                .increment(n);
+        }
+    }
+}

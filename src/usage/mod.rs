@@ -1,0 +1,9 @@
+//! Usage: the record each request leaves and where it goes.
+//!
+//! Today a finished record becomes one structured log line and a set of
+//! Prometheus metrics (see `crate::telemetry`); the spend ledger plugs in as
+//! another [`RecordSink`].
+
+mod record;
+
+pub use record::{CLIENT_CLOSED_STATUS, Outcome, RecordGuard, RecordSink, RequestRecord, Tee};

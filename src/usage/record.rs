@@ -1,0 +1,211 @@
+//! The record every request leaves, and the guard that makes sure it leaves
+//! exactly one — also when the client disconnects and the handler is dropped.
+
+use crate::core::{Dialect, Usage};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answered in full.
+    Success,
+    /// Failed before the client got an answer (error status).
+    Failed,
+    /// The upstream failed after the stream began; the client got an error event.
+    StreamFailed,
+    /// The client went away before the answer was complete.
+    ClientAborted,
+}
+
+impl Outcome {
+    /// Short name for logs, metrics and the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failed => "failed",
+            Outcome::StreamFailed => "stream_failed",
+            Outcome::ClientAborted => "client_aborted",
+        }
+    }
+}
+
+/// Status recorded for a client that went away (nginx's convention).
+pub const CLIENT_CLOSED_STATUS: u16 = 499;
+
+/// Everything known about one request when it ends.
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    /// Gateway request id (also in `x-switchyard-request-id`).
+    pub request_id: String,
+    /// Wall-clock start.
+    pub started_at: SystemTime,
+    /// Monotonic start.
+    pub started: Instant,
+    /// Client dialect.
+    pub dialect: Dialect,
+    /// Endpoint name (`messages`, `count_tokens`).
+    pub endpoint: &'static str,
+    /// Model the client asked for.
+    pub requested_model: Option<String>,
+    /// Configured model that served it.
+    pub model: Option<String>,
+    /// Provider that served it.
+    pub provider: Option<String>,
+    /// Model id sent upstream.
+    pub upstream_model: Option<String>,
+    /// Whether the client asked for a stream.
+    pub stream: bool,
+    /// Claude Code session (`x-claude-code-session-id`).
+    pub session_id: Option<String>,
+    /// Claude Code agent (`x-claude-code-agent-id`).
+    pub agent_id: Option<String>,
+    /// Upstream attempts made.
+    pub attempts: u32,
+    /// HTTP status the client got.
+    pub status: u16,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Short error name when it did not succeed.
+    pub error_kind: Option<String>,
+    /// Tokens.
+    pub usage: Usage,
+    /// Whether the output count is an estimate (stream cut short).
+    pub output_estimated: bool,
+    /// Why generation stopped.
+    pub stop_reason: Option<String>,
+    /// Time to the first byte sent to the client (streams).
+    pub ttft: Option<Duration>,
+    /// Total time.
+    pub latency: Duration,
+}
+
+impl RequestRecord {
+    /// A record for a request that just arrived.
+    pub fn start(request_id: String, dialect: Dialect, endpoint: &'static str) -> Self {
+        RequestRecord {
+            request_id,
+            started_at: SystemTime::now(),
+            started: Instant::now(),
+            dialect,
+            endpoint,
+            requested_model: None,
+            model: None,
+            provider: None,
+            upstream_model: None,
+            stream: false,
+            session_id: None,
+            agent_id: None,
+            attempts: 0,
+            status: 0,
+            outcome: Outcome::Failed,
+            error_kind: None,
+            usage: Usage::default(),
+            output_estimated: false,
+            stop_reason: None,
+            ttft: None,
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// Where finished records go.
+pub trait RecordSink: Send + Sync {
+    /// Take one finished record. Must not block.
+    fn record(&self, record: &RequestRecord);
+}
+
+/// Several sinks, each given every record.
+pub struct Tee(pub Vec<std::sync::Arc<dyn RecordSink>>);
+
+impl RecordSink for Tee {
+    fn record(&self, record: &RequestRecord) {
+        for sink in &self.0 {
+            sink.record(record);
+        }
+    }
+}
+
+/// Holds a request's record until it is finished; a guard dropped unfinished
+/// records a client abort.
+pub struct RecordGuard {
+    record: Option<RequestRecord>,
+    sink: std::sync::Arc<dyn RecordSink>,
+}
+
+impl RecordGuard {
+    /// Guard `record`, delivering it to `sink` when done.
+    pub fn new(record: RequestRecord, sink: std::sync::Arc<dyn RecordSink>) -> Self {
+        RecordGuard {
+            record: Some(record),
+            sink,
+        }
+    }
+
+    /// Change the record before it is finished.
+    pub fn update(&mut self, f: impl FnOnce(&mut RequestRecord)) {
+        if let Some(r) = self.record.as_mut() {
+            f(r);
+        }
+    }
+
+    /// Finish with a status and outcome.
+    pub fn finish(mut self, status: u16, outcome: Outcome, error_kind: Option<&str>) {
+        self.complete(status, outcome, error_kind);
+    }
+
+    fn complete(&mut self, status: u16, outcome: Outcome, error_kind: Option<&str>) {
+        if let Some(mut r) = self.record.take() {
+            r.status = status;
+            r.outcome = outcome;
+            r.error_kind = error_kind.map(str::to_string).or(r.error_kind);
+            r.latency = r.started.elapsed();
+            self.sink.record(&r);
+        }
+    }
+}
+
+impl Drop for RecordGuard {
+    fn drop(&mut self) {
+        self.complete(
+            CLIENT_CLOSED_STATUS,
+            Outcome::ClientAborted,
+            Some("client_closed"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<RequestRecord>>);
+    impl RecordSink for Collect {
+        fn record(&self, record: &RequestRecord) {
+            self.0.lock().unwrap().push(record.clone());
+        }
+    }
+
+    #[test]
+    fn exactly_one_record() {
+        let sink = Arc::new(Collect::default());
+        let g = RecordGuard::new(
+            RequestRecord::start("a".into(), Dialect::Anthropic, "messages"),
+            sink.clone(),
+        );
+        g.finish(200, Outcome::Success, None);
+        let g = RecordGuard::new(
+            RequestRecord::start("b".into(), Dialect::Anthropic, "messages"),
+            sink.clone(),
+        );
+        drop(g);
+        let recs = sink.0.lock().unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!((recs[0].status, recs[0].outcome), (200, Outcome::Success));
+        assert_eq!(
+            (recs[1].status, recs[1].outcome),
+            (499, Outcome::ClientAborted)
+        );
+    }
+}
