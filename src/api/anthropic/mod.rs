@@ -1,0 +1,10 @@
+//! The Anthropic Messages dialect: `/v1/messages`, `/v1/messages/count_tokens`
+//! and `/v1/models`, with errors in Anthropic's JSON format.
+//!
+//! When the provider speaks this dialect too, bodies and stream events pass
+//! through untouched (only `model` is rewritten).
+
+pub mod error;
+pub mod handler;
+pub mod sse;
+pub mod wire;

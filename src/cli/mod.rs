@@ -1,0 +1,124 @@
+//! Command line: `serve` and `check-config`.
+//!
+//! Both load the config the same way: `--config FILE`, else
+//! `SWITCHYARD_CONFIG`, else `./switchyard.toml` when it exists, else the
+//! embedded default built from the environment.
+
+mod serve;
+
+use crate::config::{self, Config, ConfigErrors, ConfigSource};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// switchyard — an LLM gateway that routes each request to the cheapest
+/// model that can do it, and proves the savings.
+#[derive(Debug, Parser)]
+#[command(name = "switchyard", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the config comes from.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// Config file (default: $SWITCHYARD_CONFIG, ./switchyard.toml, or the built-in default).
+    #[arg(long, short = 'c', env = "SWITCHYARD_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve {
+        /// Config source.
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Address to listen on (overrides the config), e.g. 127.0.0.1:4000.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Load and validate the config, print what it serves, and exit.
+    CheckConfig {
+        /// Config source.
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Load the config the way every command does.
+pub fn load_config(args: &ConfigArgs) -> Result<Config, ConfigErrors> {
+    let path = args
+        .config
+        .clone()
+        .or_else(|| Some(PathBuf::from("switchyard.toml")).filter(|p| p.exists()));
+    match path {
+        Some(p) => config::load_file(&p, &env_lookup),
+        None => config::detect_default(&env_lookup),
+    }
+}
+
+/// A short description of what a config serves.
+pub fn describe(config: &Config) -> Vec<String> {
+    let mut lines = Vec::new();
+    match &config.source {
+        ConfigSource::File(p) => lines.push(format!("config: {}", p.display())),
+        ConfigSource::Embedded => {
+            lines.push("config: built-in default (no file given)".to_string())
+        }
+    }
+    lines.push(format!("listen: {}", config.listen));
+    for p in &config.providers {
+        lines.push(format!(
+            "provider {}: {} at {}",
+            p.name,
+            p.kind.as_str(),
+            p.base_url
+        ));
+    }
+    for m in &config.models {
+        let id = m.id.as_deref().unwrap_or("(the name asked for)");
+        let aliases = if m.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" aliases [{}]", m.aliases.join(", "))
+        };
+        lines.push(format!(
+            "model {} → {} on {}{aliases}",
+            m.name, id, m.provider
+        ));
+    }
+    if config.models.is_empty() {
+        lines.push("no models configured: every request will get a 404".to_string());
+    }
+    lines.extend(config.notes.iter().map(|n| format!("note: {n}")));
+    lines
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config, listen } => serve::run(&config, listen),
+        Command::CheckConfig { config } => match load_config(&config) {
+            Ok(c) => {
+                for line in describe(&c) {
+                    println!("{line}");
+                }
+                println!("config OK");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprint!("{e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

@@ -1,0 +1,71 @@
+//! `switchyard serve`: load the config, bind, serve until SIGTERM/SIGINT.
+
+use super::{ConfigArgs, describe, load_config};
+use crate::server::{Gateway, shutdown_signal};
+use crate::telemetry::{init_tracing, prometheus};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+/// Run the gateway.
+pub fn run(args: &ConfigArgs, listen: Option<SocketAddr>) -> ExitCode {
+    init_tracing();
+    let mut config = match load_config(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(addr) = listen {
+        if matches!(config.auth, crate::config::AuthConfig::Disabled)
+            && !crate::config::is_loopback(&addr)
+        {
+            eprintln!(
+                "refusing to listen on {addr} without a master key; set SWITCHYARD_MASTER_KEY or master_key"
+            );
+            return ExitCode::FAILURE;
+        }
+        config.listen = addr;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        prometheus();
+        let lines = describe(&config);
+        let gateway = match Gateway::bind(config, Vec::new()).await {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        for line in lines {
+            tracing::info!("{line}");
+        }
+        match gateway.local_addr() {
+            Ok(addr) => tracing::info!(
+                "switchyard {} listening on http://{addr}",
+                env!("CARGO_PKG_VERSION")
+            ),
+            Err(e) => tracing::warn!(error = %e, "listening (address unknown)"),
+        }
+        match gateway.run(shutdown_signal()).await {
+            Ok(()) => {
+                tracing::info!("stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("server error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

@@ -1,0 +1,80 @@
+//! Request middleware: the request id (and its tracing span), and gateway
+//! key checks. Rejections come back in the client's dialect.
+
+use super::AppState;
+use crate::api;
+use crate::config::AuthConfig;
+use crate::error::GatewayError;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderValue;
+use http::header::AUTHORIZATION;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use tracing::Instrument;
+
+/// The gateway's id for a request, in its extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Response header carrying the request id.
+pub const REQUEST_ID_HEADER: &str = "x-switchyard-request-id";
+
+/// Give the request an id and a span, and echo the id in the response.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = format!("req_{}", uuid::Uuid::now_v7().simple());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span =
+        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let mut resp = next.run(req).instrument(span).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    resp
+}
+
+/// Paths anyone may call.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/" | "/health" | "/metrics" | "/api/hello")
+}
+
+/// The key a client presented: `x-api-key`, else `Authorization: Bearer`.
+fn presented_key(req: &Request) -> Option<&str> {
+    let headers = req.headers();
+    if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(k.trim());
+    }
+    let auth = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = auth.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// Check the gateway key.
+pub async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if let AuthConfig::MasterKey(expected) = &state.config.auth
+        && !is_public(req.uri().path())
+    {
+        let ok = presented_key(&req)
+            .is_some_and(|k| bool::from(k.as_bytes().ct_eq(expected.expose_secret().as_bytes())));
+        if !ok {
+            tracing::warn!(
+                path = %req.uri().path(),
+                presented = presented_key(&req).is_some(),
+                "rejected a request with a missing or wrong gateway key (Claude Code retries 401s; check ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN)"
+            );
+            return api::error_response(
+                api::dialect_for_path(req.uri().path()),
+                &GatewayError::Unauthorized,
+            );
+        }
+    }
+    next.run(req).await
+}

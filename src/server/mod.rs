@@ -1,0 +1,170 @@
+//! The HTTP server: routes, middleware, and graceful shutdown.
+//!
+//! [`Gateway::bind`] builds everything from a [`Config`] and binds the
+//! listener; [`Gateway::run`] serves until the shutdown future resolves, then
+//! lets in-flight requests finish for up to `shutdown_timeout`.
+
+pub mod body;
+pub mod middleware;
+
+use crate::api;
+use crate::config::Config;
+use crate::routing::Router;
+use crate::telemetry::LogAndMetrics;
+use crate::usage::{RecordSink, Tee};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Everything a handler needs, shared by all requests.
+pub struct AppState {
+    /// The running config.
+    pub config: Config,
+    /// Model resolution and providers.
+    pub router: Router,
+    /// Where finished request records go (logs and metrics, then the
+    /// sinks given to [`AppState::new`]).
+    pub sink: Arc<dyn RecordSink>,
+    /// When the gateway started (RFC 3339), for `/v1/models`.
+    pub started_at: String,
+}
+
+impl AppState {
+    /// Build the state for a config; finished records go to the log, the
+    /// metrics, and each of `sinks`.
+    pub fn new(config: Config, sinks: Vec<Arc<dyn RecordSink>>) -> Result<Self, String> {
+        crate::telemetry::prometheus();
+        let router = Router::new(&config)?;
+        let mut all: Vec<Arc<dyn RecordSink>> = vec![Arc::new(LogAndMetrics)];
+        all.extend(sinks);
+        let sink: Arc<dyn RecordSink> = Arc::new(Tee(all));
+        let started_at = time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string());
+        Ok(AppState {
+            config,
+            router,
+            sink,
+            started_at,
+        })
+    }
+}
+
+/// The axum application for a state.
+pub fn app(state: Arc<AppState>) -> axum::Router {
+    use api::anthropic::handler as anthropic;
+    axum::Router::new()
+        .route("/v1/messages", post(anthropic::messages))
+        .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
+        .route("/v1/models", get(anthropic::list_models))
+        .route("/v1/models/{id}", get(anthropic::get_model))
+        .route("/", get(api::system::root).head(api::system::root))
+        .route("/api/hello", get(api::system::root).head(api::system::root))
+        .route("/health", get(api::system::health))
+        .route("/metrics", get(api::system::metrics))
+        .fallback(api::system::not_found)
+        .method_not_allowed_fallback(api::system::method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), middleware::authenticate))
+        .layer(from_fn(middleware::request_id))
+        .with_state(state)
+}
+
+/// A bound, ready-to-run gateway.
+pub struct Gateway {
+    listener: TcpListener,
+    state: Arc<AppState>,
+}
+
+impl Gateway {
+    /// Build from config and bind the listen address.
+    pub async fn bind(config: Config, sinks: Vec<Arc<dyn RecordSink>>) -> Result<Self, String> {
+        let listen = config.listen;
+        let state = Arc::new(AppState::new(config, sinks)?);
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        Ok(Gateway { listener, state })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Serve until `shutdown` resolves; then stop accepting, let in-flight
+    /// requests finish for up to `shutdown_timeout`, and return.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let grace = self.state.config.shutdown_timeout;
+        let upkeep = tokio::spawn(crate::telemetry::run_metrics_upkeep());
+        let listener = self.listener.tap_io(|tcp| {
+            // SSE events are small writes; send each one now.
+            let _ = tcp.set_nodelay(true);
+        });
+        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(listener, app(self.state)).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!(
+                grace_secs = grace.as_secs_f64(),
+                "shutting down: finishing in-flight requests"
+            );
+            let _ = signalled_tx.send(());
+        });
+        let server = std::pin::pin!(server.into_future());
+        let forced = async move {
+            match signalled_rx.await {
+                Ok(()) => tokio::time::sleep(grace).await,
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        let result = tokio::select! {
+            r = server => r,
+            () = forced => {
+                tracing::warn!("shutdown timeout reached: dropping the requests still in flight");
+                Ok(())
+            }
+        };
+        upkeep.abort();
+        result
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
