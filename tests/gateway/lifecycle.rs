@@ -1,0 +1,106 @@
+//! Client disconnects and graceful shutdown.
+
+use crate::support::mock::text_events;
+use crate::support::*;
+use std::time::Duration;
+use switchyard::usage::Outcome;
+
+#[tokio::test]
+async fn client_disconnect_cancels_the_upstream() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), "").await;
+    let events = text_events("claude-x", &"word ".repeat(200), 31, 99);
+    mock.push(Reply::Sse {
+        events,
+        gap: Duration::from_millis(30),
+        tail: StreamTail::Complete,
+    });
+    let mut resp = gw.post("/v1/messages", &body("claude-x", true)).await;
+    assert_eq!(resp.status(), 200);
+    let mut got = String::new();
+    while !got.contains("text_delta") {
+        got.push_str(std::str::from_utf8(&resp.chunk().await.unwrap().unwrap()).unwrap());
+    }
+    drop(resp);
+    let records = gw.records.wait_for(1).await;
+    assert_eq!(records[0].outcome, Outcome::ClientAborted);
+    assert_eq!(records[0].status, 499);
+    assert_eq!(records[0].usage.input_tokens, 31, "partial usage is kept");
+    assert!(records[0].usage.output_tokens >= 1 && records[0].output_estimated);
+    for _ in 0..100 {
+        if mock.dropped_streams() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        mock.dropped_streams(),
+        1,
+        "the upstream stream was cancelled"
+    );
+    assert_eq!(mock.finished_streams(), 0);
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_streams_finish() {
+    let mock = MockUpstream::start().await;
+    let mut gw = TestGateway::start(&mock.url(), "").await;
+    mock.push(Reply::Sse {
+        events: text_events("claude-x", "finishing after the signal", 3, 3),
+        gap: Duration::from_millis(60),
+        tail: StreamTail::Complete,
+    });
+    let resp = gw.post("/v1/messages", &body("claude-x", true)).await;
+    assert_eq!(resp.status(), 200);
+    gw.begin_shutdown();
+    let events = sse_events(&resp.text().await.unwrap());
+    assert_eq!(
+        events.last().unwrap().0,
+        "message_stop",
+        "the stream completed"
+    );
+    let task = gw.task.take().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        gw.client()
+            .get(format!("{}/health", gw.url))
+            .send()
+            .await
+            .is_err(),
+        "no longer accepting"
+    );
+    assert_eq!(gw.records.all()[0].outcome, Outcome::Success);
+}
+
+#[tokio::test]
+async fn shutdown_timeout_bounds_the_wait() {
+    let mock = MockUpstream::start().await;
+    let mut gw = TestGateway::start(&mock.url(), "").await; // shutdown_timeout = 2s
+    mock.push(Reply::Sse {
+        events: text_events("claude-x", "x", 1, 1)
+            .into_iter()
+            .take(2)
+            .collect(),
+        gap: Duration::ZERO,
+        tail: StreamTail::Hang,
+    });
+    let resp = gw.post("/v1/messages", &body("claude-x", true)).await;
+    assert_eq!(resp.status(), 200);
+    gw.begin_shutdown();
+    let task = gw.task.take().unwrap();
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("shutdown must not hang")
+        .unwrap()
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "it waited for the in-flight stream"
+    );
+    drop(resp);
+}

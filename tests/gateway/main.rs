@@ -1,0 +1,11 @@
+//! Integration tests: a real HTTP client drives an in-process gateway that
+//! talks to scripted mock upstreams over real sockets.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod errors;
+mod lifecycle;
+mod messages;
+mod support;
+mod system;
+mod timeouts;

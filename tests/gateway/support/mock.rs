@@ -1,0 +1,323 @@
+//! A scripted Anthropic Messages API upstream: a real HTTP server on
+//! 127.0.0.1:0 that speaks the wire protocol (JSON and SSE), answers from a
+//! per-test script, and records every request it receives.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::response::Response;
+use futures_util::stream;
+use http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One request as the mock saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path_and_query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Seen {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// How a stream ends.
+#[derive(Debug, Clone)]
+pub enum StreamTail {
+    /// Normally, after the last event.
+    Complete,
+    /// The connection drops after the events (no message_stop unless scripted).
+    Disconnect,
+    /// The stream stays open, sending nothing more.
+    Hang,
+}
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A JSON (or any) body with a status and headers.
+    Json {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: String,
+    },
+    /// An SSE stream of `(event, data)` pairs, `gap` apart.
+    Sse {
+        events: Vec<(String, String)>,
+        gap: Duration,
+        tail: StreamTail,
+    },
+    /// Wait before answering with the inner reply.
+    Delay(Duration, Box<Reply>),
+    /// Never answer.
+    Hang,
+}
+
+impl Reply {
+    pub fn error(status: u16, kind: &str, message: &str) -> Reply {
+        Reply::Json {
+            status,
+            headers: vec![],
+            body: json!({"type":"error","error":{"type":kind,"message":message},"request_id":"req_mock"}).to_string(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: &str) -> Reply {
+        if let Reply::Json { headers, .. } = &mut self {
+            headers.push((name, value.to_string()));
+        }
+        self
+    }
+
+    /// A complete text answer as a stream.
+    pub fn text_stream(text: &str, gap: Duration) -> Reply {
+        Reply::Sse {
+            events: text_events("claude-mock", text, 25, 9),
+            gap,
+            tail: StreamTail::Complete,
+        }
+    }
+}
+
+/// Anthropic events of a complete text answer, the text split in three.
+pub fn text_events(model: &str, text: &str, input: u64, output: u64) -> Vec<(String, String)> {
+    let mut events = vec![
+        ev(
+            "message_start",
+            json!({"type":"message_start","message":{"id":"msg_mock","type":"message","role":"assistant","model":model,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":input,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}),
+        ),
+        ev(
+            "content_block_start",
+            json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+        ),
+        ("ping".into(), r#"{"type": "ping"}"#.into()),
+    ];
+    let chars: Vec<char> = text.chars().collect();
+    for part in chars.chunks(chars.len().div_ceil(3).max(1)) {
+        let piece: String = part.iter().collect();
+        events.push(ev("content_block_delta", json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":piece}})));
+    }
+    events.push(ev(
+        "content_block_stop",
+        json!({"type":"content_block_stop","index":0}),
+    ));
+    events.push(ev("message_delta", json!({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":output}})));
+    events.push(ev("message_stop", json!({"type":"message_stop"})));
+    events
+}
+
+pub fn ev(name: &str, data: Value) -> (String, String) {
+    (name.to_string(), data.to_string())
+}
+
+/// The non-streamed form of a text answer.
+pub fn text_message(model: &str, text: &str) -> Value {
+    json!({"id":"msg_mock","type":"message","role":"assistant","model":model,
+           "content":[{"type":"text","text":text}],"stop_reason":"end_turn","stop_sequence":null,
+           "usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":9}})
+}
+
+#[derive(Default)]
+struct Inner {
+    script: Mutex<VecDeque<Reply>>,
+    seen: Mutex<Vec<Seen>>,
+    /// Streams whose body was dropped before it finished (client went away).
+    dropped_streams: AtomicUsize,
+    finished_streams: AtomicUsize,
+}
+
+/// A running mock upstream.
+#[derive(Clone)]
+pub struct MockUpstream {
+    pub addr: SocketAddr,
+    inner: Arc<Inner>,
+}
+
+impl MockUpstream {
+    pub async fn start() -> MockUpstream {
+        let inner = Arc::new(Inner::default());
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        MockUpstream { addr, inner }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Queue replies, used in order; after them the default answer applies.
+    pub fn push(&self, reply: Reply) {
+        self.inner.script.lock().unwrap().push_back(reply);
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.inner.seen.lock().unwrap().clone()
+    }
+
+    pub fn dropped_streams(&self) -> usize {
+        self.inner.dropped_streams.load(Ordering::SeqCst)
+    }
+
+    pub fn finished_streams(&self) -> usize {
+        self.inner.finished_streams.load(Ordering::SeqCst)
+    }
+}
+
+async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let headers = req.headers().clone();
+    let body = axum::body::to_bytes(req.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    inner.seen.lock().unwrap().push(Seen {
+        path_and_query: path_and_query.clone(),
+        headers,
+        body: body.clone(),
+    });
+    let scripted = inner.script.lock().unwrap().pop_front();
+    let reply = scripted.unwrap_or_else(|| default_reply(&path_and_query, &body));
+    answer(reply, inner).await
+}
+
+fn default_reply(path: &str, body: &Bytes) -> Reply {
+    let req: Value = serde_json::from_slice(body).unwrap_or_default();
+    let model = req["model"].as_str().unwrap_or("claude-mock").to_string();
+    if path.starts_with("/v1/messages/count_tokens") {
+        return Reply::Json {
+            status: 200,
+            headers: vec![],
+            body: json!({"input_tokens": 4242}).to_string(),
+        };
+    }
+    if req["stream"] == json!(true) {
+        Reply::Sse {
+            events: text_events(&model, "Hello from the mock.", 25, 9),
+            gap: Duration::ZERO,
+            tail: StreamTail::Complete,
+        }
+    } else {
+        Reply::Json {
+            status: 200,
+            headers: vec![],
+            body: text_message(&model, "Hello from the mock.").to_string(),
+        }
+    }
+}
+
+/// Counts a stream as finished or dropped when its body goes away.
+struct StreamWatch {
+    inner: Arc<Inner>,
+    finished: bool,
+}
+
+impl StreamWatch {
+    fn mark_finished(&mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for StreamWatch {
+    fn drop(&mut self) {
+        let counter = if self.finished {
+            &self.inner.finished_streams
+        } else {
+            &self.inner.dropped_streams
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn answer(
+    reply: Reply,
+    inner: Arc<Inner>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>> {
+    Box::pin(async move {
+        match reply {
+            Reply::Json {
+                status,
+                headers,
+                body,
+            } => {
+                let mut r = Response::new(Body::from(body));
+                *r.status_mut() = StatusCode::from_u16(status).unwrap();
+                r.headers_mut()
+                    .insert("content-type", "application/json".parse().unwrap());
+                r.headers_mut()
+                    .insert("request-id", "req_mock_1".parse().unwrap());
+                for (k, v) in headers {
+                    r.headers_mut().insert(k, v.parse().unwrap());
+                }
+                r
+            }
+            Reply::Delay(d, inner_reply) => {
+                tokio::time::sleep(d).await;
+                answer(*inner_reply, inner).await
+            }
+            Reply::Hang => {
+                std::future::pending::<()>().await;
+                unreachable!()
+            }
+            Reply::Sse { events, gap, tail } => {
+                let watch = StreamWatch {
+                    inner,
+                    finished: false,
+                };
+                let state = (events.into_iter(), watch, tail, true);
+                let body = stream::unfold(
+                    state,
+                    move |(mut events, mut watch, tail, first)| async move {
+                        if !first && !gap.is_zero() {
+                            tokio::time::sleep(gap).await;
+                        }
+                        match events.next() {
+                            Some((name, data)) => {
+                                let chunk = Bytes::from(format!("event: {name}\ndata: {data}\n\n"));
+                                Some((Ok::<_, std::io::Error>(chunk), (events, watch, tail, false)))
+                            }
+                            None => match tail {
+                                StreamTail::Complete => {
+                                    watch.mark_finished();
+                                    None
+                                }
+                                StreamTail::Disconnect => {
+                                    watch.mark_finished();
+                                    Some((
+                                        Err(std::io::Error::other("mock disconnect")),
+                                        (events, watch, StreamTail::Complete, false),
+                                    ))
+                                }
+                                StreamTail::Hang => {
+                                    std::future::pending::<()>().await;
+                                    None
+                                }
+                            },
+                        }
+                    },
+                );
+                let mut r = Response::new(Body::from_stream(body));
+                r.headers_mut()
+                    .insert("content-type", "text/event-stream".parse().unwrap());
+                r.headers_mut()
+                    .insert("request-id", "req_mock_1".parse().unwrap());
+                r
+            }
+        }
+    })
+}

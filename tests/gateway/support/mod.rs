@@ -1,0 +1,173 @@
+//! Test harness: mock upstreams and an in-process gateway on an ephemeral
+//! port, driven by a real HTTP client.
+
+pub mod mock;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use switchyard::config::{ConfigSource, load_str};
+use switchyard::server::Gateway;
+use switchyard::usage::{RecordSink, RequestRecord};
+
+pub use mock::{MockUpstream, Reply, StreamTail};
+
+pub const MASTER_KEY: &str = "sk-gw-test-master";
+pub const UPSTREAM_KEY: &str = "sk-ant-upstream-secret";
+
+/// Keeps every finished record for assertions.
+#[derive(Default)]
+pub struct Records(Mutex<Vec<RequestRecord>>);
+
+impl RecordSink for Records {
+    fn record(&self, record: &RequestRecord) {
+        self.0.lock().unwrap().push(record.clone());
+    }
+}
+
+impl Records {
+    pub fn all(&self) -> Vec<RequestRecord> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Wait until `n` records exist (records of streams land when they end).
+    pub async fn wait_for(&self, n: usize) -> Vec<RequestRecord> {
+        for _ in 0..200 {
+            let all = self.all();
+            if all.len() >= n {
+                return all;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("expected {n} records, have {:?}", self.all());
+    }
+}
+
+/// A gateway running in this process.
+pub struct TestGateway {
+    pub url: String,
+    pub records: Arc<Records>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestGateway {
+    /// A gateway whose only provider is `upstream`, serving `claude-*`
+    /// (passthrough ids) and `sonnet` (fixed id), with `extra` TOML appended
+    /// before the provider table.
+    pub async fn start(upstream: &str, extra: &str) -> TestGateway {
+        let toml = format!(
+            r#"
+listen = "127.0.0.1:0"
+master_key = "{MASTER_KEY}"
+shutdown_timeout = "2s"
+{extra}
+
+[providers.anthropic]
+kind = "anthropic"
+base_url = "{upstream}"
+api_key = "{UPSTREAM_KEY}"
+
+[models.sonnet]
+provider = "anthropic"
+id = "claude-sonnet-4-5-20250929"
+aliases = ["claude-sonnet-*"]
+context_window = 200000
+
+[models.claude]
+provider = "anthropic"
+aliases = ["claude-*"]
+"#
+        );
+        Self::from_toml(&toml).await
+    }
+
+    pub async fn from_toml(toml: &str) -> TestGateway {
+        let config =
+            load_str(toml, ConfigSource::Embedded, &|_| None).unwrap_or_else(|e| panic!("{e}"));
+        let records = Arc::new(Records::default());
+        let gateway = Gateway::bind(config, vec![records.clone()]).await.unwrap();
+        let url = format!("http://{}", gateway.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(gateway.run(async move {
+            let _ = rx.await;
+        }));
+        TestGateway {
+            url,
+            records,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Ask the gateway to shut down (in-flight requests may finish).
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder().build().unwrap()
+    }
+
+    /// POST JSON with the master key as `x-api-key`.
+    pub async fn post(&self, path: &str, body: &str) -> reqwest::Response {
+        self.client()
+            .post(format!("{}{path}", self.url))
+            .header("x-api-key", MASTER_KEY)
+            .header("anthropic-version", "2023-06-01")
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        self.begin_shutdown();
+    }
+}
+
+/// A minimal Messages body.
+pub fn body(model: &str, stream: bool) -> String {
+    serde_json::json!({
+        "model": model,
+        "max_tokens": 64,
+        "stream": stream,
+        "messages": [{"role": "user", "content": "Say hello"}]
+    })
+    .to_string()
+}
+
+/// Parse an SSE body into (event, data) pairs.
+pub fn sse_events(text: &str) -> Vec<(String, serde_json::Value)> {
+    text.split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .map(|block| {
+            let mut name = String::new();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event: ") {
+                    name = v.to_string();
+                } else if let Some(v) = line.strip_prefix("data: ") {
+                    data.push_str(v);
+                }
+            }
+            (
+                name,
+                serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+            )
+        })
+        .collect()
+}
+
+/// The installed crypto provider etc. are process-wide; tests share them.
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/anthropic/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}

@@ -1,0 +1,170 @@
+//! Health, metrics, models and token counting.
+
+use crate::support::*;
+use serde_json::Value;
+
+#[tokio::test]
+async fn health_root_and_hello() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), "").await;
+    let c = gw.client();
+    let health: Value = c
+        .get(format!("{}/health", gw.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (health["status"].as_str(), health["models"].as_u64()),
+        (Some("ok"), Some(2))
+    );
+    assert_eq!(
+        c.head(format!("{}/", gw.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.head(format!("{}/api/hello", gw.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_model_and_status() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), "").await;
+    switchyard::telemetry::prometheus();
+    gw.post("/v1/messages", &body("claude-sonnet-4-5", true))
+        .await
+        .text()
+        .await
+        .unwrap();
+    gw.records.wait_for(1).await;
+    let text = gw
+        .client()
+        .get(format!("{}/metrics", gw.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            "switchyard_requests_total{endpoint=\"messages\",model=\"sonnet\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("switchyard_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(
+        text.contains("switchyard_time_to_first_token_seconds_bucket{model=\"sonnet\""),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn models_list_in_anthropic_shape() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), "").await;
+    let get = |path: String| {
+        let c = gw.client();
+        async move {
+            c.get(path)
+                .header("x-api-key", MASTER_KEY)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let page: Value = get(format!("{}/v1/models", gw.url))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["sonnet", "claude"]);
+    assert_eq!(page["data"][0]["type"], "model");
+    assert_eq!(page["data"][0]["max_input_tokens"], 200000);
+    assert_eq!(
+        (page["has_more"].as_bool(), page["first_id"].as_str()),
+        (Some(false), Some("sonnet"))
+    );
+    let page: Value = get(format!("{}/v1/models?limit=1", gw.url))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            page["data"].as_array().unwrap().len(),
+            page["has_more"].as_bool()
+        ),
+        (1, Some(true))
+    );
+    let page: Value = get(format!("{}/v1/models?after_id=sonnet", gw.url))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["data"][0]["id"], "claude");
+    let one: Value = get(format!("{}/v1/models/claude-haiku-5-5", gw.url))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["id"], "claude-haiku-5-5");
+    assert_eq!(
+        get(format!("{}/v1/models/gpt-4o", gw.url)).await.status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn count_tokens_forwarded_or_estimated() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), "").await;
+    let request = fixture("claude_code_count_tokens.json");
+    let resp = gw
+        .post("/v1/messages/count_tokens?beta=true", &request)
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("x-switchyard-token-count").is_none());
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["input_tokens"], 4242, "the upstream counted");
+    assert_eq!(
+        mock.seen()[0].path_and_query,
+        "/v1/messages/count_tokens?beta=true"
+    );
+    // An upstream without the endpoint: a local estimate.
+    mock.push(Reply::error(404, "not_found_error", "no such endpoint"));
+    let resp = gw.post("/v1/messages/count_tokens", &request).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-switchyard-token-count"], "estimate");
+    let v: Value = resp.json().await.unwrap();
+    assert!(v["input_tokens"].as_u64().unwrap() > 0);
+    // A bad request is still a 400.
+    mock.push(Reply::error(400, "invalid_request_error", "messages: bad"));
+    assert_eq!(
+        gw.post("/v1/messages/count_tokens", &request)
+            .await
+            .status(),
+        400
+    );
+}

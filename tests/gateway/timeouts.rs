@@ -1,0 +1,121 @@
+//! Each upstream timeout, end to end.
+
+use crate::support::mock::text_events;
+use crate::support::*;
+use serde_json::Value;
+use std::time::Duration;
+
+fn config(timeouts: &str) -> String {
+    format!("[retry]\nattempts = 0\n[timeouts]\n{timeouts}")
+}
+
+#[tokio::test]
+async fn first_byte_timeout_is_a_504() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), &config("first_byte = \"150ms\"")).await;
+    for stream in [true] {
+        mock.push(Reply::Delay(
+            Duration::from_secs(5),
+            Box::new(Reply::text_stream("late", Duration::ZERO)),
+        ));
+        let resp = gw.post("/v1/messages", &body("claude-x", stream)).await;
+        assert_eq!(resp.status(), 504);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["type"], "timeout_error");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("first_byte"),
+            "{v}"
+        );
+    }
+    // Headers in time but no first event: the same timeout.
+    mock.push(Reply::Sse {
+        events: vec![],
+        gap: Duration::ZERO,
+        tail: StreamTail::Hang,
+    });
+    let resp = gw.post("/v1/messages", &body("claude-x", true)).await;
+    assert_eq!(resp.status(), 504);
+}
+
+#[tokio::test]
+async fn idle_gap_ends_the_stream_with_an_error_event() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), &config("idle = \"150ms\"")).await;
+    let events = text_events("claude-x", "abc", 3, 3)
+        .into_iter()
+        .take(3)
+        .collect();
+    mock.push(Reply::Sse {
+        events,
+        gap: Duration::ZERO,
+        tail: StreamTail::Hang,
+    });
+    let resp = gw.post("/v1/messages", &body("claude-x", true)).await;
+    assert_eq!(resp.status(), 200);
+    let events = sse_events(&resp.text().await.unwrap());
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "error");
+    assert_eq!(data["error"]["type"], "timeout_error");
+    assert!(data["error"]["message"].as_str().unwrap().contains("idle"));
+    let rec = &gw.records.wait_for(1).await[0];
+    assert_eq!(rec.error_kind.as_deref(), Some("timeout_idle"));
+}
+
+#[tokio::test]
+async fn total_timeout_cuts_a_slow_stream() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), &config("total = \"400ms\"\nidle = \"5s\"")).await;
+    let events = text_events("claude-x", &"slow ".repeat(30), 3, 3);
+    mock.push(Reply::Sse {
+        events,
+        gap: Duration::from_millis(100),
+        tail: StreamTail::Complete,
+    });
+    let resp = gw.post("/v1/messages", &body("claude-x", true)).await;
+    let events = sse_events(&resp.text().await.unwrap());
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "error");
+    assert!(data["error"]["message"].as_str().unwrap().contains("total"));
+    // A non-streamed request that never answers: 504.
+    mock.push(Reply::Hang);
+    let resp = gw.post("/v1/messages", &body("claude-x", false)).await;
+    assert_eq!(resp.status(), 504);
+}
+
+/// A listener whose accept queue is full: new SYNs are dropped, so a
+/// connect hangs until the client gives up.
+async fn blackhole() -> (String, Vec<tokio::net::TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let listener = socket.listen(0).unwrap();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(100),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            held.push(s);
+        }
+    }
+    std::mem::forget(listener);
+    (format!("http://{addr}"), held)
+}
+
+#[tokio::test]
+async fn connect_timeout_is_a_504() {
+    let (url, _held) = blackhole().await;
+    let gw = TestGateway::start(&url, &config("connect = \"200ms\"")).await;
+    let resp = gw.post("/v1/messages", &body("claude-x", false)).await;
+    assert_eq!(resp.status(), 504);
+    let v: Value = resp.json().await.unwrap();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("connect"),
+        "{v}"
+    );
+}
