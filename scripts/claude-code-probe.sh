@@ -4,7 +4,11 @@
 # ~/.cache/claude-code-probe when it is missing. Exit status: the probe's.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-probe="${SWITCHYARD_PROBE_DIR:-$root/../shared/probes/claude-code}"
+probe="${SWITCHYARD_PROBE_DIR:-}"
+for candidate in "$root/../shared/probes/claude-code" /work/shared/probes/claude-code; do
+  [ -n "$probe" ] && break
+  [ -x "$candidate/run_probe.sh" ] && probe="$candidate"
+done
 version="${CLAUDE_CODE_VERSION:-2.1.332}"
 export CLAUDE_CODE_PREFIX="${CLAUDE_CODE_PREFIX:-$HOME/.cache/claude-code-probe}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/switchyard/target}"
