@@ -360,13 +360,18 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
             }
         }
     }
+    // Models may name any provider section, even one with errors of its own.
+    let provider_names: Vec<&str> = match root.get("providers") {
+        Some(Value::Table(t)) => t.keys().map(String::as_str).collect(),
+        _ => Vec::new(),
+    };
     let mut models = Vec::new();
     if let Some(table) = top.table("models", errors) {
         for (name, value) in table {
             let path = join("models", name);
             match value {
                 Value::Table(t) => {
-                    if let Some(m) = read_model(name, t, &path, &providers, errors) {
+                    if let Some(m) = read_model(name, t, &path, &provider_names, errors) {
                         models.push(m);
                     }
                 }
@@ -567,12 +572,11 @@ fn read_model(
     name: &str,
     table: &Table,
     path: &str,
-    providers: &[ProviderConfig],
+    names: &[&str],
     errors: &mut Errors,
 ) -> Option<ModelConfig> {
     let s = Section::new(table, path, MODEL_KEYS, errors);
     let provider = s.str("provider", errors);
-    let names: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
     match &provider {
         None => errors.add(
             &s.path("provider"),
@@ -580,7 +584,7 @@ fn read_model(
             Some("name a [providers.NAME] section".into()),
         ),
         Some(p) if !names.contains(&p.as_str()) => {
-            let hint = match closest(p, &names) {
+            let hint = match closest(p, names) {
                 Some(c) => format!("did you mean '{c}'?"),
                 None if names.is_empty() => {
                     "no providers are defined; add a [providers.NAME] section".into()
