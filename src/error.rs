@@ -6,6 +6,7 @@
 //! render these; the decisions — which status, whether to retry, whether to
 //! fall back — live here, beside the kinds, in one tested table.
 
+use crate::core::Dialect;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use std::fmt;
@@ -143,6 +144,29 @@ pub fn anthropic_error_type(status: StatusCode) -> &'static str {
     }
 }
 
+/// OpenAI's `error.type` (and `code`) for a client status.
+pub fn openai_error_type(status: StatusCode) -> (&'static str, Option<&'static str>) {
+    match status.as_u16() {
+        401 => ("authentication_error", Some("invalid_api_key")),
+        403 => ("permission_error", None),
+        404 => ("invalid_request_error", Some("model_not_found")),
+        429 => ("rate_limit_error", Some("rate_limit_exceeded")),
+        503 | 529 => ("service_unavailable_error", Some("overloaded")),
+        504 => ("timeout_error", None),
+        s if s >= 500 => ("api_error", None),
+        _ => ("invalid_request_error", None),
+    }
+}
+
+/// The status an OpenAI client sees: 529 is Anthropic's, they get 503.
+pub fn openai_status(status: StatusCode) -> StatusCode {
+    if status.as_u16() == 529 {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        status
+    }
+}
+
 /// The kind of failure an Anthropic `error.type` names (errors inside a stream).
 pub fn kind_for_anthropic_error_type(error_type: &str) -> UpstreamErrorKind {
     match error_type {
@@ -166,8 +190,9 @@ pub struct UpstreamError {
     pub status: Option<StatusCode>,
     /// The provider's `retry-after`, kept verbatim for the client.
     pub retry_after: Option<HeaderValue>,
-    /// The provider's error body, when it is safe to pass on (4xx only).
-    pub body: Option<Bytes>,
+    /// The provider's error body and its dialect, when it is safe to pass on
+    /// verbatim to a client of that dialect (client errors only).
+    pub passthrough: Option<(Dialect, Bytes)>,
     /// A message safe to show the client and to log (never a secret).
     pub message: String,
 }
@@ -179,7 +204,7 @@ impl UpstreamError {
             kind,
             status: None,
             retry_after: None,
-            body: None,
+            passthrough: None,
             message: message.into(),
         }
     }
@@ -195,6 +220,14 @@ impl UpstreamError {
     /// The status a client sees.
     pub fn client_status(&self) -> StatusCode {
         self.kind.client_status(self.status)
+    }
+
+    /// The provider's body, if it may go verbatim to a client of `dialect`.
+    pub fn passthrough_for(&self, dialect: Dialect) -> Option<&Bytes> {
+        self.passthrough
+            .as_ref()
+            .filter(|(d, _)| *d == dialect)
+            .map(|(_, b)| b)
     }
 }
 

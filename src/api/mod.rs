@@ -1,11 +1,15 @@
 //! Client-facing APIs: one module per dialect (parse, validate, render
-//! answers and errors in the client's own format), plus the system endpoints.
+//! answers and errors in the client's own format), the shared chat serving
+//! path, the model list, and the system endpoints.
 //!
-//! Handlers stay thin: they read the body, ask routing for a plan, let the
-//! dispatch loop run it, and render what comes back. They never see provider
-//! wire types.
+//! Handlers stay thin: they read the body and hand it to `serve`, which asks
+//! routing for a plan and lets the dispatch loop run it. They never see
+//! provider wire types.
 
 pub mod anthropic;
+pub mod models;
+pub mod openai;
+pub mod serve;
 pub mod system;
 
 use crate::core::Dialect;
@@ -13,13 +17,21 @@ use crate::error::GatewayError;
 use axum::response::Response;
 
 /// Which dialect a path belongs to (for errors raised before a handler runs).
-pub fn dialect_for_path(_path: &str) -> Dialect {
-    Dialect::Anthropic
+pub fn dialect_for_path(path: &str) -> Dialect {
+    if path.starts_with("/v1/chat/")
+        || path.starts_with("/v1/completions")
+        || path.starts_with("/v1/embeddings")
+    {
+        Dialect::OpenAi
+    } else {
+        Dialect::Anthropic
+    }
 }
 
 /// Render an error in a dialect.
 pub fn error_response(dialect: Dialect, error: &GatewayError) -> Response {
     match dialect {
         Dialect::Anthropic => anthropic::error::error_response(error),
+        Dialect::OpenAi => openai::error::error_response(error),
     }
 }

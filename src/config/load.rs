@@ -8,7 +8,7 @@ use super::interpolate::interpolate;
 use super::units::{parse_duration, parse_size};
 use super::{
     AuthConfig, Capabilities, Config, ConfigSource, DEFAULT_BODY_LIMIT, DEFAULT_LISTEN,
-    ModelConfig, ProviderConfig, ProviderKind, RetryPolicy, Timeouts, is_loopback,
+    ModelConfig, ProviderConfig, ProviderKind, RetryPolicy, Timeouts, WireApi, is_loopback,
 };
 use http::{HeaderName, HeaderValue};
 use secrecy::SecretString;
@@ -304,7 +304,9 @@ const TOP_KEYS: &[&str] = &[
 ];
 const TIMEOUT_KEYS: &[&str] = &["connect", "first_byte", "idle", "total"];
 const RETRY_KEYS: &[&str] = &["attempts", "backoff", "max_backoff"];
-const PROVIDER_KEYS: &[&str] = &["kind", "base_url", "api_key", "headers", "timeouts"];
+const PROVIDER_KEYS: &[&str] = &[
+    "kind", "base_url", "api_key", "headers", "timeouts", "api", "discover",
+];
 const MODEL_KEYS: &[&str] = &[
     "provider",
     "id",
@@ -508,9 +510,11 @@ fn read_provider(
             found
         }
     };
-    let base_url = s
-        .non_empty_str("base_url", errors)
-        .unwrap_or_else(|| "https://api.anthropic.com".to_string());
+    let base_url = s.non_empty_str("base_url", errors).unwrap_or_else(|| {
+        kind.unwrap_or(ProviderKind::Anthropic)
+            .default_base_url()
+            .to_string()
+    });
     let base_url = base_url.trim_end_matches('/').to_string();
     match reqwest::Url::parse(&base_url) {
         Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
@@ -521,13 +525,27 @@ fn read_provider(
         ),
     }
     let api_key = s.non_empty_str("api_key", errors);
-    if api_key.is_none() && base_url.contains("api.anthropic.com") {
-        errors.add(
-            &s.path("api_key"),
-            "api.anthropic.com needs an API key",
-            Some("api_key = \"${ANTHROPIC_API_KEY}\" and export ANTHROPIC_API_KEY".into()),
-        );
+    for (host, var) in [
+        ("api.anthropic.com", "ANTHROPIC_API_KEY"),
+        ("api.openai.com", "OPENAI_API_KEY"),
+    ] {
+        if api_key.is_none() && base_url.contains(host) {
+            errors.add(
+                &s.path("api_key"),
+                format!("{host} needs an API key"),
+                Some(format!("api_key = \"${{{var}}}\" and export {var}")),
+            );
+        }
     }
+    let api = read_api(&s, kind, errors);
+    let discover = match s.table.get("discover") {
+        None => kind == Some(ProviderKind::Ollama),
+        Some(Value::Boolean(b)) => *b,
+        Some(other) => {
+            s.wrong_type("discover", "true or false", other, errors);
+            false
+        }
+    };
     let mut headers = Vec::new();
     if let Some(h) = s.table("headers", errors) {
         for (k, v) in h {
@@ -561,11 +579,36 @@ fn read_provider(
     Some(ProviderConfig {
         name: name.to_string(),
         kind: kind?,
+        api,
+        discover,
         base_url,
         api_key: api_key.map(SecretString::from),
         headers,
         timeouts,
     })
+}
+
+fn read_api(s: &Section<'_>, kind: Option<ProviderKind>, errors: &mut Errors) -> WireApi {
+    let api = s.str("api", errors);
+    match (kind, api.as_deref()) {
+        (Some(ProviderKind::OpenAi), None) => WireApi::OpenAi,
+        (Some(ProviderKind::Ollama), None | Some("native")) => WireApi::OllamaNative,
+        (Some(ProviderKind::Ollama), Some("anthropic")) => WireApi::Anthropic,
+        (Some(ProviderKind::Ollama), Some("openai")) => WireApi::OpenAi,
+        (Some(ProviderKind::Ollama), Some(other)) => {
+            errors.add(
+                &s.path("api"),
+                format!("unknown ollama api '{other}'"),
+                Some("\"native\" (/api/chat), \"anthropic\" (/v1/messages, Ollama ≥ 0.14) or \"openai\" (/v1)".into()),
+            );
+            WireApi::OllamaNative
+        }
+        (_, Some(_)) => {
+            errors.add(&s.path("api"), "only ollama providers take 'api'", None);
+            WireApi::Anthropic
+        }
+        (_, None) => WireApi::Anthropic,
+    }
 }
 
 fn read_model(

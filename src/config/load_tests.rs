@@ -201,6 +201,46 @@ fn anthropic_api_needs_a_key() {
 }
 
 #[test]
+fn provider_kinds_and_apis() {
+    let c = load(
+        r#"
+[providers.local]
+kind = "ollama"
+[providers.ollama_msgs]
+kind = "ollama"
+api = "anthropic"
+discover = false
+[providers.vllm]
+kind = "openai"
+base_url = "http://127.0.0.1:8000/v1"
+"#,
+    )
+    .unwrap();
+    let p = |n: &str| c.provider(n).unwrap();
+    assert_eq!(
+        (p("local").api, p("local").discover),
+        (WireApi::OllamaNative, true)
+    );
+    assert_eq!(p("local").base_url, "http://127.0.0.1:11434");
+    assert_eq!(
+        (p("ollama_msgs").api, p("ollama_msgs").discover),
+        (WireApi::Anthropic, false)
+    );
+    assert_eq!(
+        (p("vllm").api, p("vllm").discover),
+        (WireApi::OpenAi, false)
+    );
+    let e = load("[providers.o]\nkind = \"openai\"").unwrap_err();
+    assert_eq!(
+        paths(&e),
+        ["providers.o.api_key"],
+        "api.openai.com needs a key"
+    );
+    let e = load("[providers.o]\nkind = \"ollama\"\napi = \"grpc\"\n[providers.a]\nkind = \"anthropic\"\napi = \"x\"\napi_key = \"k\"").unwrap_err();
+    assert_eq!(paths(&e), ["providers.o.api", "providers.a.api"]);
+}
+
+#[test]
 fn retry_and_backoff() {
     let c = load("[retry]\nattempts = 3\nbackoff = \"100ms\"\nmax_backoff = \"300ms\"").unwrap();
     assert_eq!(c.retry.attempts, 3);

@@ -129,24 +129,53 @@ impl RetryPolicy {
     }
 }
 
-/// The wire protocol a provider speaks.
+/// What kind of service a provider is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProviderKind {
     /// The Anthropic Messages API (api.anthropic.com or a compatible server).
     Anthropic,
+    /// Any OpenAI-compatible Chat Completions server.
+    OpenAi,
+    /// Ollama.
+    Ollama,
 }
 
 impl ProviderKind {
     /// Every kind, with its config name.
-    pub const ALL: &'static [(&'static str, ProviderKind)] =
-        &[("anthropic", ProviderKind::Anthropic)];
+    pub const ALL: &'static [(&'static str, ProviderKind)] = &[
+        ("anthropic", ProviderKind::Anthropic),
+        ("openai", ProviderKind::OpenAi),
+        ("ollama", ProviderKind::Ollama),
+    ];
 
     /// The config name of this kind.
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::Anthropic => "anthropic",
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::Ollama => "ollama",
         }
     }
+
+    /// Base URL when the config gives none.
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            ProviderKind::Anthropic => "https://api.anthropic.com",
+            ProviderKind::OpenAi => "https://api.openai.com/v1",
+            ProviderKind::Ollama => "http://127.0.0.1:11434",
+        }
+    }
+}
+
+/// The wire protocol used to talk to a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireApi {
+    /// Anthropic Messages (`/v1/messages`).
+    Anthropic,
+    /// OpenAI Chat Completions (`/chat/completions` under the base URL).
+    OpenAi,
+    /// Ollama's native `/api/chat`.
+    OllamaNative,
 }
 
 /// One upstream provider.
@@ -154,10 +183,14 @@ impl ProviderKind {
 pub struct ProviderConfig {
     /// Name used by models (`provider = "..."`).
     pub name: String,
-    /// Protocol.
+    /// What it is.
     pub kind: ProviderKind,
+    /// How to talk to it (for ollama: `api = "native" | "anthropic" | "openai"`).
+    pub api: WireApi,
     /// Base URL without a trailing slash.
     pub base_url: String,
+    /// Serve the models the provider lists (ollama: `/api/tags`) by their names.
+    pub discover: bool,
     /// Key injected upstream (never the client's).
     pub api_key: Option<SecretString>,
     /// Extra headers sent with every upstream request.

@@ -6,6 +6,7 @@
 //! them; translation between dialects always does. Nothing here knows about
 //! HTTP, axum or a provider.
 
+pub mod dialect;
 mod raw;
 mod request;
 mod response;
@@ -28,6 +29,8 @@ pub use usage::{CacheCreation, Usage, UsageReport};
 pub enum Dialect {
     /// Anthropic Messages API.
     Anthropic,
+    /// OpenAI Chat Completions API.
+    OpenAi,
 }
 
 impl Dialect {
@@ -35,6 +38,7 @@ impl Dialect {
     pub fn as_str(self) -> &'static str {
         match self {
             Dialect::Anthropic => "anthropic",
+            Dialect::OpenAi => "openai",
         }
     }
 }

@@ -1,5 +1,5 @@
-//! An Anthropic Messages body as the client sent it, checked and indexed
-//! without being copied.
+//! A request body as the client sent it (Anthropic Messages or OpenAI Chat
+//! Completions), checked and indexed without being copied.
 //!
 //! The gateway forwards these bytes unchanged when the provider speaks the
 //! same dialect; it only needs a few facts (the model and where it sits, the
@@ -11,22 +11,38 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::ops::Range;
 
-/// What the body is for: a generation or a token count (no `max_tokens`).
+use super::Dialect;
+
+/// What the body is: which dialect, and for which endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyKind {
-    /// `POST /v1/messages`.
+    /// Anthropic `POST /v1/messages`.
     Messages,
-    /// `POST /v1/messages/count_tokens`.
+    /// Anthropic `POST /v1/messages/count_tokens` (no `max_tokens`).
     CountTokens,
+    /// OpenAI `POST /v1/chat/completions`.
+    ChatCompletions,
 }
 
-/// A validated Anthropic Messages body.
+impl BodyKind {
+    /// The dialect of such a body.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            BodyKind::Messages | BodyKind::CountTokens => Dialect::Anthropic,
+            BodyKind::ChatCompletions => Dialect::OpenAi,
+        }
+    }
+}
+
+/// A validated request body.
 #[derive(Debug, Clone)]
 pub struct RawRequest {
     bytes: Bytes,
+    kind: BodyKind,
     model: String,
     model_span: Range<usize>,
     stream: bool,
+    include_usage: bool,
     message_count: usize,
 }
 
@@ -37,15 +53,22 @@ struct Envelope<'a> {
     #[serde(borrow)]
     messages: Option<Vec<MessageShape<'a>>>,
     max_tokens: Option<u64>,
+    max_completion_tokens: Option<u64>,
     stream: Option<bool>,
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Deserialize)]
+struct StreamOptions {
+    include_usage: Option<bool>,
 }
 
 #[derive(Deserialize)]
 struct MessageShape<'a> {
     #[allow(dead_code)] // checked for type only
     role: String,
-    #[serde(borrow)]
-    content: &'a RawValue,
+    #[serde(borrow, default)]
+    content: Option<&'a RawValue>,
 }
 
 impl RawRequest {
@@ -77,33 +100,65 @@ impl RawRequest {
         }
         let messages = env.messages.ok_or("messages: Field required")?;
         for (i, m) in messages.iter().enumerate() {
-            let c = m.content.get().as_bytes().first().copied();
-            if !matches!(c, Some(b'"') | Some(b'[')) {
+            let first = m.content.and_then(|c| c.get().as_bytes().first().copied());
+            let ok = match kind {
+                // OpenAI allows `null` content (an assistant turn with tool calls).
+                BodyKind::ChatCompletions => matches!(first, None | Some(b'"' | b'[' | b'n')),
+                _ => matches!(first, Some(b'"' | b'[')),
+            };
+            if !ok {
                 return Err(format!(
                     "messages[{i}].content: Input should be a valid string or list of content blocks"
                 ));
             }
         }
-        if kind == BodyKind::Messages {
-            match env.max_tokens {
+        match kind {
+            BodyKind::Messages => match env.max_tokens {
                 None => return Err("max_tokens: Field required".into()),
                 Some(0) => {
                     return Err("max_tokens: Input should be greater than or equal to 1".into());
                 }
                 Some(_) => {}
+            },
+            BodyKind::ChatCompletions => {
+                if env.max_tokens == Some(0) || env.max_completion_tokens == Some(0) {
+                    return Err("max_tokens: must be at least 1".into());
+                }
             }
+            BodyKind::CountTokens => {}
         }
         let model_span = span_of(&bytes, model_raw.get())
             .ok_or_else(|| "model: could not be located in the body".to_string())?;
         let message_count = messages.len();
         let stream = env.stream.unwrap_or(false);
+        let include_usage = env
+            .stream_options
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false);
         Ok(RawRequest {
             model,
             model_span,
             stream,
+            include_usage,
             message_count,
+            kind,
             bytes,
         })
+    }
+
+    /// What kind of body this is.
+    pub fn kind(&self) -> BodyKind {
+        self.kind
+    }
+
+    /// The client's dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.kind.dialect()
+    }
+
+    /// OpenAI `stream_options.include_usage`.
+    pub fn include_usage(&self) -> bool {
+        self.include_usage
     }
 
     /// The body as received.
@@ -242,6 +297,26 @@ mod tests {
                 .unwrap_or_else(|| panic!("{body} should fail"));
             assert!(err.contains(want), "{body}: got {err:?}, want {want:?}");
         }
+    }
+
+    #[test]
+    fn openai_bodies() {
+        let b = Bytes::from_static(
+            br#"{"model":"gpt-x","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"system","content":"be brief"},{"role":"assistant","content":null,"tool_calls":[]},{"role":"tool","tool_call_id":"c","content":"1"}]}"#,
+        );
+        let r = RawRequest::parse(b, BodyKind::ChatCompletions).unwrap();
+        assert_eq!(
+            (r.model(), r.is_stream(), r.include_usage(), r.dialect()),
+            ("gpt-x", true, true, Dialect::OpenAi)
+        );
+        let bad = Bytes::from_static(br#"{"model":"m","messages":[{"role":"user","content":3}]}"#);
+        assert!(RawRequest::parse(bad, BodyKind::ChatCompletions).is_err());
+        let no_model = Bytes::from_static(br#"{"messages":[]}"#);
+        assert!(
+            RawRequest::parse(no_model, BodyKind::ChatCompletions)
+                .unwrap_err()
+                .contains("model")
+        );
     }
 
     #[test]

@@ -1,37 +1,58 @@
 //! Providers: one adapter per wire protocol, and the shared upstream client.
 //!
-//! Adapters are pure — they encode requests, classify errors and pick the
-//! stream transcoder — and never see axum types. [`Provider`] pairs an adapter
-//! with its HTTP client and timeouts and performs one attempt: send, check
-//! the status, and open the answer (the first stream event, or the whole
-//! JSON body) so that a failure can still be retried elsewhere.
+//! Adapters are pure — they encode requests, classify errors and decode
+//! answers — and never see axum types. [`Provider`] pairs an adapter with its
+//! HTTP client and timeouts and performs one attempt: send, check the status,
+//! and open the answer (the first stream event, or the whole body) so that a
+//! failure can still be retried elsewhere. When the client speaks the
+//! provider's dialect the body and stream pass through; otherwise they are
+//! translated through the canonical types.
 
 pub mod anthropic;
+pub mod ollama;
+pub mod openai;
 pub mod upstream;
 
-use crate::config::{ProviderConfig, ProviderKind, Timeouts};
-use crate::core::{Dialect, RawRequest};
-use crate::error::UpstreamError;
-use crate::stream::{AnthropicPassthrough, Relay, Transcoder, UsageMeter};
+use crate::config::{Capabilities, ProviderConfig, ProviderKind, Timeouts, WireApi};
+use crate::core::{ChatRequest, ChatResponse, Dialect, RawRequest};
+use crate::error::{TimeoutKind, UpstreamError, UpstreamErrorKind};
+use crate::stream::{
+    AnswerGuard, AnthropicPassthrough, ClientCodec, EventDecoder, OpenAiPassthrough, Relay,
+    Transcoder, Translator, UsageMeter, check_answer,
+};
 use anthropic::{AnthropicAdapter, Endpoint};
 use bytes::Bytes;
 use http::HeaderMap;
+use ollama::OllamaAdapter;
+use openai::OpenAiAdapter;
+use serde_json::Value;
 use tokio::time::Instant;
 use upstream::{UpstreamClient, body_stream, read_answer, read_error_body};
 
 /// What an adapter needs from the client's request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Call<'a> {
     /// The client's body.
     pub raw: &'a RawRequest,
+    /// The request in canonical form, when some target needs translation.
+    pub canonical: Option<&'a ChatRequest>,
     /// The model id to send upstream.
     pub upstream_model: &'a str,
+    /// What the target model can do.
+    pub capabilities: Capabilities,
     /// The client's headers (adapters pick what they forward).
     pub client_headers: &'a HeaderMap,
     /// The client's query string (e.g. `beta=true`).
     pub query: Option<&'a str>,
-    /// The dialect the answer must be in.
-    pub client_dialect: Dialect,
+    /// The client's dialect: how answers and errors are written.
+    pub client: &'a dyn ClientCodec,
+}
+
+impl Call<'_> {
+    fn tools_offered(&self) -> bool {
+        self.canonical
+            .is_some_and(|c| c.tools.as_ref().is_some_and(|t| !t.is_empty()))
+    }
 }
 
 /// A protocol adapter.
@@ -39,13 +60,75 @@ pub struct Call<'a> {
 pub enum Adapter {
     /// Anthropic Messages API.
     Anthropic(AnthropicAdapter),
+    /// OpenAI Chat Completions.
+    OpenAi(OpenAiAdapter),
+    /// Ollama's native API.
+    Ollama(OllamaAdapter),
+}
+
+impl Adapter {
+    fn dialect(&self) -> Option<Dialect> {
+        match self {
+            Adapter::Anthropic(_) => Some(Dialect::Anthropic),
+            Adapter::OpenAi(_) => Some(Dialect::OpenAi),
+            Adapter::Ollama(_) => None,
+        }
+    }
+
+    fn request(&self, call: &Call<'_>) -> Result<http::Request<Bytes>, UpstreamError> {
+        match self {
+            Adapter::Anthropic(a) => a.request(call, Endpoint::Messages),
+            Adapter::OpenAi(a) => a.request(call),
+            Adapter::Ollama(a) => a.request(call),
+        }
+    }
+
+    fn classify_error(
+        &self,
+        status: http::StatusCode,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> UpstreamError {
+        match self {
+            Adapter::Anthropic(a) => a.classify_error(status, headers, body),
+            Adapter::OpenAi(a) => a.classify_error(status, headers, body),
+            Adapter::Ollama(a) => a.classify_error(status, headers, body),
+        }
+    }
+
+    fn decoder(&self) -> Box<dyn EventDecoder> {
+        match self {
+            Adapter::Anthropic(_) => Box::new(anthropic::stream::AnthropicDecoder::default()),
+            Adapter::OpenAi(_) => Box::new(openai::decode::OpenAiDecoder::default()),
+            Adapter::Ollama(_) => Box::new(ollama::decode::OllamaDecoder::default()),
+        }
+    }
+
+    fn decode_answer(&self, body: &[u8]) -> Result<ChatResponse, UpstreamError> {
+        match self {
+            Adapter::Anthropic(_) => anthropic::decode_answer(body),
+            Adapter::OpenAi(_) => openai::decode::decode_answer(body),
+            Adapter::Ollama(_) => ollama::decode::decode_answer(body),
+        }
+    }
+
+    fn meter_passthrough(&self, body: &[u8]) -> Result<UsageMeter, UpstreamError> {
+        match self {
+            Adapter::Anthropic(a) => a.meter_answer(body),
+            Adapter::OpenAi(a) => a.meter_answer(body),
+            Adapter::Ollama(_) => Err(UpstreamError::new(
+                UpstreamErrorKind::Malformed,
+                "no passthrough for ollama",
+            )),
+        }
+    }
 }
 
 /// An opened answer: the first stream event is in hand, or the whole body.
 pub enum Opened {
     /// A stream whose first event is ready.
     Stream(Relay),
-    /// A complete JSON answer in the client's dialect.
+    /// A complete answer in the client's dialect.
     Json {
         /// The body for the client.
         body: Bytes,
@@ -59,25 +142,72 @@ pub enum Opened {
 pub struct Provider {
     /// Config name.
     pub name: String,
-    /// Protocol.
+    /// What it is.
     pub kind: ProviderKind,
+    /// Whether to serve the models it lists.
+    pub discover: bool,
     adapter: Adapter,
     client: UpstreamClient,
     timeouts: Timeouts,
+    /// Answers from this provider are checked before the client sees them.
+    guarded: bool,
+}
+
+/// A tool-use id that every dialect accepts (`[A-Za-z0-9_-]+`), generated
+/// when the provider sent none.
+pub fn tool_use_id(raw: Option<&str>) -> String {
+    match raw.filter(|r| !r.is_empty()) {
+        Some(r) => r
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect(),
+        None => format!("toolu_{}", uuid::Uuid::now_v7().simple()),
+    }
+}
+
+/// Tool-call arguments as a JSON object; anything else is a malformed answer.
+pub fn parse_tool_arguments(text: &str) -> Result<Value, UpstreamError> {
+    if text.trim().is_empty() {
+        return Ok(Value::Object(serde_json::Map::new()));
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        _ => Err(UpstreamError::new(
+            UpstreamErrorKind::Malformed,
+            "the model made a tool call whose arguments are not a JSON object",
+        )),
+    }
 }
 
 impl Provider {
     /// Build from config.
     pub fn from_config(config: &ProviderConfig) -> Result<Self, String> {
-        let adapter = match config.kind {
-            ProviderKind::Anthropic => Adapter::Anthropic(AnthropicAdapter::new(config)),
+        let adapter = match config.api {
+            WireApi::Anthropic => Adapter::Anthropic(AnthropicAdapter::new(config)),
+            WireApi::OpenAi => {
+                // Ollama's OpenAI endpoints live under /v1.
+                let base = match config.kind {
+                    ProviderKind::Ollama => format!("{}/v1", config.base_url),
+                    _ => config.base_url.clone(),
+                };
+                Adapter::OpenAi(OpenAiAdapter::new(config, base))
+            }
+            WireApi::OllamaNative => Adapter::Ollama(OllamaAdapter::new(config)),
         };
         Ok(Provider {
             name: config.name.clone(),
             kind: config.kind,
+            discover: config.discover,
             adapter,
             client: UpstreamClient::new(&config.timeouts)?,
             timeouts: config.timeouts,
+            guarded: config.kind != ProviderKind::Anthropic,
         })
     }
 
@@ -86,10 +216,9 @@ impl Provider {
         &self.timeouts
     }
 
-    fn transcoder(&self, _client: Dialect) -> Box<dyn Transcoder> {
-        match &self.adapter {
-            Adapter::Anthropic(_) => Box::new(AnthropicPassthrough::default()),
-        }
+    /// Whether a client of `dialect` can be served without translation.
+    pub fn passes_through(&self, dialect: Dialect) -> bool {
+        self.adapter.dialect() == Some(dialect)
     }
 
     async fn send_checked(
@@ -105,43 +234,67 @@ impl Provider {
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = read_error_body(resp, deadline).await;
-        Err(match &self.adapter {
-            Adapter::Anthropic(a) => a.classify_error(status, &headers, body),
-        })
+        Err(self.adapter.classify_error(status, &headers, body))
     }
 
-    /// One attempt at a Messages call, opened far enough to know it worked.
+    fn transcoder(&self, call: &Call<'_>) -> Box<dyn Transcoder> {
+        let client = call.client.dialect();
+        if self.passes_through(client) {
+            return match client {
+                Dialect::Anthropic => Box::new(AnthropicPassthrough::default()),
+                Dialect::OpenAi => Box::new(OpenAiPassthrough::new(call.raw.include_usage())),
+            };
+        }
+        let guard = self.guarded.then(|| AnswerGuard::new(call.tools_offered()));
+        Box::new(Translator::new(
+            self.adapter.decoder(),
+            call.client.stream_encoder(call.raw),
+            guard,
+        ))
+    }
+
+    /// One attempt at a chat call, opened far enough to know it worked.
     pub async fn open_messages(
         &self,
         call: &Call<'_>,
         deadline: Instant,
     ) -> Result<Opened, UpstreamError> {
         let started = Instant::now();
-        let request = match &self.adapter {
-            Adapter::Anthropic(a) => a.request(call, Endpoint::Messages)?,
-        };
+        let request = self.adapter.request(call)?;
         if call.raw.is_stream() {
             let first_by = (started + self.timeouts.first_byte).min(deadline);
             let resp = self.send_checked(request, first_by, deadline).await?;
             let mut relay = Relay::new(
                 body_stream(resp),
-                self.transcoder(call.client_dialect),
+                self.transcoder(call),
                 self.timeouts.idle,
                 deadline,
             );
-            match tokio::time::timeout_at(first_by, relay.first_event()).await {
+            return match tokio::time::timeout_at(first_by, relay.first_event()).await {
                 Ok(Ok(())) => Ok(Opened::Stream(relay)),
                 Ok(Err(e)) => Err(e),
-                Err(_) => Err(UpstreamError::timeout(crate::error::TimeoutKind::FirstByte)),
-            }
-        } else {
-            let resp = self.send_checked(request, deadline, deadline).await?;
-            let body = read_answer(resp, deadline).await?;
-            let meter = match &self.adapter {
-                Adapter::Anthropic(a) => a.meter_answer(&body)?,
+                Err(_) => Err(UpstreamError::timeout(TimeoutKind::FirstByte)),
             };
-            Ok(Opened::Json { body, meter })
         }
+        let resp = self.send_checked(request, deadline, deadline).await?;
+        let body = read_answer(resp, deadline).await?;
+        if self.passes_through(call.client.dialect()) {
+            let meter = self.adapter.meter_passthrough(&body)?;
+            return Ok(Opened::Json { body, meter });
+        }
+        let answer = self.adapter.decode_answer(&body)?;
+        if self.guarded {
+            check_answer(&answer, call.tools_offered())?;
+        }
+        let mut meter = UsageMeter::default();
+        meter.observe_report(&answer.usage);
+        meter.model = Some(answer.model.clone());
+        meter.stop_reason = answer.stop_reason.clone();
+        meter.completed = true;
+        Ok(Opened::Json {
+            body: call.client.encode_answer(call.raw, &answer),
+            meter,
+        })
     }
 
     /// Count tokens upstream. `Ok(None)`: this provider cannot count.
@@ -150,15 +303,65 @@ impl Provider {
         call: &Call<'_>,
         deadline: Instant,
     ) -> Result<Option<Bytes>, UpstreamError> {
-        let request = match &self.adapter {
-            Adapter::Anthropic(a) => a.request(call, Endpoint::CountTokens)?,
+        let Adapter::Anthropic(a) = &self.adapter else {
+            return Ok(None);
         };
+        let request = a.request(call, Endpoint::CountTokens)?;
         let first_by = (Instant::now() + self.timeouts.first_byte).min(deadline);
         match self.send_checked(request, first_by, deadline).await {
             Ok(resp) => read_answer(resp, deadline).await.map(Some),
             // A server without the endpoint: the caller estimates locally.
             Err(e) if matches!(e.status.map(|s| s.as_u16()), Some(404 | 405 | 501)) => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The models this provider lists (ollama `/api/tags`), if it can list them.
+    pub async fn discover_models(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Option<Result<Vec<ollama::Listed>, String>> {
+        let Adapter::Ollama(a) = &self.adapter else {
+            return None;
+        };
+        let request = http::Request::get(a.tags_url()).body(Bytes::new()).ok()?;
+        let deadline = Instant::now() + timeout;
+        let result = async {
+            let resp = self
+                .send_checked(request, deadline, deadline)
+                .await
+                .map_err(|e| e.to_string())?;
+            let body = read_answer(resp, deadline)
+                .await
+                .map_err(|e| e.to_string())?;
+            ollama::parse_tags(&body)
+        };
+        Some(result.await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_ids_are_safe_everywhere() {
+        assert_eq!(tool_use_id(Some("call_abc-1")), "call_abc-1");
+        assert_eq!(tool_use_id(Some("call:1/x")), "call_1_x");
+        assert!(tool_use_id(None).starts_with("toolu_"));
+        assert!(tool_use_id(Some("")).starts_with("toolu_"));
+    }
+
+    #[test]
+    fn tool_arguments() {
+        assert_eq!(parse_tool_arguments("").unwrap(), serde_json::json!({}));
+        assert_eq!(parse_tool_arguments(r#"{"a":1}"#).unwrap()["a"], 1);
+        for bad in ["{", "[1]", "\"x\"", "null"] {
+            assert_eq!(
+                parse_tool_arguments(bad).unwrap_err().kind,
+                UpstreamErrorKind::Malformed,
+                "{bad}"
+            );
         }
     }
 }

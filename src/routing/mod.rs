@@ -11,7 +11,7 @@ mod glob;
 
 pub use glob::glob_match;
 
-use crate::config::{Config, ModelConfig};
+use crate::config::{Capabilities, Config, ModelConfig};
 use crate::error::GatewayError;
 use crate::providers::Provider;
 use std::collections::HashMap;
@@ -53,6 +53,47 @@ impl Router {
         }
         let models = config.models.iter().cloned().map(Arc::new).collect();
         Ok(Router { models, providers })
+    }
+
+    /// Ask every provider with `discover` on for its models and serve them
+    /// by name (configured names win). A provider that is down is skipped.
+    pub async fn discover(&mut self, timeout: std::time::Duration) {
+        let mut providers: Vec<&Arc<Provider>> =
+            self.providers.values().filter(|p| p.discover).collect();
+        providers.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut found = Vec::new();
+        for p in providers {
+            match p.discover_models(timeout).await {
+                Some(Ok(listed)) => {
+                    tracing::info!(provider = %p.name, models = listed.len(), "discovered models");
+                    found.extend(listed.into_iter().map(|l| (p.name.clone(), l)));
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(provider = %p.name, error = %e, "model discovery failed")
+                }
+                None => {}
+            }
+        }
+        for (provider, listed) in found {
+            if self
+                .resolve(&listed.name)
+                .is_some_and(|m| m.name == listed.name)
+            {
+                continue;
+            }
+            self.models.push(Arc::new(ModelConfig {
+                name: listed.name.clone(),
+                provider,
+                id: Some(listed.name),
+                aliases: Vec::new(),
+                capabilities: listed.capabilities.unwrap_or(Capabilities {
+                    tools: true,
+                    vision: false,
+                    thinking: false,
+                }),
+                context_window: None,
+            }));
+        }
     }
 
     /// Configured models, in file order.

@@ -34,11 +34,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Build the state for a config; finished records go to the log, the
-    /// metrics, and each of `sinks`.
-    pub fn new(config: Config, sinks: Vec<Arc<dyn RecordSink>>) -> Result<Self, String> {
+    /// Build the state for a config (discovering provider models); finished
+    /// records go to the log, the metrics, and each of `sinks`.
+    pub async fn new(config: Config, sinks: Vec<Arc<dyn RecordSink>>) -> Result<Self, String> {
         crate::telemetry::prometheus();
-        let router = Router::new(&config)?;
+        let mut router = Router::new(&config)?;
+        router.discover(std::time::Duration::from_secs(3)).await;
         let mut all: Vec<Arc<dyn RecordSink>> = vec![Arc::new(LogAndMetrics)];
         all.extend(sinks);
         let sink: Arc<dyn RecordSink> = Arc::new(Tee(all));
@@ -65,8 +66,12 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
     axum::Router::new()
         .route("/v1/messages", post(anthropic::messages))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
-        .route("/v1/models", get(anthropic::list_models))
-        .route("/v1/models/{id}", get(anthropic::get_model))
+        .route(
+            "/v1/chat/completions",
+            post(api::openai::handler::chat_completions),
+        )
+        .route("/v1/models", get(api::models::list_models))
+        .route("/v1/models/{id}", get(api::models::get_model))
         .route("/", get(api::system::root).head(api::system::root))
         .route("/api/hello", get(api::system::root).head(api::system::root))
         .route("/health", get(api::system::health))
@@ -88,7 +93,7 @@ impl Gateway {
     /// Build from config and bind the listen address.
     pub async fn bind(config: Config, sinks: Vec<Arc<dyn RecordSink>>) -> Result<Self, String> {
         let listen = config.listen;
-        let state = Arc::new(AppState::new(config, sinks)?);
+        let state = Arc::new(AppState::new(config, sinks).await?);
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

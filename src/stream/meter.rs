@@ -6,7 +6,7 @@
 //! (client abort, upstream failure), the output is estimated from the bytes
 //! of content that did pass, and the estimate is flagged.
 
-use crate::core::{Usage, UsageReport};
+use crate::core::{ContentBlock, Delta, StreamEvent, Usage, UsageReport};
 use serde::Deserialize;
 
 /// Approximate JSON envelope around one content delta's payload.
@@ -118,6 +118,59 @@ impl UsageMeter {
             }
             _ => {}
         }
+    }
+
+    /// Look at one canonical event (translated streams).
+    pub fn observe_event(&mut self, event: &StreamEvent) {
+        match event {
+            StreamEvent::MessageStart { message } => {
+                self.message_id = Some(message.id.clone());
+                self.model = Some(message.model.clone());
+                message.usage.apply_to(&mut self.usage);
+            }
+            StreamEvent::ContentBlockStart { content_block, .. } => {
+                self.content_events += 1;
+                if let ContentBlock::ToolUse(t) = content_block {
+                    self.content_bytes += (t.name.len() + t.id.len()) as u64;
+                }
+            }
+            StreamEvent::ContentBlockDelta { delta, .. } => {
+                self.content_events += 1;
+                let n = match delta {
+                    Delta::TextDelta { text } => text.len(),
+                    Delta::InputJsonDelta { partial_json } => partial_json.len(),
+                    Delta::ThinkingDelta { thinking } => thinking.len(),
+                    Delta::SignatureDelta { .. } | Delta::Other(_) => 0,
+                };
+                self.content_bytes += n as u64;
+            }
+            StreamEvent::MessageDelta { delta, usage } => {
+                if let Some(r) = &delta.stop_reason {
+                    self.stop_reason = Some(r.clone());
+                }
+                if let Some(u) = usage {
+                    self.final_output |= u.output_tokens.is_some();
+                    u.apply_to(&mut self.usage);
+                }
+            }
+            StreamEvent::MessageStop => self.completed = true,
+            StreamEvent::Error { error } => {
+                self.error = Some((error.kind.clone(), error.message.clone()))
+            }
+            StreamEvent::ContentBlockStop { .. } | StreamEvent::Ping => {}
+        }
+    }
+
+    /// Count streamed content bytes (for an output estimate).
+    pub fn add_content(&mut self, bytes: usize) {
+        self.content_events += 1;
+        self.content_bytes += bytes as u64;
+    }
+
+    /// Set the final usage, as the provider reported it.
+    pub fn set_usage(&mut self, usage: Usage) {
+        self.usage = usage;
+        self.final_output = true;
     }
 
     /// Usage as reported, or estimated for the output when the final count

@@ -6,10 +6,16 @@
 //! about how requests are routed.
 
 pub mod anthropic;
+pub mod codec;
+pub mod guard;
 pub mod meter;
+pub mod openai;
 pub mod relay;
 pub mod sse;
 
 pub use anthropic::{AnthropicPassthrough, anthropic_error_event};
+pub use codec::{ClientCodec, EventDecoder, EventEncoder, Translator};
+pub use guard::{AnswerGuard, check_answer};
 pub use meter::UsageMeter;
+pub use openai::{OpenAiPassthrough, openai_error_event};
 pub use relay::{ByteStream, OnEnd, Relay, StreamEnd, Transcoder};

@@ -185,6 +185,15 @@ pub fn encode_event(name: &str, data: &[u8]) -> Bytes {
     out.freeze()
 }
 
+/// Write one data-only event as `data: DATA\n\n` (OpenAI style).
+pub fn encode_data(data: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(data.len() + 8);
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\n\n");
+    out.freeze()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,3 +9,4 @@ mod messages;
 mod support;
 mod system;
 mod timeouts;
+mod translate;

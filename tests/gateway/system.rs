@@ -83,6 +83,7 @@ async fn models_list_in_anthropic_shape() {
         async move {
             c.get(path)
                 .header("x-api-key", MASTER_KEY)
+                .header("anthropic-version", "2023-06-01")
                 .send()
                 .await
                 .unwrap()
@@ -134,6 +135,21 @@ async fn models_list_in_anthropic_shape() {
         get(format!("{}/v1/models/gpt-4o", gw.url)).await.status(),
         404
     );
+    // Without anthropic-version: OpenAI's shape.
+    let list: Value = gw
+        .client()
+        .get(format!("{}/v1/models", gw.url))
+        .bearer_auth(MASTER_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["object"], "list");
+    assert_eq!(list["data"][0]["id"], "sonnet");
+    assert_eq!(list["data"][0]["object"], "model");
+    assert_eq!(list["data"][0]["owned_by"], "anthropic");
 }
 
 #[tokio::test]

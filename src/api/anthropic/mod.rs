@@ -7,4 +7,3 @@
 pub mod error;
 pub mod handler;
 pub mod sse;
-pub mod wire;

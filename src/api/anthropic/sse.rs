@@ -1,22 +1,58 @@
-//! Streaming responses: the relay as an SSE body with the headers that keep
-//! proxies from buffering it.
+//! Canonical events → Anthropic SSE, and the Anthropic client codec (used
+//! when the provider speaks another dialect; same-dialect streams pass
+//! through untouched).
 
-use crate::stream::Relay;
-use axum::body::Body;
-use axum::response::Response;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, StatusCode};
+use super::error::error_body_for;
+use crate::core::{ChatRequest, ChatResponse, Dialect, RawRequest, StreamEvent};
+use crate::error::UpstreamError;
+use crate::stream::sse::encode_event;
+use crate::stream::{ClientCodec, EventEncoder, anthropic_error_event};
+use bytes::Bytes;
+use std::collections::VecDeque;
 
-/// A `text/event-stream` response whose body is the relay.
-pub fn sse_response(relay: Relay) -> Response {
-    let mut resp = Response::new(Body::from_stream(relay));
-    *resp.status_mut() = StatusCode::OK;
-    let h = resp.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream; charset=utf-8"),
-    );
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    resp
+/// Writes canonical events as Anthropic SSE events.
+#[derive(Debug, Default)]
+pub struct AnthropicEncoder;
+
+impl EventEncoder for AnthropicEncoder {
+    fn encode(&mut self, event: &StreamEvent, out: &mut VecDeque<Bytes>) {
+        match serde_json::to_vec(event) {
+            Ok(data) => out.push_back(encode_event(event.name(), &data)),
+            Err(e) => tracing::error!(error = %e, "cannot encode a stream event"),
+        }
+    }
+
+    fn error(&self, error: &UpstreamError) -> Bytes {
+        anthropic_error_event(error)
+    }
+}
+
+/// The Anthropic Messages dialect.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AnthropicCodec;
+
+impl ClientCodec for AnthropicCodec {
+    fn dialect(&self) -> Dialect {
+        Dialect::Anthropic
+    }
+
+    fn canonical(&self, raw: &RawRequest) -> Result<ChatRequest, String> {
+        let de = &mut serde_json::Deserializer::from_slice(raw.bytes());
+        serde_path_to_error::deserialize(de).map_err(|e| format!("{}: {}", e.path(), e.inner()))
+    }
+
+    fn stream_encoder(&self, _raw: &RawRequest) -> Box<dyn EventEncoder> {
+        Box::new(AnthropicEncoder)
+    }
+
+    fn encode_answer(&self, _raw: &RawRequest, answer: &ChatResponse) -> Bytes {
+        match serde_json::to_vec(answer) {
+            Ok(v) => Bytes::from(v),
+            Err(e) => error_body_for(500, &format!("cannot encode the answer: {e}")),
+        }
+    }
+
+    fn error_event(&self, error: &UpstreamError) -> Bytes {
+        anthropic_error_event(error)
+    }
 }

@@ -6,7 +6,7 @@
 
 use super::Call;
 use crate::config::ProviderConfig;
-use crate::core::UsageReport;
+use crate::core::{Dialect, UsageReport};
 use crate::error::{UpstreamError, UpstreamErrorKind, kind_for_status};
 use crate::stream::UsageMeter;
 use bytes::Bytes;
@@ -14,6 +14,8 @@ use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+pub mod stream;
 
 /// The API version sent when the client did not name one.
 pub const DEFAULT_VERSION: &str = "2023-06-01";
@@ -55,15 +57,26 @@ impl AnthropicAdapter {
             Endpoint::Messages => "/v1/messages",
             Endpoint::CountTokens => "/v1/messages/count_tokens",
         };
-        let uri = match call.query {
-            Some(q) if !q.is_empty() => format!("{}{path}?{q}", self.base_url),
-            _ => format!("{}{path}", self.base_url),
+        let query = call
+            .query
+            .filter(|q| !q.is_empty() && call.raw.dialect() == Dialect::Anthropic);
+        let uri = match query {
+            Some(q) => format!("{}{path}?{q}", self.base_url),
+            None => format!("{}{path}", self.base_url),
         };
         let mut builder = http::Request::builder().method(Method::POST).uri(uri);
         let headers = builder
             .headers_mut()
             .ok_or_else(|| UpstreamError::new(UpstreamErrorKind::Transport, "bad upstream URL"))?;
-        forward_headers(call.client_headers, headers);
+        if call.raw.dialect() == Dialect::Anthropic {
+            forward_headers(call.client_headers, headers);
+        } else {
+            headers.insert(
+                "anthropic-version",
+                HeaderValue::from_static(DEFAULT_VERSION),
+            );
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
         if let Some(key) = &self.api_key {
             let value = HeaderValue::from_str(key.expose_secret()).map_err(|_| {
                 UpstreamError::new(
@@ -76,14 +89,17 @@ impl AnthropicAdapter {
         for (name, value) in &self.extra_headers {
             headers.insert(name.clone(), value.clone());
         }
-        builder
-            .body(call.raw.with_model(call.upstream_model))
-            .map_err(|e| {
-                UpstreamError::new(
-                    UpstreamErrorKind::Transport,
-                    format!("bad upstream request: {e}"),
-                )
-            })
+        let body = if call.raw.dialect() == Dialect::Anthropic {
+            call.raw.with_model(call.upstream_model)
+        } else {
+            encode_canonical(call, endpoint)?
+        };
+        builder.body(body).map_err(|e| {
+            UpstreamError::new(
+                UpstreamErrorKind::Transport,
+                format!("bad upstream request: {e}"),
+            )
+        })
     }
 
     /// Classify a non-2xx answer.
@@ -125,6 +141,40 @@ impl AnthropicAdapter {
         }
         Ok(meter)
     }
+}
+
+/// The canonical request as an Anthropic body.
+fn encode_canonical(call: &Call<'_>, endpoint: Endpoint) -> Result<Bytes, UpstreamError> {
+    let Some(request) = call.canonical else {
+        return Err(UpstreamError::new(
+            UpstreamErrorKind::Transport,
+            "no canonical request to translate",
+        ));
+    };
+    let mut request = request.clone();
+    request.model = call.upstream_model.to_string();
+    if endpoint == Endpoint::CountTokens {
+        request.max_tokens = None;
+        request.stream = None;
+    } else {
+        request.stream = Some(call.raw.is_stream());
+    }
+    serde_json::to_vec(&request).map(Bytes::from).map_err(|e| {
+        UpstreamError::new(
+            UpstreamErrorKind::Transport,
+            format!("cannot encode the request: {e}"),
+        )
+    })
+}
+
+/// Decode a whole Anthropic answer.
+pub fn decode_answer(body: &[u8]) -> Result<crate::core::ChatResponse, UpstreamError> {
+    serde_json::from_slice(body).map_err(|e| {
+        UpstreamError::new(
+            UpstreamErrorKind::Malformed,
+            format!("upstream answer is not a message: {e}"),
+        )
+    })
 }
 
 /// Copy the client's `anthropic-*` headers (version and betas verbatim) and
@@ -185,8 +235,9 @@ pub fn classify_error(status: StatusCode, headers: &HeaderMap, body: Bytes) -> U
         status: Some(status),
         retry_after: headers.get(RETRY_AFTER).cloned(),
         // Only client errors are passed on verbatim.
-        body: (kind == UpstreamErrorKind::InvalidRequest || kind == UpstreamErrorKind::RateLimited)
-            .then_some(body),
+        passthrough: (kind == UpstreamErrorKind::InvalidRequest
+            || kind == UpstreamErrorKind::RateLimited)
+            .then_some((Dialect::Anthropic, body)),
         message,
     }
 }

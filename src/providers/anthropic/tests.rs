@@ -2,13 +2,15 @@
 
 use super::*;
 use crate::config::Timeouts;
-use crate::core::{BodyKind, Dialect, RawRequest};
+use crate::core::{BodyKind, RawRequest};
 use http::header::AUTHORIZATION;
 
 fn adapter(key: Option<&str>) -> AnthropicAdapter {
     AnthropicAdapter::new(&ProviderConfig {
         name: "a".into(),
         kind: crate::config::ProviderKind::Anthropic,
+        api: crate::config::WireApi::Anthropic,
+        discover: false,
         base_url: "http://127.0.0.1:9/prefix".into(),
         api_key: key.map(|k| SecretString::from(k.to_string())),
         headers: vec![(
@@ -50,7 +52,9 @@ fn request_swaps_keys_and_keeps_betas() {
         upstream_model: "claude-sonnet-4-5-20250929",
         client_headers: &headers,
         query: Some("beta=true"),
-        client_dialect: Dialect::Anthropic,
+        canonical: None,
+        capabilities: crate::config::Capabilities::all(),
+        client: &crate::api::anthropic::sse::AnthropicCodec,
     };
     let req = adapter(Some("sk-upstream"))
         .request(&call, Endpoint::Messages)
@@ -97,7 +101,9 @@ fn default_version_when_client_sends_none() {
         upstream_model: "m",
         client_headers: &headers,
         query: None,
-        client_dialect: Dialect::Anthropic,
+        canonical: None,
+        capabilities: crate::config::Capabilities::all(),
+        client: &crate::api::anthropic::sse::AnthropicCodec,
     };
     let req = adapter(None).request(&call, Endpoint::Messages).unwrap();
     assert_eq!(req.uri(), "http://127.0.0.1:9/prefix/v1/messages");
@@ -132,13 +138,16 @@ fn error_classification() {
         "no upstream details leak: {}",
         e.message
     );
-    assert!(e.body.is_none());
+    assert!(e.passthrough.is_none());
 
     let b = body("invalid_request_error", "max_tokens too large");
     let e = classify_error(StatusCode::BAD_REQUEST, &h, b.clone());
     assert_eq!(
-        (e.kind, e.body),
-        (UpstreamErrorKind::InvalidRequest, Some(b))
+        (e.kind, e.passthrough),
+        (
+            UpstreamErrorKind::InvalidRequest,
+            Some((Dialect::Anthropic, b))
+        )
     );
     assert!(e.message.contains("max_tokens too large"));
 

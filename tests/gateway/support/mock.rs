@@ -48,9 +48,16 @@ pub enum Reply {
         headers: Vec<(&'static str, String)>,
         body: String,
     },
-    /// An SSE stream of `(event, data)` pairs, `gap` apart.
+    /// An SSE stream of `(event, data)` pairs, `gap` apart (an empty event
+    /// name writes a data-only event, as OpenAI does).
     Sse {
         events: Vec<(String, String)>,
+        gap: Duration,
+        tail: StreamTail,
+    },
+    /// An NDJSON stream (Ollama), one line per item, `gap` apart.
+    Lines {
+        lines: Vec<String>,
         gap: Duration,
         tail: StreamTail,
     },
@@ -115,6 +122,65 @@ pub fn text_events(model: &str, text: &str, input: u64, output: u64) -> Vec<(Str
 
 pub fn ev(name: &str, data: Value) -> (String, String) {
     (name.to_string(), data.to_string())
+}
+
+/// OpenAI chunks of a text answer (the usage chunk only when asked for).
+pub fn openai_text_chunks(model: &str, text: &str, include_usage: bool) -> Vec<(String, String)> {
+    let chunk = |delta: Value, finish: Value| {
+        (String::new(), json!({"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1,"model":model,"choices":[{"index":0,"delta":delta,"finish_reason":finish}]}).to_string())
+    };
+    let mut out = vec![chunk(json!({"role":"assistant","content":""}), Value::Null)];
+    let chars: Vec<char> = text.chars().collect();
+    for part in chars.chunks(chars.len().div_ceil(3).max(1)) {
+        out.push(chunk(
+            json!({"content": part.iter().collect::<String>()}),
+            Value::Null,
+        ));
+    }
+    out.push(chunk(json!({}), json!("stop")));
+    if include_usage {
+        out.push((String::new(), json!({"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1,"model":model,"choices":[],"usage":{"prompt_tokens":25,"completion_tokens":9,"total_tokens":34,"prompt_tokens_details":{"cached_tokens":5}}}).to_string()));
+    }
+    out.push((String::new(), "[DONE]".to_string()));
+    out
+}
+
+/// OpenAI chunks of one tool call (arguments in two pieces).
+pub fn openai_tool_chunks(model: &str, name: &str, args: &str) -> Vec<(String, String)> {
+    let chunk = |delta: Value, finish: Value| {
+        (String::new(), json!({"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1,"model":model,"choices":[{"index":0,"delta":delta,"finish_reason":finish}]}).to_string())
+    };
+    let (a, b) = args.split_at(args.len() / 2);
+    vec![
+        chunk(json!({"role":"assistant","content":null}), Value::Null),
+        chunk(json!({"tool_calls":[{"index":0,"id":"call_mock1","type":"function","function":{"name":name,"arguments":a}}]}), Value::Null),
+        chunk(json!({"tool_calls":[{"index":0,"function":{"arguments":b}}]}), Value::Null),
+        chunk(json!({}), json!("tool_calls")),
+        (String::new(), json!({"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1,"model":model,"choices":[],"usage":{"prompt_tokens":40,"completion_tokens":12,"total_tokens":52}}).to_string()),
+        (String::new(), "[DONE]".to_string()),
+    ]
+}
+
+/// A whole OpenAI chat completion with text.
+pub fn openai_completion(model: &str, text: &str) -> Value {
+    json!({"id":"chatcmpl-mock","object":"chat.completion","created":1,"model":model,
+           "choices":[{"index":0,"message":{"role":"assistant","content":text},"finish_reason":"stop","logprobs":null}],
+           "usage":{"prompt_tokens":25,"completion_tokens":9,"total_tokens":34}})
+}
+
+/// Ollama NDJSON lines of a text answer (the last is the `done` line).
+pub fn ollama_lines(model: &str, text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .split_inclusive(' ')
+        .map(|w| json!({"model":model,"created_at":"2026-11-27T10:00:00Z","message":{"role":"assistant","content":w},"done":false}).to_string())
+        .collect();
+    lines.push(json!({"model":model,"created_at":"2026-11-27T10:00:01Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":26,"eval_count":7}).to_string());
+    lines
+}
+
+/// A whole Ollama answer.
+pub fn ollama_answer(model: &str, text: &str) -> Value {
+    json!({"model":model,"created_at":"2026-11-27T10:00:01Z","message":{"role":"assistant","content":text},"done":true,"done_reason":"stop","prompt_eval_count":26,"eval_count":7})
 }
 
 /// The non-streamed form of a text answer.
@@ -199,6 +265,44 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
 fn default_reply(path: &str, body: &Bytes) -> Reply {
     let req: Value = serde_json::from_slice(body).unwrap_or_default();
     let model = req["model"].as_str().unwrap_or("claude-mock").to_string();
+    let stream = req["stream"] == json!(true);
+    if path.ends_with("/chat/completions") {
+        return if stream {
+            Reply::Sse {
+                events: openai_text_chunks(
+                    &model,
+                    "Hello from the mock.",
+                    req["stream_options"]["include_usage"] == json!(true),
+                ),
+                gap: Duration::ZERO,
+                tail: StreamTail::Complete,
+            }
+        } else {
+            Reply::Json {
+                status: 200,
+                headers: vec![],
+                body: openai_completion(&model, "Hello from the mock.").to_string(),
+            }
+        };
+    }
+    if path == "/api/chat" {
+        return if req["stream"] == json!(false) {
+            Reply::Json {
+                status: 200,
+                headers: vec![],
+                body: ollama_answer(&model, "Hello from the mock.").to_string(),
+            }
+        } else {
+            Reply::Lines {
+                lines: ollama_lines(&model, "Hello from the mock."),
+                gap: Duration::ZERO,
+                tail: StreamTail::Complete,
+            }
+        };
+    }
+    if path == "/api/tags" {
+        return Reply::Json { status: 200, headers: vec![], body: json!({"models": [{"name": "llama3.2:latest", "model": "llama3.2:latest"}, {"name": "qwen2.5-coder:7b"}]}).to_string() };
+    }
     if path.starts_with("/v1/messages/count_tokens") {
         return Reply::Json {
             status: 200,
@@ -274,6 +378,13 @@ fn answer(
                 std::future::pending::<()>().await;
                 unreachable!()
             }
+            Reply::Lines { lines, gap, tail } => {
+                let events = lines.into_iter().map(|l| ("\n".to_string(), l)).collect();
+                let mut r = answer(Reply::Sse { events, gap, tail }, inner).await;
+                r.headers_mut()
+                    .insert("content-type", "application/x-ndjson".parse().unwrap());
+                r
+            }
             Reply::Sse { events, gap, tail } => {
                 let watch = StreamWatch {
                     inner,
@@ -288,7 +399,13 @@ fn answer(
                         }
                         match events.next() {
                             Some((name, data)) => {
-                                let chunk = Bytes::from(format!("event: {name}\ndata: {data}\n\n"));
+                                let chunk = if name == "\n" {
+                                    Bytes::from(format!("{data}\n"))
+                                } else if name.is_empty() {
+                                    Bytes::from(format!("data: {data}\n\n"))
+                                } else {
+                                    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+                                };
                                 Some((Ok::<_, std::io::Error>(chunk), (events, watch, tail, false)))
                             }
                             None => match tail {

@@ -81,6 +81,14 @@ aliases = ["claude-*"]
         Self::from_toml(&toml).await
     }
 
+    /// A gateway with the given providers and models (TOML).
+    pub async fn custom(sections: &str) -> TestGateway {
+        let toml = format!(
+            "listen = \"127.0.0.1:0\"\nmaster_key = \"{MASTER_KEY}\"\nshutdown_timeout = \"2s\"\n{sections}"
+        );
+        Self::from_toml(&toml).await
+    }
+
     pub async fn from_toml(toml: &str) -> TestGateway {
         let config =
             load_str(toml, ConfigSource::Embedded, &|_| None).unwrap_or_else(|e| panic!("{e}"));
@@ -108,6 +116,18 @@ aliases = ["claude-*"]
 
     pub fn client(&self) -> reqwest::Client {
         reqwest::Client::builder().build().unwrap()
+    }
+
+    /// POST JSON the way the OpenAI SDK does (Bearer key, no anthropic-version).
+    pub async fn post_openai(&self, body: &str) -> reqwest::Response {
+        self.client()
+            .post(format!("{}/v1/chat/completions", self.url))
+            .bearer_auth(MASTER_KEY)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
     }
 
     /// POST JSON with the master key as `x-api-key`.

@@ -1,0 +1,206 @@
+//! Serving a chat request in any client dialect: plan it, translate it when
+//! a target needs another dialect, run the attempt loop, and answer (JSON or
+//! SSE) with the `x-switchyard-*` headers. Every request leaves exactly one
+//! record, also when the client goes away.
+
+use crate::core::{BodyKind, Dialect, RawRequest};
+use crate::error::GatewayError;
+use crate::providers::{Call, Opened};
+use crate::routing::{Plan, dispatch};
+use crate::server::AppState;
+use crate::server::body::read_body;
+use crate::server::middleware::RequestId;
+use crate::stream::{ClientCodec, Relay, StreamEnd};
+use crate::usage::{CLIENT_CLOSED_STATUS, Outcome, RecordGuard, RequestRecord};
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use tokio::time::Instant;
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    let v = headers.get(name)?.to_str().ok()?.trim();
+    (!v.is_empty()).then(|| v.chars().take(128).collect())
+}
+
+/// Open the record of a request that just arrived.
+pub fn start_record(
+    state: &AppState,
+    id: &RequestId,
+    dialect: Dialect,
+    endpoint: &'static str,
+    headers: &HeaderMap,
+) -> RecordGuard {
+    let mut record = RequestRecord::start(id.0.clone(), dialect, endpoint);
+    record.session_id = header_text(headers, "x-claude-code-session-id");
+    record.agent_id = header_text(headers, "x-claude-code-agent-id");
+    RecordGuard::new(record, state.sink.clone())
+}
+
+/// Finish the record with `error` and render it in `dialect`.
+pub fn fail(mut guard: RecordGuard, dialect: Dialect, error: GatewayError) -> Response {
+    if let GatewayError::Upstream { attempts } = &error {
+        guard.update(|r| {
+            r.attempts = attempts.len() as u32;
+            if let Some(last) = attempts.last() {
+                r.model = Some(last.model.clone());
+                r.provider = Some(last.provider.clone());
+            }
+        });
+    }
+    guard.finish(
+        error.status().as_u16(),
+        Outcome::Failed,
+        Some(error.kind_str()),
+    );
+    super::error_response(dialect, &error)
+}
+
+/// Read and check the body.
+pub async fn parse_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    kind: BodyKind,
+) -> Result<RawRequest, GatewayError> {
+    let bytes = read_body(body, headers, state.config.body_limit).await?;
+    RawRequest::parse(bytes, kind).map_err(GatewayError::InvalidRequest)
+}
+
+fn set_header(resp: &mut Response, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert(name, v);
+    }
+}
+
+/// Add the `x-switchyard-*` headers naming who served the request.
+pub fn served_by(resp: &mut Response, plan: &Plan, target: usize, attempts: u32) {
+    if let Some(t) = plan.targets.get(target) {
+        set_header(resp, "x-switchyard-model", &t.upstream_model);
+        set_header(resp, "x-switchyard-provider", &t.provider.name);
+    }
+    set_header(resp, "x-switchyard-attempts", &attempts.to_string());
+    set_header(resp, "x-switchyard-reason", &plan.reason);
+}
+
+/// A `text/event-stream` response whose body is the relay.
+pub fn sse_response(relay: Relay) -> Response {
+    let mut resp = Response::new(Body::from_stream(relay));
+    *resp.status_mut() = StatusCode::OK;
+    let h = resp.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    resp
+}
+
+/// A JSON response.
+pub fn json_response(body: bytes::Bytes) -> Response {
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
+}
+
+/// Serve a chat request (`/v1/messages`, `/v1/chat/completions`).
+pub async fn chat(
+    state: &AppState,
+    codec: &dyn ClientCodec,
+    mut guard: RecordGuard,
+    raw: RawRequest,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Response {
+    let dialect = codec.dialect();
+    guard.update(|r| {
+        r.requested_model = Some(raw.model().to_string());
+        r.stream = raw.is_stream();
+    });
+    let plan = match state.router.plan(raw.model()) {
+        Ok(p) => p,
+        Err(e) => return fail(guard, dialect, e),
+    };
+    let needs_translation = plan
+        .targets
+        .iter()
+        .any(|t| !t.provider.passes_through(dialect));
+    let canonical = match needs_translation.then(|| codec.canonical(&raw)).transpose() {
+        Ok(c) => c,
+        Err(e) => return fail(guard, dialect, GatewayError::InvalidRequest(e)),
+    };
+    let deadline = Instant::now() + state.config.timeouts.total;
+    let raw_ref = &raw;
+    let canonical_ref = canonical.as_ref();
+    let result = dispatch::run(&plan, &state.config.retry, deadline, |target| {
+        let provider = target.provider.clone();
+        let upstream_model = target.upstream_model.clone();
+        let capabilities = target.model.capabilities;
+        async move {
+            let call = Call {
+                raw: raw_ref,
+                canonical: canonical_ref,
+                upstream_model: &upstream_model,
+                capabilities,
+                client_headers: headers,
+                query,
+                client: codec,
+            };
+            provider.open_messages(&call, deadline).await
+        }
+    })
+    .await;
+    let success = match result {
+        Ok(s) => s,
+        Err(e) => return fail(guard, dialect, e),
+    };
+    if let Some(t) = plan.targets.get(success.target) {
+        guard.update(|r| {
+            r.model = Some(t.model.name.clone());
+            r.provider = Some(t.provider.name.clone());
+            r.upstream_model = Some(t.upstream_model.clone());
+            r.attempts = success.attempts;
+        });
+    }
+    let mut resp = match success.value {
+        Opened::Stream(mut relay) => {
+            guard.update(|r| r.ttft = Some(r.started.elapsed()));
+            relay.on_end(Box::new(move |end, meter| {
+                let mut guard = guard;
+                guard.update(|r| {
+                    r.usage = meter.usage();
+                    r.output_estimated = meter.output_estimated();
+                    r.stop_reason = meter.stop_reason.clone();
+                });
+                match (end, &meter.error) {
+                    (StreamEnd::Completed, None) => guard.finish(200, Outcome::Success, None),
+                    (StreamEnd::Completed, Some((kind, _))) => {
+                        guard.finish(200, Outcome::StreamFailed, Some(kind))
+                    }
+                    (StreamEnd::Failed(e), _) => {
+                        guard.finish(200, Outcome::StreamFailed, Some(e.kind.as_str()))
+                    }
+                    (StreamEnd::ClientGone, _) => guard.finish(
+                        CLIENT_CLOSED_STATUS,
+                        Outcome::ClientAborted,
+                        Some("client_closed"),
+                    ),
+                }
+            }));
+            sse_response(relay)
+        }
+        Opened::Json { body, meter } => {
+            guard.update(|r| {
+                r.usage = meter.usage();
+                r.stop_reason = meter.stop_reason.clone();
+            });
+            guard.finish(200, Outcome::Success, None);
+            json_response(body)
+        }
+    };
+    served_by(&mut resp, &plan, success.target, success.attempts);
+    resp
+}

@@ -1,0 +1,84 @@
+//! Anthropic SSE → canonical events, for clients of another dialect.
+
+use crate::core::StreamEvent;
+use crate::error::{UpstreamError, UpstreamErrorKind};
+use crate::stream::EventDecoder;
+use crate::stream::sse::SseDecoder;
+
+/// Decodes an Anthropic event stream into canonical events.
+#[derive(Debug, Default)]
+pub struct AnthropicDecoder {
+    sse: SseDecoder,
+    stopped: bool,
+}
+
+impl AnthropicDecoder {
+    fn take(&mut self, data: &[u8], out: &mut Vec<StreamEvent>) {
+        match serde_json::from_slice::<StreamEvent>(data) {
+            Ok(event) => {
+                self.stopped |=
+                    matches!(event, StreamEvent::MessageStop | StreamEvent::Error { .. });
+                out.push(event);
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "skipping an Anthropic event the gateway does not model")
+            }
+        }
+    }
+}
+
+impl EventDecoder for AnthropicDecoder {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), UpstreamError> {
+        self.sse.feed(chunk);
+        while let Some(e) = self.sse.next_event().map_err(|e| {
+            UpstreamError::new(
+                UpstreamErrorKind::Malformed,
+                format!("upstream SSE event over {} bytes", e.0),
+            )
+        })? {
+            self.take(e.data(), out);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), UpstreamError> {
+        while let Ok(Some(e)) = self.sse.end_of_stream() {
+            self.take(e.data(), out);
+        }
+        if self.stopped {
+            Ok(())
+        } else {
+            Err(UpstreamError::new(
+                UpstreamErrorKind::Transport,
+                "upstream closed the stream before message_stop",
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_split_anywhere_gives_the_same_events() {
+        let bytes = std::fs::read(format!(
+            "{}/tests/fixtures/anthropic/stream_tool_use.sse",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let decode = |cut: usize| {
+            let mut d = AnthropicDecoder::default();
+            let mut out = Vec::new();
+            d.feed(&bytes[..cut], &mut out).unwrap();
+            d.feed(&bytes[cut..], &mut out).unwrap();
+            d.finish(&mut out).unwrap();
+            out
+        };
+        let whole = decode(0);
+        assert_eq!(whole.len(), 12);
+        for cut in 1..bytes.len() {
+            assert_eq!(decode(cut), whole, "cut at {cut}");
+        }
+    }
+}
