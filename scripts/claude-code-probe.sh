@@ -1,22 +1,14 @@
 #!/usr/bin/env bash
 # Run the real Claude Code CLI through switchyard against the probe's mock
-# Anthropic upstream (../shared/probes/claude-code). Installs Claude Code into
+# Anthropic upstream (../shared/probes/claude-code), then against mock
+# OpenAI-compatible and Ollama upstreams (tests/claude_code). Installs Claude Code into
 # ~/.cache/claude-code-probe when it is missing. Exit status: the probe's.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-probe="${SWITCHYARD_PROBE_DIR:-}"
-for candidate in "$root/../shared/probes/claude-code" /work/shared/probes/claude-code; do
-  [ -n "$probe" ] && break
-  [ -x "$candidate/run_probe.sh" ] && probe="$candidate"
-done
+source "$(dirname "$0")/common.sh"
+probe=$(find_probe_dir)
 version="${CLAUDE_CODE_VERSION:-2.1.332}"
 export CLAUDE_CODE_PREFIX="${CLAUDE_CODE_PREFIX:-$HOME/.cache/claude-code-probe}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/switchyard/target}"
 
-if [ ! -x "$probe/run_probe.sh" ]; then
-  echo "claude-code probe not found at $probe" >&2
-  exit 1
-fi
 claude="$CLAUDE_CODE_PREFIX/node_modules/.bin/claude"
 if [ ! -x "$claude" ] || ! "$claude" --version 2>/dev/null | grep -q "^$version "; then
   echo "installing Claude Code $version into $CLAUDE_CODE_PREFIX"
@@ -49,6 +41,9 @@ status=0
   --client-key "$client_key" --expect-upstream-key "$upstream_key" || status=$?
 "$probe/run_probe.sh" --gateway "http://127.0.0.1:$port" --mock-port "$mock_port" \
   --client-key "$client_key" --auth bearer --scenarios simple,tool --no-baseline || status=$?
+# Claude Code on OpenAI-compatible and Ollama upstreams (translated both ways).
+python3 "$root/tests/claude_code/run_translated.py" --switchyard "$CARGO_TARGET_DIR/debug/switchyard" \
+  --probe-dir "$probe" --claude "$claude" || status=$?
 if [ "$status" != 0 ]; then
   echo "--- gateway log ($log)"; tail -50 "$log"
 fi

@@ -365,3 +365,55 @@ mod tests {
         }
     }
 }
+
+/// Snapshots of what each adapter sends for the same conversation.
+#[cfg(test)]
+mod snapshots {
+    use crate::core::ChatRequest;
+
+    fn conversation() -> ChatRequest {
+        let path = format!(
+            "{}/tests/fixtures/anthropic/conversation.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn openai_body() {
+        insta::assert_json_snapshot!(super::openai::encode::encode_request(
+            &conversation(),
+            "qwen2.5-coder:7b",
+            true
+        ));
+    }
+
+    #[test]
+    fn ollama_body() {
+        insta::assert_json_snapshot!(super::ollama::encode::encode_request(
+            &conversation(),
+            "qwen2.5-coder:7b",
+            true,
+            true
+        ));
+    }
+
+    #[test]
+    fn anthropic_body_from_an_openai_client() {
+        let openai = serde_json::json!({
+            "model": "gpt-4o", "stream": true, "max_completion_tokens": 300, "reasoning_effort": "medium",
+            "messages": [
+                {"role": "developer", "content": "Answer in French."},
+                {"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
+                                             {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]},
+                {"role": "assistant", "content": "Let me look closer.", "tool_calls": [{"id": "call_9", "type": "function", "function": {"name": "zoom", "arguments": "{\"factor\":2}"}}]},
+                {"role": "tool", "tool_call_id": "call_9", "content": "a cat on a mat"}
+            ],
+            "tools": [{"type": "function", "function": {"name": "zoom", "parameters": {"type": "object", "properties": {"factor": {"type": "number"}}}}}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object", "properties": {"text": {"type": "string"}}}}}
+        });
+        let canonical =
+            crate::api::openai::convert::to_canonical(openai.to_string().as_bytes()).unwrap();
+        insta::assert_json_snapshot!(canonical);
+    }
+}

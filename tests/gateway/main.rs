@@ -5,6 +5,7 @@
 
 mod errors;
 mod lifecycle;
+mod local_model;
 mod messages;
 mod support;
 mod system;

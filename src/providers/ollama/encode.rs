@@ -4,7 +4,7 @@
 //! the user message as bare base64, tool results name their tool, and
 //! sampling settings live under `options`.
 
-use super::super::openai::encode::{content_text, output_schema, tools};
+use super::super::openai::encode::{content_text, output_schema, tool_result_text, tools};
 use crate::core::{ChatRequest, ContentBlock, Message, Role};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ fn user_turn(message: &Message, tool_names: &HashMap<String, String>, out: &mut 
             let mut m = json!({
                 "role": "tool",
                 "tool_call_id": r.tool_use_id,
-                "content": r.content.as_ref().map(content_text).unwrap_or_default(),
+                "content": tool_result_text(r),
             });
             if let Some(name) = tool_names.get(&r.tool_use_id) {
                 m["tool_name"] = json!(name);

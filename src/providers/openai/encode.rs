@@ -31,6 +31,16 @@ fn document_text(source: &Value) -> Option<String> {
         .then(|| source.get("data")?.as_str().map(str::to_string))?
 }
 
+/// A tool result's text; a failed tool says so (there is no `is_error` field).
+pub fn tool_result_text(r: &crate::core::ToolResultBlock) -> String {
+    let text = r.content.as_ref().map(content_text).unwrap_or_default();
+    if r.is_error == Some(true) {
+        format!("Error: {text}")
+    } else {
+        text
+    }
+}
+
 /// An image source as a URL (`data:` for base64).
 pub fn image_url(source: &Value) -> Option<String> {
     match source.get("type")?.as_str()? {
@@ -48,7 +58,7 @@ fn user_turn(message: &Message, out: &mut Vec<Value>) {
     let blocks = message.content.blocks();
     for b in &blocks {
         if let ContentBlock::ToolResult(r) = b {
-            let text = r.content.as_ref().map(content_text).unwrap_or_default();
+            let text = tool_result_text(r);
             out.push(json!({"role": "tool", "tool_call_id": r.tool_use_id, "content": text}));
         }
     }
