@@ -57,7 +57,7 @@ async fn start_llama() -> Option<LlamaServer> {
         .spawn()
         .expect("llama-server starts");
     let url = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let client = http_client();
     for _ in 0..300 {
         if let Ok(r) = client.get(format!("{url}/health")).send().await
             && r.status() == 200

@@ -115,7 +115,7 @@ aliases = ["claude-*"]
     }
 
     pub fn client(&self) -> reqwest::Client {
-        reqwest::Client::builder().build().unwrap()
+        http_client()
     }
 
     /// POST JSON the way the OpenAI SDK does (Bearer key, no anthropic-version).
@@ -148,6 +148,12 @@ impl Drop for TestGateway {
     fn drop(&mut self) {
         self.begin_shutdown();
     }
+}
+
+/// A plain HTTP client (the process-wide TLS provider installed first).
+pub fn http_client() -> reqwest::Client {
+    switchyard::providers::upstream::install_crypto_provider();
+    reqwest::Client::builder().build().unwrap()
 }
 
 /// A minimal Messages body.
