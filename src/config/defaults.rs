@@ -4,7 +4,8 @@
 //! the same loader as a file, so it obeys the same rules. Each decision is
 //! recorded as a note that `serve` and `check-config` print.
 
-use super::load::{ConfigErrors, load_str};
+use super::load::load_str;
+use super::section::ConfigErrors;
 use super::{Config, ConfigSource};
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;

@@ -8,11 +8,13 @@
 mod defaults;
 mod interpolate;
 mod load;
+mod section;
 pub mod units;
 
 pub use defaults::detect_default;
 pub use interpolate::{InterpolateError, interpolate};
-pub use load::{ConfigError, ConfigErrors, load_file, load_str};
+pub use load::{load_file, load_str};
+pub use section::{ConfigError, ConfigErrors};
 
 use http::{HeaderName, HeaderValue};
 use secrecy::SecretString;

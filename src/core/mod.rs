@@ -14,7 +14,7 @@ mod stream;
 mod tokens;
 mod usage;
 
-pub use raw::{BodyKind, RawRequest};
+pub use raw::{BodyKind, MessageIndex, RawRequest};
 pub use request::{
     ChatRequest, Content, ContentBlock, MediaBlock, Message, RedactedThinkingBlock, Role,
     TextBlock, Thinking, ThinkingBlock, Tool, ToolChoice, ToolResultBlock, ToolUseBlock,

@@ -34,6 +34,17 @@ impl BodyKind {
     }
 }
 
+/// Where one turn of `messages` sits in the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageIndex {
+    /// `user`, `assistant`, `system`, `tool`, `developer`, …
+    pub role: String,
+    /// The raw JSON of `content` (empty when absent or null).
+    pub content: Range<usize>,
+    /// OpenAI: the turn carries `tool_calls`.
+    pub has_tool_calls: bool,
+}
+
 /// A validated request body.
 #[derive(Debug, Clone)]
 pub struct RawRequest {
@@ -43,7 +54,9 @@ pub struct RawRequest {
     model_span: Range<usize>,
     stream: bool,
     include_usage: bool,
-    message_count: usize,
+    messages: Vec<MessageIndex>,
+    has_tools: bool,
+    thinking: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +69,15 @@ struct Envelope<'a> {
     max_completion_tokens: Option<u64>,
     stream: Option<bool>,
     stream_options: Option<StreamOptions>,
+    #[serde(borrow)]
+    tools: Option<&'a RawValue>,
+    thinking: Option<ThinkingShape>,
+}
+
+#[derive(Deserialize)]
+struct ThinkingShape {
+    #[serde(rename = "type")]
+    kind: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -65,10 +87,11 @@ struct StreamOptions {
 
 #[derive(Deserialize)]
 struct MessageShape<'a> {
-    #[allow(dead_code)] // checked for type only
     role: String,
     #[serde(borrow, default)]
     content: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    tool_calls: Option<&'a RawValue>,
 }
 
 impl RawRequest {
@@ -129,7 +152,24 @@ impl RawRequest {
         }
         let model_span = span_of(&bytes, model_raw.get())
             .ok_or_else(|| "model: could not be located in the body".to_string())?;
-        let message_count = messages.len();
+        let messages = messages
+            .into_iter()
+            .map(|m| MessageIndex {
+                content: m
+                    .content
+                    .and_then(|c| span_of(&bytes, c.get()))
+                    .unwrap_or(0..0),
+                has_tool_calls: m
+                    .tool_calls
+                    .is_some_and(|t| t.get().starts_with('[') && t.get() != "[]"),
+                role: m.role,
+            })
+            .collect();
+        let has_tools = env.tools.is_some_and(|t| {
+            let t = t.get().trim_start_matches('[').trim_start();
+            !t.is_empty() && !t.starts_with(']')
+        });
+        let thinking = env.thinking.and_then(|t| t.kind);
         let stream = env.stream.unwrap_or(false);
         let include_usage = env
             .stream_options
@@ -140,7 +180,9 @@ impl RawRequest {
             model_span,
             stream,
             include_usage,
-            message_count,
+            messages,
+            has_tools,
+            thinking,
             kind,
             bytes,
         })
@@ -176,9 +218,24 @@ impl RawRequest {
         self.stream
     }
 
-    /// Number of turns in `messages`.
-    pub fn message_count(&self) -> usize {
-        self.message_count
+    /// The turns of `messages`, in order.
+    pub fn messages(&self) -> &[MessageIndex] {
+        &self.messages
+    }
+
+    /// The raw JSON of a turn's content.
+    pub fn content_of(&self, message: &MessageIndex) -> &[u8] {
+        self.bytes.get(message.content.clone()).unwrap_or_default()
+    }
+
+    /// Whether the request offers tools.
+    pub fn has_tools(&self) -> bool {
+        self.has_tools
+    }
+
+    /// `thinking.type`, when the request sets it (`enabled`, `adaptive`, `disabled`).
+    pub fn thinking(&self) -> Option<&str> {
+        self.thinking.as_deref()
     }
 
     /// The body with `model` set to `id`; the same bytes when nothing changes.

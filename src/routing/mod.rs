@@ -6,8 +6,12 @@
 //! back to the next on failures another target could avoid. Routing never
 //! sees HTTP types of either side.
 
+pub mod classifier;
+pub mod conversation;
+pub mod devset;
 pub mod dispatch;
 mod glob;
+mod lexicon;
 
 pub use glob::glob_match;
 

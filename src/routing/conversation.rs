@@ -1,0 +1,183 @@
+//! What the complexity classifier reads from a request: the latest thing a
+//! human asked, the request before it, and the state of the conversation.
+//!
+//! It reads backwards from the end and stops early: the system prompt and
+//! the tool list are never looked at, `<system-reminder>` blocks and tool
+//! results are skipped, and at most a bounded number of turns and bytes are
+//! parsed, so a several-hundred-KB agent conversation costs microseconds.
+
+use crate::core::RawRequest;
+use serde::Deserialize;
+use std::borrow::Cow;
+
+/// Turns read backwards at most.
+const MAX_TURNS: usize = 24;
+/// Content bytes parsed at most.
+const MAX_BYTES: usize = 192 * 1024;
+/// Characters of a prompt kept for analysis.
+const MAX_PROMPT_CHARS: usize = 32 * 1024;
+
+/// The classifier's view of a conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conversation {
+    /// The latest human request (system reminders removed).
+    pub prompt: String,
+    /// The human request before it, if any.
+    pub previous: Option<String>,
+    /// User and assistant turns in the whole conversation.
+    pub turns: usize,
+    /// Tool results since the latest human request (depth of the agent loop).
+    pub tool_steps: usize,
+    /// The latest human request was not found within the reading budget.
+    pub prompt_out_of_reach: bool,
+}
+
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+fn is_reminder(text: &str) -> bool {
+    text.trim_start().starts_with("<system-reminder>")
+}
+
+/// Human text and tool results in one user turn.
+fn read_user_turn(raw: &[u8]) -> (String, usize) {
+    match raw.first() {
+        Some(b'"') => match serde_json::from_slice::<String>(raw) {
+            Ok(t) if !is_reminder(&t) => (t, 0),
+            _ => (String::new(), 0),
+        },
+        Some(b'[') => {
+            let Ok(blocks) = serde_json::from_slice::<Vec<Block<'_>>>(raw) else {
+                return (String::new(), 0);
+            };
+            let mut text = String::new();
+            let mut results = 0;
+            for b in blocks {
+                match (b.kind.as_deref(), b.text) {
+                    (Some("text"), Some(t)) if !is_reminder(&t) => {
+                        if !text.is_empty() {
+                            text.push('\n');
+                        }
+                        text.push_str(&t);
+                    }
+                    (Some("tool_result"), _) => results += 1,
+                    _ => {}
+                }
+            }
+            (text, results)
+        }
+        _ => (String::new(), 0),
+    }
+}
+
+fn clip(mut s: String) -> String {
+    if s.len() > MAX_PROMPT_CHARS {
+        let mut cut = MAX_PROMPT_CHARS;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+/// Read the conversation of a request.
+pub fn read(raw: &RawRequest) -> Conversation {
+    let messages = raw.messages();
+    let mut c = Conversation {
+        turns: messages
+            .iter()
+            .filter(|m| m.role == "user" || m.role == "assistant")
+            .count(),
+        ..Conversation::default()
+    };
+    let mut found_prompt = false;
+    let mut bytes = 0usize;
+    for (read, m) in messages.iter().rev().enumerate() {
+        if read >= MAX_TURNS || bytes >= MAX_BYTES {
+            break;
+        }
+        match m.role.as_str() {
+            "tool" | "function" if !found_prompt => c.tool_steps += 1,
+            "user" => {
+                let content = raw.content_of(m);
+                bytes += content.len();
+                let (text, results) = read_user_turn(content);
+                if !found_prompt {
+                    c.tool_steps += results;
+                }
+                if text.trim().is_empty() {
+                    continue;
+                }
+                if found_prompt {
+                    c.previous = Some(clip(text));
+                    break;
+                }
+                c.prompt = clip(text);
+                found_prompt = true;
+            }
+            _ => {}
+        }
+    }
+    c.prompt_out_of_reach = !found_prompt && messages.iter().any(|m| m.role == "user");
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::BodyKind;
+    use bytes::Bytes;
+    use serde_json::json;
+
+    fn conv(body: serde_json::Value, kind: BodyKind) -> Conversation {
+        read(&RawRequest::parse(Bytes::from(body.to_string()), kind).unwrap())
+    }
+
+    #[test]
+    fn claude_code_agent_loop() {
+        let path = format!(
+            "{}/tests/fixtures/anthropic/claude_code_tool_result.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let raw =
+            RawRequest::parse(std::fs::read(path).unwrap().into(), BodyKind::Messages).unwrap();
+        let c = read(&raw);
+        assert_eq!(
+            c.prompt, "Run the probe command. PROBE_TOOL_BASH",
+            "reminders and system turns skipped"
+        );
+        assert_eq!((c.tool_steps, c.turns, c.previous), (1, 3, None));
+    }
+
+    #[test]
+    fn follow_ups_and_openai_tool_messages() {
+        let c = conv(
+            json!({"model": "m", "max_tokens": 5, "messages": [
+                {"role": "user", "content": "refactor the billing module"},
+                {"role": "assistant", "content": "Done."},
+                {"role": "user", "content": [{"type": "text", "text": "<system-reminder>x</system-reminder>"}, {"type": "text", "text": "yes go ahead"}]}
+            ]}),
+            BodyKind::Messages,
+        );
+        assert_eq!(
+            (c.prompt.as_str(), c.previous.as_deref()),
+            ("yes go ahead", Some("refactor the billing module"))
+        );
+        let c = conv(
+            json!({"model": "m", "messages": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": [{"type": "text", "text": "weather?"}]},
+                {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "c", "content": "18C"}
+            ]}),
+            BodyKind::ChatCompletions,
+        );
+        assert_eq!((c.prompt.as_str(), c.tool_steps), ("weather?", 1));
+    }
+}
