@@ -55,6 +55,8 @@ pub enum UpstreamErrorKind {
     Timeout(TimeoutKind),
     /// The provider answered with something that is not valid in its own protocol.
     Malformed,
+    /// Not tried: the target is cooling down after repeated failures.
+    CoolingDown,
 }
 
 impl UpstreamErrorKind {
@@ -72,6 +74,7 @@ impl UpstreamErrorKind {
             UpstreamErrorKind::Timeout(TimeoutKind::Idle) => "timeout_idle",
             UpstreamErrorKind::Timeout(TimeoutKind::Total) => "timeout_total",
             UpstreamErrorKind::Malformed => "malformed_response",
+            UpstreamErrorKind::CoolingDown => "cooling_down",
         }
     }
 
@@ -105,6 +108,7 @@ impl UpstreamErrorKind {
             | UpstreamErrorKind::Transport
             | UpstreamErrorKind::Malformed => StatusCode::BAD_GATEWAY,
             UpstreamErrorKind::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            UpstreamErrorKind::CoolingDown => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

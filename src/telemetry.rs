@@ -87,6 +87,8 @@ fn log_line(r: &RequestRecord) {
         endpoint = r.endpoint,
         dialect = r.dialect.as_str(),
         requested = r.requested_model.as_deref().unwrap_or("-"),
+        route = r.route.as_deref().unwrap_or("-"),
+        tier = r.tier.as_deref().unwrap_or("-"),
         model = r.model.as_deref().unwrap_or("-"),
         provider = r.provider.as_deref().unwrap_or("-"),
         upstream_model = r.upstream_model.as_deref().unwrap_or("-"),

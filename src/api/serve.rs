@@ -73,14 +73,38 @@ fn set_header(resp: &mut Response, name: &'static str, value: &str) {
     }
 }
 
-/// Add the `x-switchyard-*` headers naming who served the request.
+/// Add the `x-switchyard-*` headers naming who served the request and why.
 pub fn served_by(resp: &mut Response, plan: &Plan, target: usize, attempts: u32) {
     if let Some(t) = plan.targets.get(target) {
         set_header(resp, "x-switchyard-model", &t.upstream_model);
         set_header(resp, "x-switchyard-provider", &t.provider.name);
+        if let Some(tier) = &t.tier {
+            set_header(resp, "x-switchyard-tier", tier);
+        }
     }
+    set_header(resp, "x-switchyard-route", &plan.route);
     set_header(resp, "x-switchyard-attempts", &attempts.to_string());
-    set_header(resp, "x-switchyard-reason", &plan.reason);
+    let mut reason = plan.reason_line();
+    if target > 0 {
+        reason.push_str(&format!(
+            "; fell back to target {} of {}",
+            target + 1,
+            plan.targets.len()
+        ));
+    }
+    // Header values must be visible ASCII.
+    let reason: String = reason
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(400)
+        .collect();
+    set_header(resp, "x-switchyard-reason", &reason);
 }
 
 /// A `text/event-stream` response whose body is the relay.
@@ -120,10 +144,11 @@ pub async fn chat(
         r.requested_model = Some(raw.model().to_string());
         r.stream = raw.is_stream();
     });
-    let plan = match state.router.plan(raw.model()) {
+    let plan = match state.router.plan(&raw, headers) {
         Ok(p) => p,
         Err(e) => return fail(guard, dialect, e),
     };
+    guard.update(|r| r.route = Some(plan.route.clone()));
     let needs_translation = plan
         .targets
         .iter()
@@ -135,30 +160,38 @@ pub async fn chat(
     let deadline = Instant::now() + state.config.timeouts.total;
     let raw_ref = &raw;
     let canonical_ref = canonical.as_ref();
-    let result = dispatch::run(&plan, &state.config.retry, deadline, |target| {
-        let provider = target.provider.clone();
-        let upstream_model = target.upstream_model.clone();
-        let capabilities = target.model.capabilities;
-        async move {
-            let call = Call {
-                raw: raw_ref,
-                canonical: canonical_ref,
-                upstream_model: &upstream_model,
-                capabilities,
-                client_headers: headers,
-                query,
-                client: codec,
-            };
-            provider.open_messages(&call, deadline).await
-        }
-    })
+    let result = dispatch::run(
+        &plan,
+        &state.config.retry,
+        deadline,
+        state.router.health(),
+        |target| {
+            let provider = target.provider.clone();
+            let upstream_model = target.upstream_model.clone();
+            let capabilities = target.model.capabilities;
+            async move {
+                let call = Call {
+                    raw: raw_ref,
+                    canonical: canonical_ref,
+                    upstream_model: &upstream_model,
+                    capabilities,
+                    client_headers: headers,
+                    query,
+                    client: codec,
+                };
+                provider.open_messages(&call, deadline).await
+            }
+        },
+    )
     .await;
     let success = match result {
         Ok(s) => s,
         Err(e) => return fail(guard, dialect, e),
     };
+    state.router.served(&plan, success.target);
     if let Some(t) = plan.targets.get(success.target) {
         guard.update(|r| {
+            r.tier = t.tier.clone();
             r.model = Some(t.model.name.clone());
             r.provider = Some(t.provider.name.clone());
             r.upstream_model = Some(t.upstream_model.clone());

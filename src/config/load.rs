@@ -96,6 +96,10 @@ const TOP_KEYS: &[&str] = &[
     "retry",
     "providers",
     "models",
+    "tiers",
+    "routes",
+    "router",
+    "health",
 ];
 const TIMEOUT_KEYS: &[&str] = &["connect", "first_byte", "idle", "total"];
 const RETRY_KEYS: &[&str] = &["attempts", "backoff", "max_backoff"];
@@ -180,8 +184,14 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
             }
         }
     }
+    let model_names: Vec<&str> = match root.get("models") {
+        Some(Value::Table(t)) => t.keys().map(String::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let routing = super::routing::read(root, &model_names, errors);
     Config {
         listen,
+        routing,
         auth,
         body_limit,
         shutdown_timeout,

@@ -8,12 +8,16 @@
 mod defaults;
 mod interpolate;
 mod load;
+mod routing;
 mod section;
 pub mod units;
 
 pub use defaults::detect_default;
 pub use interpolate::{InterpolateError, interpolate};
 pub use load::{load_file, load_str};
+pub use routing::{
+    HealthConfig, RouteAction, RouteConfig, RouteMatch, RoutingConfig, TierConfig, default_routes,
+};
 pub use section::{ConfigError, ConfigErrors};
 
 use http::{HeaderName, HeaderValue};
@@ -55,6 +59,8 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     /// Named models clients can ask for, in file order.
     pub models: Vec<ModelConfig>,
+    /// Tiers, routes, the classifier's thresholds, the circuit breaker.
+    pub routing: RoutingConfig,
     /// Where this config came from.
     pub source: ConfigSource,
     /// What the embedded default detected or is missing (empty for files).

@@ -57,6 +57,7 @@ pub struct RawRequest {
     messages: Vec<MessageIndex>,
     has_tools: bool,
     thinking: Option<String>,
+    has_images: bool,
 }
 
 #[derive(Deserialize)]
@@ -170,6 +171,13 @@ impl RawRequest {
             !t.is_empty() && !t.starts_with(']')
         });
         let thinking = env.thinking.and_then(|t| t.kind);
+        let has_images = [
+            &b"\"type\":\"image\""[..],
+            b"\"type\": \"image\"",
+            b"\"image_url\"",
+        ]
+        .iter()
+        .any(|needle| memchr::memmem::find(&bytes, needle).is_some());
         let stream = env.stream.unwrap_or(false);
         let include_usage = env
             .stream_options
@@ -183,6 +191,7 @@ impl RawRequest {
             messages,
             has_tools,
             thinking,
+            has_images,
             kind,
             bytes,
         })
@@ -231,6 +240,22 @@ impl RawRequest {
     /// Whether the request offers tools.
     pub fn has_tools(&self) -> bool {
         self.has_tools
+    }
+
+    /// Whether any turn carries an image.
+    pub fn has_images(&self) -> bool {
+        self.has_images
+    }
+
+    /// Input tokens, estimated: a quarter of the body's bytes, or — when
+    /// images would inflate that — a walk over the text.
+    pub fn estimated_input_tokens(&self) -> u64 {
+        if !self.has_images {
+            return self.bytes.len() as u64 / 4;
+        }
+        serde_json::from_slice::<serde_json::Value>(&self.bytes)
+            .map(|v| super::estimate_input_tokens(&v))
+            .unwrap_or(self.bytes.len() as u64 / 4)
     }
 
     /// `thinking.type`, when the request sets it (`enabled`, `adaptive`, `disabled`).

@@ -1,11 +1,12 @@
 //! The attempt loop: try each target of a plan, retrying retryable failures
-//! with backoff, falling back on failures another target could avoid, and
-//! stopping at the first success, at a failure the client caused, or at the
-//! request's deadline.
+//! with backoff, falling back on failures another target could avoid,
+//! skipping targets whose circuit is open, and stopping at the first
+//! success, at a failure the client caused, or at the request's deadline.
 
+use super::health::{Admission, Health, counts_against_target};
 use super::{Plan, Target};
 use crate::config::RetryPolicy;
-use crate::error::{FailedAttempt, GatewayError, TimeoutKind, UpstreamError};
+use crate::error::{FailedAttempt, GatewayError, TimeoutKind, UpstreamError, UpstreamErrorKind};
 use std::future::Future;
 use tokio::time::Instant;
 
@@ -18,8 +19,50 @@ pub struct Success<T> {
     pub target: usize,
     /// Attempts made in all (1 when the first try worked).
     pub attempts: u32,
-    /// The failures before the success.
+    /// The failures (and skipped targets) before the success.
     pub failures: Vec<FailedAttempt>,
+}
+
+fn failed(target: &Target, error: UpstreamError) -> FailedAttempt {
+    FailedAttempt {
+        model: target.model.name.clone(),
+        provider: target.provider.name.clone(),
+        error,
+    }
+}
+
+/// Which targets to try: those admitted by their breakers, in plan order;
+/// if every one is cooling down, the one that recovers first (as a probe).
+fn admitted(plan: &Plan, health: &Health, skipped: &mut Vec<FailedAttempt>) -> Vec<usize> {
+    let mut order = Vec::new();
+    let mut soonest: Option<(usize, std::time::Instant)> = None;
+    for (i, t) in plan.targets.iter().enumerate() {
+        match health.admit(&t.key()) {
+            Admission::Allowed | Admission::Probe => order.push(i),
+            Admission::CoolingDown(until) => {
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                skipped.push(failed(
+                    t,
+                    UpstreamError::new(
+                        UpstreamErrorKind::CoolingDown,
+                        format!(
+                            "skipped: cooling down after repeated failures ({}s left)",
+                            left.as_secs()
+                        ),
+                    ),
+                ));
+                if soonest.is_none_or(|(_, u)| until < u) {
+                    soonest = Some((i, until));
+                }
+            }
+        }
+    }
+    if order.is_empty()
+        && let Some((i, _)) = soonest
+    {
+        order.push(i);
+    }
+    order
 }
 
 /// Run `attempt` against the plan's targets until one succeeds.
@@ -27,6 +70,7 @@ pub async fn run<T, F, Fut>(
     plan: &Plan,
     retry: &RetryPolicy,
     deadline: Instant,
+    health: &Health,
     mut attempt: F,
 ) -> Result<Success<T>, GatewayError>
 where
@@ -34,8 +78,11 @@ where
     Fut: Future<Output = Result<T, UpstreamError>>,
 {
     let mut failures: Vec<FailedAttempt> = Vec::new();
+    let order = admitted(plan, health, &mut failures);
     let mut attempts = 0;
-    'targets: for (index, target) in plan.targets.iter().enumerate() {
+    'targets: for index in order {
+        let target = &plan.targets[index];
+        let key = target.key();
         for try_no in 0..=retry.attempts {
             attempts += 1;
             let outcome = tokio::time::timeout_at(deadline, attempt(target))
@@ -43,6 +90,7 @@ where
                 .unwrap_or_else(|_| Err(UpstreamError::timeout(TimeoutKind::Total)));
             let error = match outcome {
                 Ok(value) => {
+                    health.record(&key, true);
                     return Ok(Success {
                         value,
                         target: index,
@@ -52,6 +100,9 @@ where
                 }
                 Err(e) => e,
             };
+            if counts_against_target(error.kind) {
+                health.record(&key, false);
+            }
             tracing::warn!(
                 model = %target.model.name,
                 provider = %target.provider.name,
@@ -60,12 +111,8 @@ where
                 "upstream attempt failed"
             );
             let kind = error.kind;
-            failures.push(FailedAttempt {
-                model: target.model.name.clone(),
-                provider: target.provider.name.clone(),
-                error,
-            });
-            if kind == crate::error::UpstreamErrorKind::Timeout(TimeoutKind::Total) {
+            failures.push(failed(target, error));
+            if kind == UpstreamErrorKind::Timeout(TimeoutKind::Total) {
                 break 'targets;
             }
             let delay = retry.delay(try_no + 1);
@@ -79,6 +126,8 @@ where
             break 'targets;
         }
     }
+    // Skipped targets explain the error but do not decide its status.
+    failures.sort_by_key(|f| f.error.kind != UpstreamErrorKind::CoolingDown);
     Err(GatewayError::Upstream { attempts: failures })
 }
 
@@ -99,7 +148,12 @@ mod tests {
         )
         .unwrap();
         let r = Router::new(&c).unwrap();
-        let mut plan = r.plan("m").unwrap();
+        let raw = crate::core::RawRequest::parse(
+            bytes::Bytes::from_static(br#"{"model":"m","max_tokens":1,"messages":[]}"#),
+            crate::core::BodyKind::Messages,
+        )
+        .unwrap();
+        let mut plan = r.plan(&raw, &http::HeaderMap::new()).unwrap();
         let t = plan.targets[0].clone();
         plan.targets = (0..n).map(|_| t.clone()).collect();
         plan
@@ -121,10 +175,12 @@ mod tests {
         let plan = plan_with(targets);
         let calls = Mutex::new(script.into_iter());
         let count = Mutex::new(0);
+        let health = Health::new(Default::default());
         let r = run(
             &plan,
             &retry(),
             Instant::now() + Duration::from_secs(5),
+            &health,
             |_| {
                 *count.lock().unwrap() += 1;
                 let next = calls.lock().unwrap().next().unwrap_or(Ok(()));
@@ -172,10 +228,12 @@ mod tests {
     #[tokio::test]
     async fn deadline_stops_everything() {
         let plan = plan_with(2);
+        let health = Health::new(Default::default());
         let r: Result<Success<()>, _> = run(
             &plan,
             &retry(),
             Instant::now() + Duration::from_millis(30),
+            &health,
             |_| async {
                 tokio::time::sleep(Duration::from_secs(10)).await;
                 Ok(())
@@ -185,5 +243,55 @@ mod tests {
         let e = r.unwrap_err();
         assert_eq!(e.status().as_u16(), 504);
         assert_eq!(e.kind_str(), "timeout_total");
+    }
+
+    #[tokio::test]
+    async fn cooling_targets_are_skipped_and_probed_last() {
+        let mut plan = plan_with(2);
+        // Make the two targets distinct: the second goes to another model id.
+        plan.targets[1].upstream_model = "other".into();
+        let health = Health::new(Default::default());
+        for _ in 0..3 {
+            health.record(&plan.targets[0].key(), false);
+        }
+        let tried = Mutex::new(Vec::new());
+        let r = run(
+            &plan,
+            &retry(),
+            Instant::now() + Duration::from_secs(5),
+            &health,
+            |t| {
+                tried.lock().unwrap().push(t.upstream_model.clone());
+                async { Ok::<_, UpstreamError>(()) }
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            *tried.lock().unwrap(),
+            ["other"],
+            "the open target was not called"
+        );
+        assert_eq!((r.target, r.attempts), (1, 1));
+        assert_eq!(r.failures[0].error.kind, K::CoolingDown);
+        // Everything cooling down: the first to recover is tried anyway.
+        for _ in 0..3 {
+            health.record(&plan.targets[1].key(), false);
+        }
+        tried.lock().unwrap().clear();
+        let r = run(
+            &plan,
+            &retry(),
+            Instant::now() + Duration::from_secs(5),
+            &health,
+            |t| {
+                tried.lock().unwrap().push(t.upstream_model.clone());
+                async { Ok::<_, UpstreamError>(()) }
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(tried.lock().unwrap().len(), 1);
+        assert_eq!(r.failures.len(), 2, "both listed as skipped");
     }
 }

@@ -1,25 +1,40 @@
-//! Routing: which models and providers may serve a request, in what order,
-//! and the loop that tries them.
+//! Routing: which models may serve a request, in what order, and why — and
+//! the loop that tries them.
 //!
-//! A [`Plan`] is an ordered list of targets with the reason it was chosen.
-//! The [`dispatch`] loop retries a target on retryable failures and falls
-//! back to the next on failures another target could avoid. Routing never
-//! sees HTTP types of either side.
+//! A request for a configured model's own name goes to that model. Else the
+//! first matching `[[routes]]` entry decides: a tier (whose chain is tried,
+//! then the chains of the tiers after it), a list of models, or `auto` (the
+//! complexity classifier picks the tier; a Claude Code session stays on the
+//! tier it reached). Else model aliases decide. Targets that cannot do what
+//! the request needs (tools, vision, thinking, context) are dropped. The
+//! [`dispatch`] loop then retries, falls back, and skips targets whose
+//! circuit is open. Routing never sees HTTP types of either side beyond the
+//! request headers it matches on.
 
 pub mod classifier;
 pub mod conversation;
 pub mod devset;
 pub mod dispatch;
 mod glob;
+pub mod health;
 mod lexicon;
+pub mod plan;
 
 pub use glob::glob_match;
+pub use plan::{Facts, Plan};
 
-use crate::config::{Capabilities, Config, ModelConfig};
+use crate::config::{Capabilities, Config, ModelConfig, RouteAction, RoutingConfig};
+use crate::core::RawRequest;
 use crate::error::GatewayError;
 use crate::providers::Provider;
+use classifier::{Level, Thresholds, classify};
+use health::Health;
+use http::HeaderMap;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// The header Claude Code names its session with.
+pub const SESSION_HEADER: &str = "x-claude-code-session-id";
 
 /// One model on one provider.
 #[derive(Debug, Clone)]
@@ -30,33 +45,51 @@ pub struct Target {
     pub provider: Arc<Provider>,
     /// The model id sent upstream.
     pub upstream_model: String,
+    /// The tier it was taken from, when a tier was.
+    pub tier: Option<String>,
 }
 
-/// Targets to try, in order, and why.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    /// Never empty.
-    pub targets: Vec<Target>,
-    /// Human-readable reason, for headers and logs.
-    pub reason: String,
+impl Target {
+    /// Key of its circuit breaker.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.provider.name, self.upstream_model)
+    }
 }
 
-/// Resolves requested model names to plans.
+/// Resolves requests to plans.
 #[derive(Debug)]
 pub struct Router {
     models: Vec<Arc<ModelConfig>>,
     providers: HashMap<String, Arc<Provider>>,
+    routing: RoutingConfig,
+    thresholds: Thresholds,
+    health: Health,
+    sessions: moka::sync::Cache<String, usize>,
 }
 
 impl Router {
-    /// Build providers and models from config.
+    /// Build providers, models and routing from config.
     pub fn new(config: &Config) -> Result<Self, String> {
         let mut providers = HashMap::new();
         for p in &config.providers {
             providers.insert(p.name.clone(), Arc::new(Provider::from_config(p)?));
         }
         let models = config.models.iter().cloned().map(Arc::new).collect();
-        Ok(Router { models, providers })
+        let routing = config.routing.clone();
+        Ok(Router {
+            models,
+            providers,
+            thresholds: Thresholds {
+                cheap_from: routing.cheap_from,
+                premium_from: routing.premium_from,
+            },
+            health: Health::new(routing.health),
+            sessions: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(routing.session_idle)
+                .build(),
+            routing,
+        })
     }
 
     /// Ask every provider with `discover` on for its models and serve them
@@ -79,10 +112,7 @@ impl Router {
             }
         }
         for (provider, listed) in found {
-            if self
-                .resolve(&listed.name)
-                .is_some_and(|m| m.name == listed.name)
-            {
+            if self.models.iter().any(|m| m.name == listed.name) {
                 continue;
             }
             self.models.push(Arc::new(ModelConfig {
@@ -100,115 +130,241 @@ impl Router {
         }
     }
 
-    /// Configured models, in file order.
+    /// Configured and discovered models.
     pub fn models(&self) -> &[Arc<ModelConfig>] {
         &self.models
+    }
+
+    /// The circuit breakers.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// The routing config.
+    pub fn routing(&self) -> &RoutingConfig {
+        &self.routing
+    }
+
+    /// The model named `name`.
+    pub fn model(&self, name: &str) -> Option<&Arc<ModelConfig>> {
+        self.models.iter().find(|m| m.name == name)
     }
 
     /// Find the model a requested name means: its own name, then a literal
     /// alias, then the first wildcard alias that matches (file order).
     pub fn resolve(&self, requested: &str) -> Option<&Arc<ModelConfig>> {
-        self.models
-            .iter()
-            .find(|m| m.name == requested)
+        let pattern = |a: &String| a.contains(['*', '?']);
+        self.model(requested)
             .or_else(|| {
                 self.models.iter().find(|m| {
                     m.aliases
                         .iter()
-                        .any(|a| !is_pattern(a) && a.eq_ignore_ascii_case(requested))
+                        .any(|a| !pattern(a) && a.eq_ignore_ascii_case(requested))
                 })
             })
             .or_else(|| {
                 self.models.iter().find(|m| {
                     m.aliases
                         .iter()
-                        .any(|a| is_pattern(a) && glob_match(a, requested))
+                        .any(|a| pattern(a) && glob_match(a, requested))
                 })
             })
     }
 
-    /// The plan for a request that asked for `requested`.
-    pub fn plan(&self, requested: &str) -> Result<Plan, GatewayError> {
-        let model = self
-            .resolve(requested)
-            .ok_or_else(|| GatewayError::ModelNotFound(requested.to_string()))?;
+    fn target(
+        &self,
+        model: &Arc<ModelConfig>,
+        requested: &str,
+        tier: Option<&str>,
+    ) -> Result<Target, GatewayError> {
         let provider = self.providers.get(&model.provider).ok_or_else(|| {
             GatewayError::Internal(format!("model {} has no provider", model.name))
         })?;
-        let how = if model.name == requested {
-            "name"
-        } else {
-            "alias"
-        };
-        Ok(Plan {
-            targets: vec![Target {
-                model: model.clone(),
-                provider: provider.clone(),
-                upstream_model: model.upstream_id(requested).to_string(),
-            }],
-            reason: format!("model {} by {how}", model.name),
+        let tier = tier
+            .map(str::to_string)
+            .or_else(|| self.tier_of(&model.name));
+        Ok(Target {
+            model: model.clone(),
+            provider: provider.clone(),
+            upstream_model: model.upstream_id(requested).to_string(),
+            tier,
         })
     }
-}
 
-fn is_pattern(alias: &str) -> bool {
-    alias.contains(['*', '?'])
+    fn tier_of(&self, model: &str) -> Option<String> {
+        self.routing
+            .tiers
+            .iter()
+            .find(|t| t.models.iter().any(|m| m == model))
+            .map(|t| t.name.clone())
+    }
+
+    fn tier_rank(&self, name: &str) -> Option<usize> {
+        self.routing.tiers.iter().position(|t| t.name == name)
+    }
+
+    /// The tier `auto` uses for a level: its namesake, else the next dearer
+    /// one that exists, else the next cheaper.
+    fn rank_for(&self, level: Level) -> Option<usize> {
+        let dearer = Level::ALL.into_iter().filter(|l| *l >= level);
+        let cheaper = Level::ALL.into_iter().rev().filter(|l| *l < level);
+        dearer
+            .chain(cheaper)
+            .find_map(|l| self.tier_rank(l.as_str()))
+    }
+
+    /// The models of tier `rank` and then of every dearer tier, once each.
+    fn chain(&self, rank: usize, requested: &str) -> Result<Vec<Target>, GatewayError> {
+        let mut out: Vec<Target> = Vec::new();
+        for tier in self.routing.tiers.iter().skip(rank) {
+            for name in &tier.models {
+                if out.iter().any(|t| &t.model.name == name) {
+                    continue;
+                }
+                if let Some(m) = self.model(name) {
+                    out.push(self.target(m, requested, Some(&tier.name))?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn single(
+        &self,
+        model: &Arc<ModelConfig>,
+        requested: &str,
+        route: &str,
+        reason: String,
+    ) -> Result<Plan, GatewayError> {
+        Ok(Plan {
+            targets: vec![self.target(model, requested, None)?],
+            route: route.to_string(),
+            tier: self.tier_of(&model.name),
+            classification: None,
+            reason,
+            sticky_session: None,
+        })
+    }
+
+    /// The plan for a request.
+    pub fn plan(&self, raw: &RawRequest, headers: &HeaderMap) -> Result<Plan, GatewayError> {
+        let requested = raw.model();
+        if let Some(m) = self.model(requested) {
+            return self.single(
+                m,
+                requested,
+                "model",
+                format!("model {} asked for by name", m.name),
+            );
+        }
+        let facts = Facts::of(raw, headers);
+        if let Some(route) = self
+            .routing
+            .routes
+            .iter()
+            .find(|r| facts.matches(&r.matcher))
+        {
+            let mut plan = self.route_plan(route, raw, &facts)?;
+            let (kept, dropped) = plan::gate(std::mem::take(&mut plan.targets), &facts)
+                .map_err(GatewayError::InvalidRequest)?;
+            plan.targets = kept;
+            if !dropped.is_empty() {
+                plan.reason
+                    .push_str(&format!(" (skipped: {})", dropped.join(", ")));
+            }
+            return Ok(plan);
+        }
+        match self.resolve(requested) {
+            Some(m) => self.single(m, requested, "alias", format!("model {} by alias", m.name)),
+            None => Err(GatewayError::ModelNotFound(requested.to_string())),
+        }
+    }
+
+    fn route_plan(
+        &self,
+        route: &crate::config::RouteConfig,
+        raw: &RawRequest,
+        facts: &Facts<'_>,
+    ) -> Result<Plan, GatewayError> {
+        let requested = raw.model();
+        let mut plan = Plan {
+            targets: Vec::new(),
+            route: route.name.clone(),
+            tier: None,
+            classification: None,
+            reason: String::new(),
+            sticky_session: None,
+        };
+        match &route.action {
+            RouteAction::Tier(t) => {
+                let rank = self
+                    .tier_rank(t)
+                    .ok_or_else(|| GatewayError::Internal(format!("no tier {t}")))?;
+                plan.targets = self.chain(rank, requested)?;
+                plan.tier = Some(t.clone());
+                plan.reason = format!("route {} → tier {t}", route.name);
+            }
+            RouteAction::Targets(names) => {
+                for name in names {
+                    if let Some(m) = self.model(name) {
+                        plan.targets.push(self.target(m, requested, None)?);
+                    }
+                }
+                plan.tier = plan.targets.first().and_then(|t| t.tier.clone());
+                plan.reason = format!("route {} → {}", route.name, names.join(", "));
+            }
+            RouteAction::Auto => {
+                let c = classify(&conversation::read(raw), &self.thresholds);
+                let mut rank = self
+                    .rank_for(c.level)
+                    .ok_or_else(|| GatewayError::Internal("auto routing without tiers".into()))?;
+                let mut note = String::new();
+                let session = facts
+                    .headers
+                    .get(SESSION_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                if let Some(sid) = session.filter(|_| self.routing.sticky_sessions) {
+                    if let Some(held) = self.sessions.get(&sid).filter(|held| *held > rank) {
+                        rank = held;
+                        note = format!(
+                            ", kept on the session's tier {}",
+                            self.routing.tiers[rank].name
+                        );
+                    }
+                    plan.sticky_session = Some(sid);
+                }
+                let tier = self.routing.tiers[rank].name.clone();
+                plan.targets = self.chain(rank, requested)?;
+                plan.reason = format!("auto: score {:.2} → {}{note}", c.score, c.level.as_str());
+                plan.tier = Some(tier);
+                plan.classification = Some(c);
+            }
+        }
+        if plan.targets.is_empty() {
+            return Err(GatewayError::Internal(format!(
+                "route {} has no usable models",
+                route.name
+            )));
+        }
+        Ok(plan)
+    }
+
+    /// A plan was served by `target`: a session escalates with it.
+    pub fn served(&self, plan: &Plan, target: usize) {
+        let (Some(sid), Some(t)) = (&plan.sticky_session, plan.targets.get(target)) else {
+            return;
+        };
+        let Some(rank) = t.tier.as_deref().and_then(|n| self.tier_rank(n)) else {
+            return;
+        };
+        let held = self.sessions.get(sid).unwrap_or(0);
+        if rank >= held {
+            self.sessions.insert(sid.clone(), rank);
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{ConfigSource, load_str};
-
-    fn router() -> Router {
-        let c = load_str(
-            r#"
-auth = "none"
-[providers.a]
-kind = "anthropic"
-base_url = "http://127.0.0.1:1"
-[models.haiku]
-provider = "a"
-id = "claude-haiku-4-5-20251001"
-aliases = ["claude-*haiku*"]
-[models.sonnet]
-provider = "a"
-id = "claude-sonnet-4-5-20250929"
-aliases = ["sonnet-latest", "claude-sonnet-*"]
-[models.claude]
-provider = "a"
-aliases = ["claude-*"]
-"#,
-            ConfigSource::Embedded,
-            &|_| None,
-        )
-        .unwrap();
-        Router::new(&c).unwrap()
-    }
-
-    #[test]
-    fn resolution_order() {
-        let r = router();
-        let rows = [
-            ("haiku", "haiku", "claude-haiku-4-5-20251001"),
-            ("claude-haiku-5-5", "haiku", "claude-haiku-4-5-20251001"),
-            (
-                "claude-3-5-haiku-latest",
-                "haiku",
-                "claude-haiku-4-5-20251001",
-            ),
-            ("SONNET-LATEST", "sonnet", "claude-sonnet-4-5-20250929"),
-            ("claude-sonnet-4-5", "sonnet", "claude-sonnet-4-5-20250929"),
-            ("claude-opus-5-5", "claude", "claude-opus-5-5"),
-        ];
-        for (asked, model, upstream) in rows {
-            let plan = r.plan(asked).unwrap();
-            assert_eq!(plan.targets[0].model.name, model, "{asked}");
-            assert_eq!(plan.targets[0].upstream_model, upstream, "{asked}");
-        }
-        assert!(matches!(
-            r.plan("gpt-4o"),
-            Err(GatewayError::ModelNotFound(_))
-        ));
-    }
-}
+#[path = "router_tests.rs"]
+mod tests;

@@ -47,6 +47,10 @@ pub struct RequestRecord {
     pub endpoint: &'static str,
     /// Model the client asked for.
     pub requested_model: Option<String>,
+    /// Route that decided (`model`, `alias`, a route name).
+    pub route: Option<String>,
+    /// Tier of the model that served it.
+    pub tier: Option<String>,
     /// Configured model that served it.
     pub model: Option<String>,
     /// Provider that served it.
@@ -89,6 +93,8 @@ impl RequestRecord {
             dialect,
             endpoint,
             requested_model: None,
+            route: None,
+            tier: None,
             model: None,
             provider: None,
             upstream_model: None,

@@ -48,7 +48,7 @@ pub async fn count_tokens(
         Err(e) => return fail(guard, Dialect::Anthropic, e),
     };
     guard.update(|r| r.requested_model = Some(raw.model().to_string()));
-    let plan = match state.router.plan(raw.model()) {
+    let plan = match state.router.plan(&raw, &headers) {
         Ok(p) => p,
         Err(e) => return fail(guard, Dialect::Anthropic, e),
     };
@@ -59,23 +59,29 @@ pub async fn count_tokens(
             .first_byte
             .min(state.config.timeouts.total);
     let (raw_ref, headers_ref, query) = (&raw, &headers, uri.query());
-    let result = dispatch::run(&plan, &state.config.retry, deadline, |target| {
-        let provider = target.provider.clone();
-        let upstream_model = target.upstream_model.clone();
-        let capabilities = target.model.capabilities;
-        async move {
-            let call = Call {
-                raw: raw_ref,
-                canonical: None,
-                upstream_model: &upstream_model,
-                capabilities,
-                client_headers: headers_ref,
-                query,
-                client: &AnthropicCodec,
-            };
-            provider.count_tokens(&call, deadline).await
-        }
-    })
+    let result = dispatch::run(
+        &plan,
+        &state.config.retry,
+        deadline,
+        state.router.health(),
+        |target| {
+            let provider = target.provider.clone();
+            let upstream_model = target.upstream_model.clone();
+            let capabilities = target.model.capabilities;
+            async move {
+                let call = Call {
+                    raw: raw_ref,
+                    canonical: None,
+                    upstream_model: &upstream_model,
+                    capabilities,
+                    client_headers: headers_ref,
+                    query,
+                    client: &AnthropicCodec,
+                };
+                provider.count_tokens(&call, deadline).await
+            }
+        },
+    )
     .await;
     let (counted, target, attempts) = match result {
         Ok(s) => (s.value, s.target, s.attempts),

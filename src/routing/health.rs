@@ -1,0 +1,270 @@
+//! Circuit breakers, one per target (provider + upstream model): a target
+//! that keeps failing is skipped for a cool-down, then let through one probe
+//! request at a time (half-open); a success closes it, a failure opens it
+//! again for twice as long. A dead local server then costs nothing instead
+//! of a timeout per request.
+
+use crate::config::HealthConfig;
+use crate::error::UpstreamErrorKind;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What a breaker says about the next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Healthy: go ahead.
+    Allowed,
+    /// Cooling down is over: this request is the probe.
+    Probe,
+    /// Cooling down until then: skip this target.
+    CoolingDown(Instant),
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Closed { failures: u32 },
+    Open { until: Instant, cooldown: Duration },
+    HalfOpen { cooldown: Duration, probing: bool },
+}
+
+/// Whether a failure says something about the target's health (and not
+/// about the request).
+pub fn counts_against_target(kind: UpstreamErrorKind) -> bool {
+    !matches!(
+        kind,
+        UpstreamErrorKind::InvalidRequest | UpstreamErrorKind::Malformed
+    )
+}
+
+/// The state of one target, for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetHealth {
+    /// `provider/model`.
+    pub target: String,
+    /// `up`, `cooling_down` or `probing`.
+    pub state: &'static str,
+    /// Consecutive failures (closed) or seconds of cool-down left (open).
+    pub detail: u64,
+}
+
+/// All breakers.
+#[derive(Debug)]
+pub struct Health {
+    config: HealthConfig,
+    breakers: Mutex<HashMap<String, State>>,
+}
+
+impl Health {
+    /// Breakers with these settings.
+    pub fn new(config: HealthConfig) -> Self {
+        Health {
+            config,
+            breakers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// May a request go to `target` now?
+    pub fn admit(&self, target: &str) -> Admission {
+        self.admit_at(target, Instant::now())
+    }
+
+    fn admit_at(&self, target: &str, now: Instant) -> Admission {
+        let Ok(mut map) = self.breakers.lock() else {
+            return Admission::Allowed;
+        };
+        match map.get_mut(target) {
+            None | Some(State::Closed { .. }) => Admission::Allowed,
+            Some(State::Open { until, cooldown }) if now >= *until => {
+                let cooldown = *cooldown;
+                map.insert(
+                    target.to_string(),
+                    State::HalfOpen {
+                        cooldown,
+                        probing: true,
+                    },
+                );
+                Admission::Probe
+            }
+            Some(State::Open { until, .. }) => Admission::CoolingDown(*until),
+            Some(State::HalfOpen { probing, cooldown }) => {
+                if *probing {
+                    // One probe at a time; the rest wait for its verdict.
+                    Admission::CoolingDown(now + (*cooldown / 10).max(Duration::from_millis(100)))
+                } else {
+                    *probing = true;
+                    Admission::Probe
+                }
+            }
+        }
+    }
+
+    /// Record how an attempt on `target` went.
+    pub fn record(&self, target: &str, ok: bool) {
+        self.record_at(target, ok, Instant::now());
+    }
+
+    fn record_at(&self, target: &str, ok: bool, now: Instant) {
+        let Ok(mut map) = self.breakers.lock() else {
+            return;
+        };
+        let next = match (map.get(target).cloned(), ok) {
+            (_, true) => None,
+            (None, false) => Some(self.after_failures(1, now)),
+            (Some(State::Closed { failures }), false) => {
+                Some(self.after_failures(failures + 1, now))
+            }
+            (Some(State::HalfOpen { cooldown, .. }), false)
+            | (Some(State::Open { cooldown, .. }), false) => {
+                let cooldown = (cooldown * 2).min(self.config.max_cooldown);
+                tracing::warn!(
+                    target,
+                    cooldown_secs = cooldown.as_secs(),
+                    "probe failed: target cooling down again"
+                );
+                Some(State::Open {
+                    until: now + cooldown,
+                    cooldown,
+                })
+            }
+        };
+        match next {
+            None => {
+                if let Some(State::HalfOpen { .. }) = map.remove(target) {
+                    tracing::info!(target, "probe succeeded: target back in service");
+                }
+            }
+            Some(state) => {
+                map.insert(target.to_string(), state);
+            }
+        }
+    }
+
+    fn after_failures(&self, failures: u32, now: Instant) -> State {
+        if failures >= self.config.failures {
+            tracing::warn!(
+                failures,
+                cooldown_secs = self.config.cooldown.as_secs(),
+                "target failing: cooling down"
+            );
+            State::Open {
+                until: now + self.config.cooldown,
+                cooldown: self.config.cooldown,
+            }
+        } else {
+            State::Closed { failures }
+        }
+    }
+
+    /// Every target with a non-trivial state.
+    pub fn snapshot(&self) -> Vec<TargetHealth> {
+        let Ok(map) = self.breakers.lock() else {
+            return Vec::new();
+        };
+        let now = Instant::now();
+        let mut out: Vec<TargetHealth> = map
+            .iter()
+            .map(|(k, s)| {
+                let (state, detail) = match s {
+                    State::Closed { failures } => ("up", u64::from(*failures)),
+                    State::Open { until, .. } => (
+                        "cooling_down",
+                        until.saturating_duration_since(now).as_secs(),
+                    ),
+                    State::HalfOpen { .. } => ("probing", 0),
+                };
+                TargetHealth {
+                    target: k.clone(),
+                    state,
+                    detail,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.target.cmp(&b.target));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn health() -> Health {
+        Health::new(HealthConfig {
+            failures: 2,
+            cooldown: Duration::from_secs(40),
+            max_cooldown: Duration::from_secs(100),
+        })
+    }
+
+    fn secs(t0: Instant, s: u64) -> Instant {
+        t0 + Duration::from_secs(s)
+    }
+
+    #[test]
+    fn opens_after_failures_and_half_opens_after_cooldown() {
+        let h = health();
+        let t0 = Instant::now();
+        assert_eq!(h.admit_at("t", t0), Admission::Allowed);
+        h.record_at("t", false, t0);
+        assert_eq!(
+            h.admit_at("t", t0),
+            Admission::Allowed,
+            "one failure is not enough"
+        );
+        h.record_at("t", false, t0);
+        assert!(
+            matches!(h.admit_at("t", secs(t0, 39)), Admission::CoolingDown(_)),
+            "open"
+        );
+        assert_eq!(h.snapshot()[0].state, "cooling_down");
+        assert_eq!(
+            h.admit_at("t", secs(t0, 40)),
+            Admission::Probe,
+            "half-open: one probe"
+        );
+        assert!(
+            matches!(h.admit_at("t", secs(t0, 41)), Admission::CoolingDown(_)),
+            "others wait for the probe"
+        );
+        h.record_at("t", true, secs(t0, 41));
+        assert_eq!(
+            h.admit_at("t", secs(t0, 41)),
+            Admission::Allowed,
+            "closed again"
+        );
+        assert!(h.snapshot().is_empty());
+    }
+
+    #[test]
+    fn failed_probe_doubles_the_cooldown() {
+        let h = health();
+        let t0 = Instant::now();
+        h.record_at("t", false, t0);
+        h.record_at("t", false, t0);
+        assert_eq!(h.admit_at("t", secs(t0, 40)), Admission::Probe);
+        h.record_at("t", false, secs(t0, 40));
+        assert!(
+            matches!(h.admit_at("t", secs(t0, 119)), Admission::CoolingDown(_)),
+            "80 s now, not 40"
+        );
+        assert_eq!(h.admit_at("t", secs(t0, 120)), Admission::Probe);
+        h.record_at("t", false, secs(t0, 120));
+        assert!(
+            matches!(h.admit_at("t", secs(t0, 219)), Admission::CoolingDown(_)),
+            "capped at 100 s"
+        );
+        assert_eq!(h.admit_at("t", secs(t0, 220)), Admission::Probe);
+    }
+
+    #[test]
+    fn success_resets_the_count() {
+        let h = health();
+        h.record("t", false);
+        h.record("t", true);
+        h.record("t", false);
+        assert_eq!(h.admit("t"), Admission::Allowed);
+        assert!(!counts_against_target(UpstreamErrorKind::InvalidRequest));
+        assert!(counts_against_target(UpstreamErrorKind::Transport));
+    }
+}

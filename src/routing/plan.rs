@@ -1,0 +1,133 @@
+//! Plans: the ordered targets for one request, and the facts and rules that
+//! decide them (route matching, tier chains with escalation, capability
+//! gating).
+
+use super::Target;
+use super::classifier::Classification;
+use super::glob::glob_match;
+use crate::config::{Capabilities, RouteMatch};
+use crate::core::RawRequest;
+use http::HeaderMap;
+
+/// Targets to try, in order, and why.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Never empty.
+    pub targets: Vec<Target>,
+    /// The route that decided (`model`, `alias`, a route's name).
+    pub route: String,
+    /// The tier chosen, when a tier decided.
+    pub tier: Option<String>,
+    /// The classifier's verdict, for `auto` routes.
+    pub classification: Option<Classification>,
+    /// One line: how the decision was made.
+    pub reason: String,
+    /// The Claude Code session, when stickiness applies to this plan.
+    pub sticky_session: Option<String>,
+}
+
+impl Plan {
+    /// The reason header: the decision, then the classifier's top reasons.
+    pub fn reason_line(&self) -> String {
+        let mut line = self.reason.clone();
+        if let Some(c) = &self.classification {
+            let top: Vec<&str> = c.reasons.iter().take(3).map(String::as_str).collect();
+            if !top.is_empty() {
+                line.push_str(": ");
+                line.push_str(&top.join("; "));
+            }
+        }
+        line
+    }
+}
+
+/// The facts of a request that routes match on.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    /// The model the client asked for.
+    pub model: &'a str,
+    /// The request offers tools.
+    pub tools: bool,
+    /// Extended thinking is explicitly enabled (`type: "enabled"`); the
+    /// adaptive kind is the model's choice and needs nothing of it.
+    pub thinking: bool,
+    /// Some turn carries an image.
+    pub images: bool,
+    /// Estimated input tokens.
+    pub input_tokens: u64,
+    /// The client's headers.
+    pub headers: &'a HeaderMap,
+}
+
+impl<'a> Facts<'a> {
+    /// The facts of a request.
+    pub fn of(raw: &'a RawRequest, headers: &'a HeaderMap) -> Self {
+        Facts {
+            model: raw.model(),
+            tools: raw.has_tools(),
+            thinking: raw.thinking() == Some("enabled"),
+            images: raw.has_images(),
+            input_tokens: raw.estimated_input_tokens(),
+            headers,
+        }
+    }
+
+    /// Does a route's `match` hold?
+    pub fn matches(&self, m: &RouteMatch) -> bool {
+        (m.models.is_empty() || m.models.iter().any(|p| glob_match(p, self.model)))
+            && m.tools.is_none_or(|t| t == self.tools)
+            && m.thinking.is_none_or(|t| t == self.thinking)
+            && m.images.is_none_or(|i| i == self.images)
+            && m.input_tokens_above.is_none_or(|n| self.input_tokens > n)
+            && m.headers.iter().all(|(name, pattern)| {
+                self.headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| glob_match(pattern, v))
+            })
+    }
+
+    /// What a model must be able to do for this request, if it can't.
+    pub fn missing(
+        &self,
+        caps: &Capabilities,
+        context_window: Option<u64>,
+    ) -> Option<&'static str> {
+        if self.tools && !caps.tools {
+            Some("tools")
+        } else if self.images && !caps.vision {
+            Some("vision")
+        } else if self.thinking && !caps.thinking {
+            Some("thinking")
+        } else if context_window.is_some_and(|w| self.input_tokens > w.saturating_mul(95) / 100) {
+            Some("a larger context window")
+        } else {
+            None
+        }
+    }
+}
+
+/// Keep the targets that can serve the request; say what was dropped.
+pub fn gate(targets: Vec<Target>, facts: &Facts<'_>) -> Result<(Vec<Target>, Vec<String>), String> {
+    let mut kept = Vec::with_capacity(targets.len());
+    let mut dropped = Vec::new();
+    let mut needs = Vec::new();
+    for t in targets {
+        match facts.missing(&t.model.capabilities, t.model.context_window) {
+            None => kept.push(t),
+            Some(need) => {
+                dropped.push(format!("{} lacks {need}", t.model.name));
+                if !needs.contains(&need) {
+                    needs.push(need);
+                }
+            }
+        }
+    }
+    if kept.is_empty() {
+        return Err(format!(
+            "no configured model can serve this request: it needs {}",
+            needs.join(" and ")
+        ));
+    }
+    Ok((kept, dropped))
+}
