@@ -14,11 +14,19 @@ pub async fn root() -> &'static str {
 
 /// `GET /health`: up, and what is configured.
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let targets: Vec<serde_json::Value> = state
+        .router
+        .health()
+        .snapshot()
+        .into_iter()
+        .map(|t| serde_json::json!({"target": t.target, "state": t.state, "detail": t.detail}))
+        .collect();
     let body = serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "providers": state.config.providers.len(),
-        "models": state.config.models.len(),
+        "models": state.router.models().len(),
+        "targets": targets,
     });
     ([(CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }

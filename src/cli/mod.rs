@@ -4,6 +4,7 @@
 //! `SWITCHYARD_CONFIG`, else `./switchyard.toml` when it exists, else the
 //! embedded default built from the environment.
 
+mod route;
 mod serve;
 
 use crate::config::{self, Config, ConfigErrors, ConfigSource};
@@ -41,6 +42,9 @@ pub enum Command {
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Show how requests would be routed (route, tier, model, score, reasons)
+    /// without calling any model.
+    Route(route::RouteArgs),
     /// Load and validate the config, print what it serves, and exit.
     CheckConfig {
         /// Config source.
@@ -107,6 +111,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config, listen } => serve::run(&config, listen),
+        Command::Route(args) => route::run(&args),
         Command::CheckConfig { config } => match load_config(&config) {
             Ok(c) => {
                 for line in describe(&c) {

@@ -17,6 +17,7 @@
 //! ```
 
 use super::section::{Errors, Section, closest, join};
+use crate::routing::classifier::Thresholds;
 use http::HeaderName;
 use std::time::Duration;
 use toml::{Table, Value};
@@ -118,8 +119,8 @@ impl Default for RoutingConfig {
             tiers: Vec::new(),
             baseline: None,
             routes: Vec::new(),
-            cheap_from: 0.35,
-            premium_from: 0.62,
+            cheap_from: Thresholds::default().cheap_from,
+            premium_from: Thresholds::default().premium_from,
             sticky_sessions: true,
             // Anthropic's prompt cache lives 5 minutes: after that a switch costs nothing.
             session_idle: Duration::from_secs(300),

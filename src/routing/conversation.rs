@@ -13,7 +13,7 @@ use std::borrow::Cow;
 /// Turns read backwards at most.
 const MAX_TURNS: usize = 24;
 /// Content bytes parsed at most.
-const MAX_BYTES: usize = 192 * 1024;
+const MAX_BYTES: usize = 64 * 1024;
 /// Characters of a prompt kept for analysis.
 const MAX_PROMPT_CHARS: usize = 32 * 1024;
 
@@ -106,6 +106,17 @@ pub fn read(raw: &RawRequest) -> Conversation {
             "tool" | "function" if !found_prompt => c.tool_steps += 1,
             "user" => {
                 let content = raw.content_of(m);
+                // A turn with no text block holds only tool results: count
+                // them without parsing (often whole files).
+                if content.first() == Some(&b'[')
+                    && memchr::memmem::find(content, b"\"text\"").is_none()
+                {
+                    if !found_prompt {
+                        c.tool_steps +=
+                            memchr::memmem::find_iter(content, b"\"tool_result\"").count();
+                    }
+                    continue;
+                }
                 bytes += content.len();
                 let (text, results) = read_user_turn(content);
                 if !found_prompt {

@@ -1,5 +1,5 @@
-//! The attempt loop: try each target of a plan, retrying retryable failures
-//! with backoff, falling back on failures another target could avoid,
+//! The attempt loop: try each target of a plan, falling back on failures
+//! another target could avoid (retrying the last target with backoff),
 //! skipping targets whose circuit is open, and stopping at the first
 //! success, at a failure the client caused, or at the request's deadline.
 
@@ -80,10 +80,14 @@ where
     let mut failures: Vec<FailedAttempt> = Vec::new();
     let order = admitted(plan, health, &mut failures);
     let mut attempts = 0;
-    'targets: for index in order {
+    let last = order.len().saturating_sub(1);
+    'targets: for (position, index) in order.into_iter().enumerate() {
         let target = &plan.targets[index];
+        // With another target to fall back to, moving on beats waiting for
+        // this one; the last target is retried.
+        let retries = if position == last { retry.attempts } else { 0 };
         let key = target.key();
-        for try_no in 0..=retry.attempts {
+        for try_no in 0..=retries {
             attempts += 1;
             let outcome = tokio::time::timeout_at(deadline, attempt(target))
                 .await
@@ -116,7 +120,7 @@ where
                 break 'targets;
             }
             let delay = retry.delay(try_no + 1);
-            if kind.is_retryable() && try_no < retry.attempts && Instant::now() + delay < deadline {
+            if kind.is_retryable() && try_no < retries && Instant::now() + delay < deadline {
                 tokio::time::sleep(delay).await;
                 continue;
             }

@@ -7,6 +7,7 @@ mod errors;
 mod lifecycle;
 mod local_model;
 mod messages;
+mod routing;
 mod support;
 mod system;
 mod timeouts;

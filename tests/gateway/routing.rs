@@ -1,0 +1,291 @@
+//! Cost-aware routing through the gateway: the 20-query and 100-query
+//! checks, Ollama going down, escalation on unusable local answers, and
+//! session stickiness. A mock Ollama is the local tier; a mock Anthropic API
+//! serves Haiku and Sonnet.
+
+use crate::support::mock::openai_text_chunks;
+use crate::support::*;
+use serde_json::json;
+use std::time::Duration;
+use switchyard::routing::devset;
+
+fn config(ollama: &str, anthropic: &str) -> String {
+    format!(
+        r#"
+[retry]
+backoff = "5ms"
+[health]
+failures = 3
+cooldown = "60s"
+
+[providers.ollama]
+kind = "ollama"
+base_url = "{ollama}"
+discover = false
+[providers.anthropic]
+kind = "anthropic"
+base_url = "{anthropic}"
+api_key = "{UPSTREAM_KEY}"
+
+[models.local]
+provider = "ollama"
+id = "qwen2.5-coder:7b"
+capabilities = ["tools"]
+context_window = 32768
+[models.haiku]
+provider = "anthropic"
+id = "claude-haiku-4-5-20251001"
+[models.sonnet]
+provider = "anthropic"
+id = "claude-sonnet-4-5-20250929"
+
+[tiers]
+local = ["local", "haiku"]
+cheap = ["haiku", "sonnet"]
+premium = ["sonnet"]
+"#
+    )
+}
+
+fn claude_code_body(prompt: &str, context: &[devset::Turn], stream: bool) -> String {
+    let line = devset::Line {
+        id: String::new(),
+        tier: None,
+        prompt: prompt.to_string(),
+        context: context.to_vec(),
+    };
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&devset::body_for(&line, "claude-opus-5-5")).unwrap();
+    body["stream"] = json!(stream);
+    body["thinking"] = json!({"type": "adaptive"});
+    body.to_string()
+}
+
+fn fixture_lines(name: &str) -> Vec<devset::Line> {
+    let path = format!(
+        "{}/tests/fixtures/routing/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    devset::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn header(resp: &reqwest::Response, name: &str) -> String {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test]
+async fn twenty_queries_simple_local_complex_on_claude() {
+    let (ollama, anthropic) = (MockUpstream::start().await, MockUpstream::start().await);
+    let gw = TestGateway::custom(&config(&ollama.url(), &anthropic.url())).await;
+    for line in fixture_lines("check-20.jsonl") {
+        let resp = gw
+            .post(
+                "/v1/messages",
+                &claude_code_body(&line.prompt, &line.context, true),
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "{}", line.id);
+        let (tier, route, reason) = (
+            header(&resp, "x-switchyard-tier"),
+            header(&resp, "x-switchyard-route"),
+            header(&resp, "x-switchyard-reason"),
+        );
+        let model = header(&resp, "x-switchyard-model");
+        let events = sse_events(&resp.text().await.unwrap());
+        assert_eq!(events.last().unwrap().0, "message_stop", "{}", line.id);
+        assert_eq!(route, "auto");
+        assert!(reason.starts_with("auto: score"), "{reason}");
+        if line.id.starts_with("simple") {
+            assert_eq!(
+                (tier.as_str(), model.as_str()),
+                ("local", "qwen2.5-coder:7b"),
+                "{}: {reason}",
+                line.id
+            );
+        } else {
+            assert!(
+                model.starts_with("claude-"),
+                "{} went to {model}: {reason}",
+                line.id
+            );
+        }
+    }
+    let local_calls = ollama
+        .seen()
+        .iter()
+        .filter(|s| s.path_and_query == "/api/chat")
+        .count();
+    assert_eq!((local_calls, anthropic.seen().len()), (10, 10));
+}
+
+#[tokio::test]
+async fn hundred_realistic_queries_mostly_cheaper() {
+    let (ollama, anthropic) = (MockUpstream::start().await, MockUpstream::start().await);
+    let gw = TestGateway::custom(&config(&ollama.url(), &anthropic.url())).await;
+    let (mut cheaper, mut appropriately, mut premium_kept, mut premium_total) = (0, 0, 0, 0);
+    for line in fixture_lines("realistic-100.jsonl") {
+        let resp = gw
+            .post(
+                "/v1/messages",
+                &claude_code_body(&line.prompt, &line.context, false),
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "{}", line.id);
+        let tier = header(&resp, "x-switchyard-tier");
+        let expected = line.tier.unwrap();
+        if tier != "premium" {
+            cheaper += 1;
+            if expected != "premium" && !(expected == "cheap" && tier == "local") {
+                appropriately += 1;
+            }
+        }
+        if expected == "premium" {
+            premium_total += 1;
+            premium_kept += usize::from(tier == "premium");
+        }
+    }
+    eprintln!(
+        "100 realistic: {cheaper} to cheaper models, {appropriately} appropriately; premium kept {premium_kept}/{premium_total}"
+    );
+    assert!(cheaper >= 70, "{cheaper}");
+    assert!(appropriately >= 70, "{appropriately}");
+    assert!(
+        premium_kept * 10 >= premium_total * 8,
+        "{premium_kept}/{premium_total}"
+    );
+    assert_eq!(
+        gw.records
+            .wait_for(100)
+            .await
+            .iter()
+            .filter(|r| r.status == 200)
+            .count(),
+        100
+    );
+}
+
+#[tokio::test]
+async fn ollama_down_nothing_fails_and_is_skipped_fast() {
+    let anthropic = MockUpstream::start().await;
+    let dead = format!(
+        "http://127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let gw = TestGateway::custom(&config(&dead, &anthropic.url())).await;
+    let easy = claude_code_body(
+        "write a commit message for the rename of utils.py",
+        &[],
+        true,
+    );
+    let mut attempts = Vec::new();
+    for _ in 0..6 {
+        let resp = gw.post("/v1/messages", &easy).await;
+        assert_eq!(resp.status(), 200, "nothing fails");
+        assert_eq!(
+            header(&resp, "x-switchyard-model"),
+            "claude-haiku-4-5-20251001"
+        );
+        assert!(
+            header(&resp, "x-switchyard-reason").contains("fell back"),
+            "{}",
+            header(&resp, "x-switchyard-reason")
+        );
+        attempts.push(header(&resp, "x-switchyard-attempts"));
+        let events = sse_events(&resp.text().await.unwrap());
+        assert_eq!(events.last().unwrap().0, "message_stop");
+    }
+    // Three refused connections open the circuit; then local is not even tried.
+    assert_eq!(attempts, ["2", "2", "2", "1", "1", "1"]);
+    let health = gw
+        .client()
+        .get(format!("{}/health", gw.url))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(health["targets"][0]["state"], "cooling_down", "{health}");
+}
+
+#[tokio::test]
+async fn unusable_local_answers_escalate_before_the_client_sees_bytes() {
+    let (openai, anthropic) = (MockUpstream::start().await, MockUpstream::start().await);
+    let cfg = config("http://127.0.0.1:9", &anthropic.url()).replace(
+        "kind = \"ollama\"\nbase_url = \"http://127.0.0.1:9\"",
+        &format!("kind = \"openai\"\nbase_url = \"{}/v1\"", openai.url()),
+    );
+    let gw = TestGateway::custom(&cfg).await;
+    openai.push(Reply::Sse {
+        events: openai_text_chunks(
+            "q",
+            r#"{"name": "Bash", "arguments": {"command": "ls"}}"#,
+            true,
+        ),
+        gap: Duration::ZERO,
+        tail: StreamTail::Complete,
+    });
+    let body = json!({"model": "claude-haiku-5-5", "max_tokens": 100, "stream": true,
+        "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
+        "messages": [{"role": "user", "content": "list the files"}]});
+    let resp = gw.post("/v1/messages", &body.to_string()).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        header(&resp, "x-switchyard-model"),
+        "claude-haiku-4-5-20251001",
+        "escalated to the next tier"
+    );
+    assert_eq!(header(&resp, "x-switchyard-attempts"), "2");
+    let events = sse_events(&resp.text().await.unwrap());
+    assert_eq!(
+        events[0].1["message"]["model"], "claude-haiku-4-5-20251001",
+        "only the good answer reached the client"
+    );
+    let rec = &gw.records.wait_for(1).await[0];
+    assert_eq!(
+        (rec.tier.as_deref(), rec.route.as_deref()),
+        (Some("local"), Some("background"))
+    );
+}
+
+#[tokio::test]
+async fn a_session_stays_on_the_tier_it_reached() {
+    let (ollama, anthropic) = (MockUpstream::start().await, MockUpstream::start().await);
+    let gw = TestGateway::custom(&config(&ollama.url(), &anthropic.url())).await;
+    let send = |prompt: &'static str| {
+        let gw = &gw;
+        async move {
+            let resp = gw
+                .client()
+                .post(format!("{}/v1/messages", gw.url))
+                .header("x-api-key", MASTER_KEY)
+                .header("x-claude-code-session-id", "0b6c7a52-session")
+                .body(claude_code_body(prompt, &[], false))
+                .send()
+                .await
+                .unwrap();
+            header(&resp, "x-switchyard-tier")
+        }
+    };
+    assert_eq!(
+        send("write a commit message for the typo fix").await,
+        "local"
+    );
+    assert_eq!(
+        send("Design a migration plan for our 30 microservices from REST to gRPC with zero downtime; compare the trade-offs").await,
+        "premium"
+    );
+    assert_eq!(
+        send("write a commit message for that").await,
+        "premium",
+        "prompt-cache friendly: no switching back"
+    );
+}
