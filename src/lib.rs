@@ -14,6 +14,7 @@ pub mod error;
 pub mod providers;
 pub mod routing;
 pub mod server;
+pub mod store;
 pub mod stream;
 pub mod telemetry;
 pub mod usage;

@@ -6,6 +6,7 @@
 //! routing for a plan and lets the dispatch loop run it. They never see
 //! provider wire types.
 
+pub mod admin;
 pub mod anthropic;
 pub mod models;
 pub mod openai;

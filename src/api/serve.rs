@@ -196,6 +196,8 @@ pub async fn chat(
             r.provider = Some(t.provider.name.clone());
             r.upstream_model = Some(t.upstream_model.clone());
             r.attempts = success.attempts;
+            r.fallbacks = success.target as u32;
+            r.upstream_time = success.upstream_time;
         });
     }
     let mut resp = match success.value {
@@ -207,6 +209,7 @@ pub async fn chat(
                     r.usage = meter.usage();
                     r.output_estimated = meter.output_estimated();
                     r.stop_reason = meter.stop_reason.clone();
+                    r.response_model = meter.model.clone();
                 });
                 match (end, &meter.error) {
                     (StreamEnd::Completed, None) => guard.finish(200, Outcome::Success, None),
@@ -229,6 +232,7 @@ pub async fn chat(
             guard.update(|r| {
                 r.usage = meter.usage();
                 r.stop_reason = meter.stop_reason.clone();
+                r.response_model = meter.model.clone();
             });
             guard.finish(200, Outcome::Success, None);
             json_response(body)

@@ -4,6 +4,7 @@
 //! `SWITCHYARD_CONFIG`, else `./switchyard.toml` when it exists, else the
 //! embedded default built from the environment.
 
+pub mod report;
 mod route;
 mod serve;
 
@@ -45,6 +46,10 @@ pub enum Command {
     /// Show how requests would be routed (route, tier, model, score, reasons)
     /// without calling any model.
     Route(route::RouteArgs),
+    /// Reports from the spend ledger (daily, weekly, models, sessions).
+    Report(report::ReportArgs),
+    /// Export ledger rows for a date range as CSV or JSON Lines.
+    Export(report::ExportArgs),
     /// Load and validate the config, print what it serves, and exit.
     CheckConfig {
         /// Config source.
@@ -112,6 +117,8 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve { config, listen } => serve::run(&config, listen),
         Command::Route(args) => route::run(&args),
+        Command::Report(args) => report::report(&args),
+        Command::Export(args) => report::export(&args),
         Command::CheckConfig { config } => match load_config(&config) {
             Ok(c) => {
                 for line in describe(&c) {

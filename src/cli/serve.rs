@@ -40,7 +40,15 @@ pub fn run(args: &ConfigArgs, listen: Option<SocketAddr>) -> ExitCode {
     runtime.block_on(async move {
         prometheus();
         let lines = describe(&config);
-        let gateway = match Gateway::bind(config, Vec::new()).await {
+        let (ledger, writer, store) = match crate::usage::setup::open_ledger(&config).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(database = %redact_url(&config.database_url()), "ledger open");
+        let gateway = match Gateway::bind(config, vec![ledger], Some(store)).await {
             Ok(g) => g,
             Err(e) => {
                 eprintln!("{e}");
@@ -57,7 +65,10 @@ pub fn run(args: &ConfigArgs, listen: Option<SocketAddr>) -> ExitCode {
             ),
             Err(e) => tracing::warn!(error = %e, "listening (address unknown)"),
         }
-        match gateway.run(shutdown_signal()).await {
+        let served = gateway.run(shutdown_signal()).await;
+        let stats = writer.close().await;
+        tracing::info!(written = stats.written, lost = stats.lost, "ledger flushed");
+        match served {
             Ok(()) => {
                 tracing::info!("stopped");
                 ExitCode::SUCCESS
@@ -68,4 +79,15 @@ pub fn run(args: &ConfigArgs, listen: Option<SocketAddr>) -> ExitCode {
             }
         }
     })
+}
+
+/// A database URL without its password, for logs.
+fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
 }

@@ -100,11 +100,23 @@ const TOP_KEYS: &[&str] = &[
     "routes",
     "router",
     "health",
+    "database_url",
+    "retention",
+    "prices_file",
+    "costs",
 ];
 const TIMEOUT_KEYS: &[&str] = &["connect", "first_byte", "idle", "total"];
 const RETRY_KEYS: &[&str] = &["attempts", "backoff", "max_backoff"];
 const PROVIDER_KEYS: &[&str] = &[
     "kind", "base_url", "api_key", "headers", "timeouts", "api", "discover",
+];
+const PRICE_KEYS: &[&str] = &[
+    "input",
+    "output",
+    "cache_write_5m",
+    "cache_write_1h",
+    "cache_read",
+    "long_context",
 ];
 const MODEL_KEYS: &[&str] = &[
     "provider",
@@ -112,6 +124,7 @@ const MODEL_KEYS: &[&str] = &[
     "aliases",
     "capabilities",
     "context_window",
+    "price",
 ];
 
 fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) -> Config {
@@ -189,9 +202,11 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
         _ => Vec::new(),
     };
     let routing = super::routing::read(root, &model_names, errors);
+    let ledger = read_ledger(&top, errors);
     Config {
         listen,
         routing,
+        ledger,
         auth,
         body_limit,
         shutdown_timeout,
@@ -201,6 +216,55 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
         models,
         source,
         notes: Vec::new(),
+    }
+}
+
+fn read_ledger(top: &Section<'_>, errors: &mut Errors) -> super::LedgerConfig {
+    let database_url = top.non_empty_str("database_url", errors);
+    if let Some(u) = &database_url
+        && !["sqlite:", "postgres:", "postgresql:"]
+            .iter()
+            .any(|p| u.starts_with(p))
+    {
+        errors.add(
+            "database_url",
+            format!("'{u}' is not a sqlite:// or postgres:// URL"),
+            None,
+        );
+    }
+    let retention = match top.duration("retention", errors) {
+        Some(d) if d.is_zero() => None,
+        Some(d) => Some(d),
+        None => Some(Duration::from_secs(365 * 86_400)),
+    };
+    let mut fixed_monthly = Vec::new();
+    if let Some(costs) = top.table("costs", errors) {
+        let s = Section::new(costs, "costs", &["fixed_monthly"], errors);
+        if let Some(t) = s.table("fixed_monthly", errors) {
+            for (name, v) in t {
+                let amount = match v {
+                    Value::Integer(i) if *i >= 0 => Some(rust_decimal::Decimal::from(*i)),
+                    Value::Float(f) if *f >= 0.0 => f.to_string().parse().ok(),
+                    _ => None,
+                };
+                match amount {
+                    Some(a) => fixed_monthly.push((name.clone(), a)),
+                    None => errors.add(
+                        &join("costs.fixed_monthly", name),
+                        "expected USD per month",
+                        Some("e.g. ec2 = 35.0".into()),
+                    ),
+                }
+            }
+        }
+    }
+    super::LedgerConfig {
+        database_url,
+        retention,
+        prices_file: top
+            .non_empty_str("prices_file", errors)
+            .map(std::path::PathBuf::from),
+        fixed_monthly,
     }
 }
 
@@ -481,6 +545,9 @@ fn read_model(
         }
     };
     let context_window = s.u64("context_window", errors);
+    let price = s
+        .table("price", errors)
+        .map(|t| read_price(t, &s.path("price"), errors));
     Some(ModelConfig {
         name: name.to_string(),
         provider: provider?,
@@ -488,7 +555,61 @@ fn read_model(
         aliases,
         capabilities,
         context_window,
+        price,
     })
+}
+
+fn read_rates(t: &Table, path: &str, errors: &mut Errors) -> crate::usage::pricing::Rates {
+    use rust_decimal::Decimal;
+    let s = Section::new(t, path, PRICE_KEYS, errors);
+    let mut get = |key: &str| -> Option<Decimal> {
+        match t.get(key)? {
+            Value::Integer(i) if *i >= 0 => Some(Decimal::from(*i)),
+            Value::Float(f) if *f >= 0.0 => f.to_string().parse().ok(),
+            _ => {
+                errors.add(
+                    &s.path(key),
+                    "expected a price in USD per million tokens",
+                    Some("e.g. 3.75".into()),
+                );
+                None
+            }
+        }
+    };
+    let input = get("input").unwrap_or_default();
+    let output = get("output").unwrap_or_default();
+    // Anthropic's rule: 5m writes 1.25x input, 1h writes 2x, reads 0.1x.
+    let cache_write_5m = get("cache_write_5m").unwrap_or(input * Decimal::new(125, 2));
+    let cache_write_1h = get("cache_write_1h").unwrap_or(input * Decimal::from(2));
+    let cache_read = get("cache_read").unwrap_or(input * Decimal::new(1, 1));
+    crate::usage::pricing::Rates {
+        input,
+        output,
+        cache_write_5m,
+        cache_write_1h,
+        cache_read,
+    }
+}
+
+fn read_price(t: &Table, path: &str, errors: &mut Errors) -> crate::usage::pricing::Price {
+    let long_context = match t.get("long_context") {
+        Some(Value::Table(l)) => Some(read_rates(l, &join(path, "long_context"), errors)),
+        Some(_) => {
+            errors.add(
+                &join(path, "long_context"),
+                "expected a table of rates",
+                None,
+            );
+            None
+        }
+        None => None,
+    };
+    let mut base_table = t.clone();
+    base_table.remove("long_context");
+    crate::usage::pricing::Price {
+        base: read_rates(&base_table, path, errors),
+        long_context,
+    }
 }
 
 #[cfg(test)]

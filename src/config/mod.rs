@@ -61,13 +61,56 @@ pub struct Config {
     pub models: Vec<ModelConfig>,
     /// Tiers, routes, the classifier's thresholds, the circuit breaker.
     pub routing: RoutingConfig,
+    /// The spend ledger.
+    pub ledger: LedgerConfig,
     /// Where this config came from.
     pub source: ConfigSource,
     /// What the embedded default detected or is missing (empty for files).
     pub notes: Vec<String>,
 }
 
+/// The spend ledger: where it is kept, for how long, and the prices.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LedgerConfig {
+    /// `sqlite://FILE` or `postgres://…`; default: `switchyard.db` beside the config.
+    pub database_url: Option<String>,
+    /// Rows older than this are deleted (default a year; `0` keeps all).
+    pub retention: Option<Duration>,
+    /// A LiteLLM `model_prices_and_context_window.json` that overrides the embedded prices.
+    pub prices_file: Option<PathBuf>,
+    /// Fixed monthly costs of running the gateway (USD), for total cost of ownership.
+    pub fixed_monthly: Vec<(String, rust_decimal::Decimal)>,
+}
+
 impl Config {
+    /// The ledger's database URL (a SQLite file beside the config by default).
+    pub fn database_url(&self) -> String {
+        if let Some(u) = &self.ledger.database_url {
+            return u.clone();
+        }
+        let dir = match &self.source {
+            ConfigSource::File(p) => p.parent().map(|d| d.to_path_buf()).unwrap_or_default(),
+            ConfigSource::Embedded => PathBuf::new(),
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        crate::store::sqlite_url(&dir.join("switchyard.db"))
+    }
+
+    /// The prices file, resolved against the config's directory.
+    pub fn prices_file(&self) -> Option<PathBuf> {
+        let f = self.ledger.prices_file.as_ref()?;
+        match (&self.source, f.is_relative()) {
+            (ConfigSource::File(p), true) => {
+                Some(p.parent().map(|d| d.join(f)).unwrap_or_else(|| f.clone()))
+            }
+            _ => Some(f.clone()),
+        }
+    }
+
     /// The provider with this name.
     pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
         self.providers.iter().find(|p| p.name == name)
@@ -247,6 +290,8 @@ pub struct ModelConfig {
     pub capabilities: Capabilities,
     /// Context window in tokens, when known.
     pub context_window: Option<u64>,
+    /// Price override (USD per million tokens).
+    pub price: Option<crate::usage::pricing::Price>,
 }
 
 impl ModelConfig {

@@ -21,6 +21,8 @@ pub struct Success<T> {
     pub attempts: u32,
     /// The failures (and skipped targets) before the success.
     pub failures: Vec<FailedAttempt>,
+    /// Time spent inside attempts (waiting on providers).
+    pub upstream_time: std::time::Duration,
 }
 
 fn failed(target: &Target, error: UpstreamError) -> FailedAttempt {
@@ -80,6 +82,7 @@ where
     let mut failures: Vec<FailedAttempt> = Vec::new();
     let order = admitted(plan, health, &mut failures);
     let mut attempts = 0;
+    let mut upstream_time = std::time::Duration::ZERO;
     let last = order.len().saturating_sub(1);
     'targets: for (position, index) in order.into_iter().enumerate() {
         let target = &plan.targets[index];
@@ -89,9 +92,11 @@ where
         let key = target.key();
         for try_no in 0..=retries {
             attempts += 1;
+            let started = Instant::now();
             let outcome = tokio::time::timeout_at(deadline, attempt(target))
                 .await
                 .unwrap_or_else(|_| Err(UpstreamError::timeout(TimeoutKind::Total)));
+            upstream_time += started.elapsed();
             let error = match outcome {
                 Ok(value) => {
                     health.record(&key, true);
@@ -100,6 +105,7 @@ where
                         target: index,
                         attempts,
                         failures,
+                        upstream_time,
                     });
                 }
                 Err(e) => e,

@@ -126,6 +126,7 @@ impl Router {
                     thinking: false,
                 }),
                 context_window: None,
+                price: None,
             }));
         }
     }

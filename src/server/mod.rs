@@ -31,12 +31,18 @@ pub struct AppState {
     pub sink: Arc<dyn RecordSink>,
     /// When the gateway started (RFC 3339), for `/v1/models`.
     pub started_at: String,
+    /// The ledger's database, for reports (none when running without one).
+    pub store: Option<crate::store::Store>,
 }
 
 impl AppState {
     /// Build the state for a config (discovering provider models); finished
     /// records go to the log, the metrics, and each of `sinks`.
-    pub async fn new(config: Config, sinks: Vec<Arc<dyn RecordSink>>) -> Result<Self, String> {
+    pub async fn new(
+        config: Config,
+        sinks: Vec<Arc<dyn RecordSink>>,
+        store: Option<crate::store::Store>,
+    ) -> Result<Self, String> {
         crate::telemetry::prometheus();
         let mut router = Router::new(&config)?;
         router.discover(std::time::Duration::from_secs(3)).await;
@@ -56,6 +62,7 @@ impl AppState {
             router,
             sink,
             started_at,
+            store,
         })
     }
 }
@@ -76,6 +83,9 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .route("/api/hello", get(api::system::root).head(api::system::root))
         .route("/health", get(api::system::health))
         .route("/metrics", get(api::system::metrics))
+        .route("/admin/report/{kind}", get(api::admin::report))
+        .route("/admin/requests/{id}", get(api::admin::request))
+        .route("/admin/export", get(api::admin::export))
         .fallback(api::system::not_found)
         .method_not_allowed_fallback(api::system::method_not_allowed)
         .layer(from_fn_with_state(state.clone(), middleware::authenticate))
@@ -91,9 +101,13 @@ pub struct Gateway {
 
 impl Gateway {
     /// Build from config and bind the listen address.
-    pub async fn bind(config: Config, sinks: Vec<Arc<dyn RecordSink>>) -> Result<Self, String> {
+    pub async fn bind(
+        config: Config,
+        sinks: Vec<Arc<dyn RecordSink>>,
+        store: Option<crate::store::Store>,
+    ) -> Result<Self, String> {
         let listen = config.listen;
-        let state = Arc::new(AppState::new(config, sinks).await?);
+        let state = Arc::new(AppState::new(config, sinks, store).await?);
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

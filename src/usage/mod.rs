@@ -4,6 +4,12 @@
 //! Prometheus metrics (see `crate::telemetry`); the spend ledger plugs in as
 //! another [`RecordSink`].
 
+pub mod ledger;
+pub mod pricing;
 mod record;
+pub mod render;
+pub mod reports;
+pub mod setup;
+pub mod writer;
 
 pub use record::{CLIENT_CLOSED_STATUS, Outcome, RecordGuard, RecordSink, RequestRecord, Tee};

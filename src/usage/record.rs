@@ -63,8 +63,16 @@ pub struct RequestRecord {
     pub session_id: Option<String>,
     /// Claude Code agent (`x-claude-code-agent-id`).
     pub agent_id: Option<String>,
+    /// The model the provider says answered (may be more precise than the id sent).
+    pub response_model: Option<String>,
     /// Upstream attempts made.
     pub attempts: u32,
+    /// Targets passed over before the one that served (failed or skipped).
+    pub fallbacks: u32,
+    /// Response cache: `hit`, `miss` or `skip` (none when caching is off).
+    pub cache: Option<&'static str>,
+    /// Time spent waiting on providers (all attempts).
+    pub upstream_time: Duration,
     /// HTTP status the client got.
     pub status: u16,
     /// How it ended.
@@ -101,7 +109,11 @@ impl RequestRecord {
             stream: false,
             session_id: None,
             agent_id: None,
+            response_model: None,
             attempts: 0,
+            fallbacks: 0,
+            cache: None,
+            upstream_time: Duration::ZERO,
             status: 0,
             outcome: Outcome::Failed,
             error_kind: None,

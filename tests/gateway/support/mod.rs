@@ -48,6 +48,9 @@ pub struct TestGateway {
     pub records: Arc<Records>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     pub task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    writer: Option<switchyard::usage::writer::LedgerWriter>,
+    pub store: Option<switchyard::store::Store>,
+    pub database_url: String,
 }
 
 impl TestGateway {
@@ -90,10 +93,42 @@ aliases = ["claude-*"]
     }
 
     pub async fn from_toml(toml: &str) -> TestGateway {
-        let config =
+        Self::build(toml, false).await
+    }
+
+    /// A gateway with the given sections and a spend ledger (its
+    /// `database_url` in the sections, or a fresh SQLite file).
+    pub async fn with_ledger(sections: &str) -> TestGateway {
+        let toml = format!(
+            "listen = \"127.0.0.1:0\"\nmaster_key = \"{MASTER_KEY}\"\nshutdown_timeout = \"2s\"\n{sections}"
+        );
+        Self::build(&toml, true).await
+    }
+
+    async fn build(toml: &str, ledger: bool) -> TestGateway {
+        init_test_tracing();
+        let mut config =
             load_str(toml, ConfigSource::Embedded, &|_| None).unwrap_or_else(|e| panic!("{e}"));
+        if ledger && config.ledger.database_url.is_none() {
+            let dir =
+                std::env::temp_dir().join(format!("switchyard-test-{}", uuid::Uuid::now_v7()));
+            std::fs::create_dir_all(&dir).unwrap();
+            config.ledger.database_url =
+                Some(switchyard::store::sqlite_url(&dir.join("ledger.db")));
+        }
         let records = Arc::new(Records::default());
-        let gateway = Gateway::bind(config, vec![records.clone()]).await.unwrap();
+        let mut sinks: Vec<Arc<dyn RecordSink>> = vec![records.clone()];
+        let (mut writer, mut store) = (None, None);
+        if ledger {
+            let (sink, w, s) = switchyard::usage::setup::open_ledger(&config)
+                .await
+                .unwrap();
+            sinks.push(sink);
+            writer = Some(w);
+            store = Some(s);
+        }
+        let database_url = config.database_url();
+        let gateway = Gateway::bind(config, sinks, store.clone()).await.unwrap();
         let url = format!("http://{}", gateway.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(gateway.run(async move {
@@ -104,7 +139,19 @@ aliases = ["claude-*"]
             records,
             shutdown: Some(tx),
             task: Some(task),
+            writer,
+            store,
+            database_url,
         }
+    }
+
+    /// Stop serving and write everything the ledger holds.
+    pub async fn flush_ledger(&mut self) -> switchyard::usage::writer::WriterStats {
+        self.begin_shutdown();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.writer.take().unwrap().close().await
     }
 
     /// Ask the gateway to shut down (in-flight requests may finish).
@@ -148,6 +195,16 @@ impl Drop for TestGateway {
     fn drop(&mut self) {
         self.begin_shutdown();
     }
+}
+
+/// Logs through the test harness (shown for failing tests), RUST_LOG or warn.
+fn init_test_tracing() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
 }
 
 /// A plain HTTP client (the process-wide TLS provider installed first).

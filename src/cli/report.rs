@@ -1,0 +1,193 @@
+//! `switchyard report` and `switchyard export`: the ledger, read straight
+//! from its database (the gateway need not run).
+
+use super::{ConfigArgs, load_config};
+use crate::usage::render::{EXPORT_HEADER, Format, csv, export_csv, export_json, markdown};
+use crate::usage::reports::{Range, build, parse_date, today};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Which report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// One day: cost, requests, models, failures, fallbacks, issues, top requests.
+    Daily,
+    /// Seven days: cost vs baseline, savings, rates, per-day trend.
+    Weekly,
+    /// Per model over a range.
+    Models,
+    /// Per Claude Code session and agent over a range.
+    Sessions,
+}
+
+/// Arguments of `report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Config source (for the database and fixed costs).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The report.
+    #[arg(value_enum)]
+    pub kind: Kind,
+    /// The day (daily) or last day (weekly), YYYY-MM-DD (default: today, UTC).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// First day of the range (models, sessions; default: 7 days back).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day of the range (default: today).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: Format,
+    /// How many of the most expensive requests to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: i64,
+}
+
+/// Arguments of `export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Config source (for the database).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    pub from: String,
+    /// Last day, YYYY-MM-DD (included).
+    #[arg(long)]
+    pub to: String,
+    /// csv or jsonl.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{e}");
+    ExitCode::FAILURE
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// The range a report covers.
+pub fn range_of(
+    kind: Kind,
+    date: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Range, String> {
+    let day = |s: Option<&str>| s.map(parse_date).transpose();
+    let end = day(date.or(to))?.unwrap_or_else(today);
+    Ok(match kind {
+        Kind::Daily => Range::day(end),
+        Kind::Weekly => Range::ending(end, 7),
+        Kind::Models | Kind::Sessions => {
+            let start = day(from)?.unwrap_or(end - time::Duration::days(6));
+            if start > end {
+                return Err("--from is after --to".into());
+            }
+            Range {
+                from: start,
+                to: end,
+            }
+        }
+    })
+}
+
+/// Run `report`.
+pub fn report(args: &ReportArgs) -> ExitCode {
+    let config = match load_config(&args.config) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let range = match range_of(
+        args.kind,
+        args.date.as_deref(),
+        args.from.as_deref(),
+        args.to.as_deref(),
+    ) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let kind = format!("{:?}", args.kind).to_lowercase();
+    let result = rt.block_on(async {
+        let store = crate::usage::setup::open_store(&config).await?;
+        build(&store, &kind, range, &config.ledger.fixed_monthly, args.top)
+            .await
+            .map_err(|e| e.to_string())
+    });
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let text = match args.format {
+        Format::Md => markdown(&report),
+        Format::Csv => csv(&report),
+        Format::Json | Format::Jsonl => {
+            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+/// Run `export`.
+pub fn export(args: &ExportArgs) -> ExitCode {
+    let config = match load_config(&args.config) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let (from, to) = match (parse_date(&args.from), parse_date(&args.to)) {
+        (Ok(f), Ok(t)) if f <= t => (f, t),
+        (Ok(_), Ok(_)) => return fail("--from is after --to"),
+        (Err(e), _) | (_, Err(e)) => return fail(e),
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let result: Result<(), String> = rt.block_on(async {
+        let store = crate::usage::setup::open_store(&config).await?;
+        let (start, end) = Range { from, to }.millis();
+        let mut after: Option<(i64, String)> = None;
+        let mut out = std::io::stdout().lock();
+        if args.format == Format::Csv {
+            writeln!(out, "{EXPORT_HEADER}").map_err(|e| e.to_string())?;
+        }
+        // Page through by time so a long range never sits in memory at once.
+        loop {
+            let cursor = after.as_ref().map(|(t, i)| (*t, i.as_str()));
+            let page = store
+                .rows_after(start, end, cursor, 5000)
+                .await
+                .map_err(|e| e.to_string())?;
+            for r in &page {
+                let line = match args.format {
+                    Format::Jsonl | Format::Json => export_json(r).to_string(),
+                    _ => export_csv(r),
+                };
+                if writeln!(out, "{line}").is_err() {
+                    return Ok(()); // closed pipe
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == 5000 => after = Some((last.ts_ms, last.id.clone())),
+                _ => return Ok(()),
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,156 @@
+//! The ledger's storage: SQLite by default (a file, WAL), PostgreSQL when
+//! `database_url` says so. One schema through migrations, one set of
+//! portable SQL through sqlx's `Any` driver: money in integer nano-dollars,
+//! times in unix milliseconds plus the UTC day.
+//!
+//! Nothing on the request path touches this module; the batching writer
+//! inserts, and reports read.
+
+mod queries;
+
+pub use queries::{Group, GroupRow, Order, Totals};
+
+use crate::usage::ledger::LedgerRow;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+use std::time::Duration;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Which database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A connection pool with the schema in place.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// The SQLite URL for a file (created when missing).
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+impl Store {
+    /// Connect, and migrate the schema.
+    pub async fn connect(url: &str) -> Result<Self, String> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(format!(
+                "unsupported database_url '{url}': use sqlite://FILE or postgres://…"
+            ));
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options
+            .connect(url)
+            .await
+            .map_err(|e| format!("cannot open the ledger database: {e}"))?;
+        if backend == Backend::Sqlite {
+            pool.execute("PRAGMA journal_mode = WAL")
+                .await
+                .map_err(|e| format!("cannot switch the ledger to WAL: {e}"))?;
+        }
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| format!("cannot migrate the ledger database: {e}"))?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Insert rows in one transaction (rows already present are left alone,
+    /// so a retried batch does not duplicate).
+    pub async fn insert(&self, rows: &[LedgerRow]) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        for r in rows {
+            // Not a persistent statement: through the Any driver a NULL binds
+            // with a guessed type, and a cached statement would keep that guess.
+            sqlx::query(queries::INSERT)
+                .persistent(false)
+                .bind(&r.id)
+                .bind(r.ts_ms)
+                .bind(&r.day)
+                .bind(&r.key_id)
+                .bind(&r.user_id)
+                .bind(&r.team)
+                .bind(&r.session_id)
+                .bind(&r.agent_id)
+                .bind(&r.dialect)
+                .bind(&r.endpoint)
+                .bind(&r.requested_model)
+                .bind(&r.route)
+                .bind(&r.tier)
+                .bind(&r.provider)
+                .bind(&r.model)
+                .bind(&r.upstream_model)
+                .bind(i64::from(r.stream))
+                .bind(r.attempts)
+                .bind(r.fallbacks)
+                .bind(&r.cache)
+                .bind(r.status)
+                .bind(&r.outcome)
+                .bind(&r.error_kind)
+                .bind(r.input_tokens)
+                .bind(r.output_tokens)
+                .bind(r.cache_write_5m_tokens)
+                .bind(r.cache_write_1h_tokens)
+                .bind(r.cache_read_tokens)
+                .bind(i64::from(r.output_estimated))
+                .bind(i64::from(r.priced))
+                .bind(r.cost_nusd)
+                .bind(r.baseline_nusd)
+                .bind(r.latency_ms)
+                .bind(r.ttft_ms)
+                .bind(r.overhead_ms)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Delete rows older than `before_ms`; returns how many.
+    pub async fn purge_before(&self, before_ms: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM requests WHERE ts_ms < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The pool, for the report queries.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

@@ -1,0 +1,348 @@
+//! The ledger's SQL: one insert, and the reads reports are built from. All
+//! portable between SQLite and PostgreSQL (`$n` binds, CASTs around sums).
+//! Dynamic SQL here is assembled only from constants and enum-chosen column
+//! names; every value is a bind.
+
+use super::Store;
+use crate::usage::ledger::LedgerRow;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+const COLUMNS: &str = "id, ts_ms, day, key_id, user_id, team, session_id, agent_id, dialect, endpoint, \
+    requested_model, route, tier, provider, model, upstream_model, stream, attempts, fallbacks, cache, status, \
+    outcome, error_kind, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
+    cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms";
+
+/// Insert one row; a row already present is left alone.
+pub const INSERT: &str = "INSERT INTO requests (id, ts_ms, day, key_id, user_id, team, session_id, agent_id, \
+    dialect, endpoint, requested_model, route, tier, provider, model, upstream_model, stream, attempts, fallbacks, \
+    cache, status, outcome, error_kind, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
+    cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+    $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35) ON CONFLICT (id) DO NOTHING";
+
+/// Sums over a time range.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// All requests.
+    pub requests: i64,
+    /// Answered in full.
+    pub success: i64,
+    /// Failed before an answer, or cut by an upstream failure.
+    pub failed: i64,
+    /// The client went away.
+    pub aborted: i64,
+    /// Served by a target other than the first.
+    pub fallbacks: i64,
+    /// Served from the response cache.
+    pub cache_hits: i64,
+    /// Requests with tokens but no known price.
+    pub unpriced: i64,
+    /// Cost in nano-dollars.
+    pub cost_nusd: i64,
+    /// What the baseline model would have cost, nano-dollars (priced rows).
+    pub baseline_nusd: i64,
+    /// Baseline cost of cache hits: money the cache saved, nano-dollars.
+    pub cache_saved_nusd: i64,
+    /// Uncached input tokens.
+    pub input_tokens: i64,
+    /// Output tokens.
+    pub output_tokens: i64,
+    /// Cache read tokens.
+    pub cache_read_tokens: i64,
+    /// Cache write tokens (both TTLs).
+    pub cache_write_tokens: i64,
+}
+
+/// What to group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Configured model that served.
+    Model,
+    /// Tier of the model that served.
+    Tier,
+    /// Provider that served.
+    Provider,
+    /// UTC day.
+    Day,
+    /// Route that decided.
+    Route,
+    /// Error kind (failures only).
+    Error,
+    /// Claude Code session and agent.
+    Session,
+}
+
+impl Group {
+    fn columns(self) -> (&'static str, &'static str) {
+        match self {
+            Group::Model => ("model", ""),
+            Group::Tier => ("tier", ""),
+            Group::Provider => ("provider", ""),
+            Group::Day => ("day", ""),
+            Group::Route => ("route", ""),
+            Group::Error => ("error_kind", ""),
+            Group::Session => ("session_id", "agent_id"),
+        }
+    }
+}
+
+/// One group's sums.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupRow {
+    /// The group (model, tier, day, …); none for rows without one.
+    pub key: Option<String>,
+    /// Second key (the agent, for sessions).
+    pub key2: Option<String>,
+    /// Requests.
+    pub requests: i64,
+    /// Failed requests.
+    pub failed: i64,
+    /// Requests served after a fallback.
+    pub fallbacks: i64,
+    /// Cost, nano-dollars.
+    pub cost_nusd: i64,
+    /// Baseline cost, nano-dollars.
+    pub baseline_nusd: i64,
+    /// Input tokens of all kinds.
+    pub input_tokens: i64,
+    /// Output tokens.
+    pub output_tokens: i64,
+    /// First request, unix ms.
+    pub first_ms: i64,
+    /// Last request, unix ms.
+    pub last_ms: i64,
+}
+
+const FAILED: &str = "outcome IN ('failed', 'stream_failed')";
+
+fn totals_sql() -> String {
+    format!(
+        "SELECT COUNT(*) AS requests, \
+         CAST(COALESCE(SUM(CASE WHEN outcome = 'success' THEN 1 ELSE 0 END), 0) AS BIGINT) AS success, \
+         CAST(COALESCE(SUM(CASE WHEN {FAILED} THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed, \
+         CAST(COALESCE(SUM(CASE WHEN outcome = 'client_aborted' THEN 1 ELSE 0 END), 0) AS BIGINT) AS aborted, \
+         CAST(COALESCE(SUM(CASE WHEN fallbacks > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS fallbacks, \
+         CAST(COALESCE(SUM(CASE WHEN cache = 'hit' THEN 1 ELSE 0 END), 0) AS BIGINT) AS cache_hits, \
+         CAST(COALESCE(SUM(CASE WHEN priced = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS unpriced, \
+         CAST(COALESCE(SUM(cost_nusd), 0) AS BIGINT) AS cost, \
+         CAST(COALESCE(SUM(CASE WHEN priced = 1 THEN baseline_nusd ELSE 0 END), 0) AS BIGINT) AS baseline, \
+         CAST(COALESCE(SUM(CASE WHEN cache = 'hit' THEN baseline_nusd ELSE 0 END), 0) AS BIGINT) AS cache_saved, \
+         CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS input_tokens, \
+         CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens, \
+         CAST(COALESCE(SUM(cache_read_tokens), 0) AS BIGINT) AS cache_read_tokens, \
+         CAST(COALESCE(SUM(cache_write_5m_tokens + cache_write_1h_tokens), 0) AS BIGINT) AS cache_write_tokens \
+         FROM requests WHERE ts_ms >= $1 AND ts_ms < $2"
+    )
+}
+
+fn group_sql(g: Group) -> String {
+    let (key, key2) = g.columns();
+    let (select2, group2) = if key2.is_empty() {
+        ("CAST(NULL AS TEXT)".to_string(), String::new())
+    } else {
+        (key2.to_string(), format!(", {key2}"))
+    };
+    let only_failures = if g == Group::Error {
+        format!(" AND {FAILED}")
+    } else {
+        String::new()
+    };
+    format!(
+        "SELECT {key} AS k, {select2} AS k2, COUNT(*) AS requests, \
+         CAST(COALESCE(SUM(CASE WHEN {FAILED} THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed, \
+         CAST(COALESCE(SUM(CASE WHEN fallbacks > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS fallbacks, \
+         CAST(COALESCE(SUM(cost_nusd), 0) AS BIGINT) AS cost, \
+         CAST(COALESCE(SUM(CASE WHEN priced = 1 THEN baseline_nusd ELSE 0 END), 0) AS BIGINT) AS baseline, \
+         CAST(COALESCE(SUM(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens), 0) AS BIGINT) AS input_tokens, \
+         CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens, \
+         CAST(MIN(ts_ms) AS BIGINT) AS first_ms, CAST(MAX(ts_ms) AS BIGINT) AS last_ms \
+         FROM requests WHERE ts_ms >= $1 AND ts_ms < $2{only_failures} \
+         GROUP BY {key}{group2} ORDER BY cost DESC, requests DESC"
+    )
+}
+
+fn group_row(r: &AnyRow) -> Result<GroupRow, sqlx::Error> {
+    Ok(GroupRow {
+        key: r.try_get("k")?,
+        key2: r.try_get("k2")?,
+        requests: r.try_get("requests")?,
+        failed: r.try_get("failed")?,
+        fallbacks: r.try_get("fallbacks")?,
+        cost_nusd: r.try_get("cost")?,
+        baseline_nusd: r.try_get("baseline")?,
+        input_tokens: r.try_get("input_tokens")?,
+        output_tokens: r.try_get("output_tokens")?,
+        first_ms: r.try_get("first_ms")?,
+        last_ms: r.try_get("last_ms")?,
+    })
+}
+
+fn ledger_row(r: &AnyRow) -> Result<LedgerRow, sqlx::Error> {
+    Ok(LedgerRow {
+        id: r.try_get("id")?,
+        ts_ms: r.try_get("ts_ms")?,
+        day: r.try_get("day")?,
+        key_id: r.try_get("key_id")?,
+        user_id: r.try_get("user_id")?,
+        team: r.try_get("team")?,
+        session_id: r.try_get("session_id")?,
+        agent_id: r.try_get("agent_id")?,
+        dialect: r.try_get("dialect")?,
+        endpoint: r.try_get("endpoint")?,
+        requested_model: r.try_get("requested_model")?,
+        route: r.try_get("route")?,
+        tier: r.try_get("tier")?,
+        provider: r.try_get("provider")?,
+        model: r.try_get("model")?,
+        upstream_model: r.try_get("upstream_model")?,
+        stream: r.try_get::<i64, _>("stream")? != 0,
+        attempts: r.try_get("attempts")?,
+        fallbacks: r.try_get("fallbacks")?,
+        cache: r.try_get("cache")?,
+        status: r.try_get("status")?,
+        outcome: r.try_get("outcome")?,
+        error_kind: r.try_get("error_kind")?,
+        input_tokens: r.try_get("input_tokens")?,
+        output_tokens: r.try_get("output_tokens")?,
+        cache_write_5m_tokens: r.try_get("cache_write_5m_tokens")?,
+        cache_write_1h_tokens: r.try_get("cache_write_1h_tokens")?,
+        cache_read_tokens: r.try_get("cache_read_tokens")?,
+        output_estimated: r.try_get::<i64, _>("output_estimated")? != 0,
+        priced: r.try_get::<i64, _>("priced")? != 0,
+        cost_nusd: r.try_get("cost_nusd")?,
+        baseline_nusd: r.try_get("baseline_nusd")?,
+        latency_ms: r.try_get("latency_ms")?,
+        ttft_ms: r.try_get("ttft_ms")?,
+        overhead_ms: r.try_get("overhead_ms")?,
+    })
+}
+
+/// How to order rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Oldest first (exports).
+    Time,
+    /// Most expensive first.
+    Cost,
+}
+
+impl Store {
+    /// Sums over `[from_ms, to_ms)`.
+    pub async fn totals(&self, from_ms: i64, to_ms: i64) -> Result<Totals, sqlx::Error> {
+        let r = sqlx::query(AssertSqlSafe(totals_sql()))
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(Totals {
+            requests: r.try_get("requests")?,
+            success: r.try_get("success")?,
+            failed: r.try_get("failed")?,
+            aborted: r.try_get("aborted")?,
+            fallbacks: r.try_get("fallbacks")?,
+            cache_hits: r.try_get("cache_hits")?,
+            unpriced: r.try_get("unpriced")?,
+            cost_nusd: r.try_get("cost")?,
+            baseline_nusd: r.try_get("baseline")?,
+            cache_saved_nusd: r.try_get("cache_saved")?,
+            input_tokens: r.try_get("input_tokens")?,
+            output_tokens: r.try_get("output_tokens")?,
+            cache_read_tokens: r.try_get("cache_read_tokens")?,
+            cache_write_tokens: r.try_get("cache_write_tokens")?,
+        })
+    }
+
+    /// Sums per group over `[from_ms, to_ms)`, most expensive first.
+    pub async fn group(
+        &self,
+        by: Group,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<GroupRow>, sqlx::Error> {
+        let rows = sqlx::query(AssertSqlSafe(group_sql(by)))
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(group_row).collect()
+    }
+
+    /// Rows of `[from_ms, to_ms)` in an order, at most `limit`.
+    pub async fn rows(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        order: Order,
+        limit: i64,
+    ) -> Result<Vec<LedgerRow>, sqlx::Error> {
+        let order = match order {
+            Order::Time => "ts_ms ASC, id ASC",
+            Order::Cost => "cost_nusd DESC, ts_ms DESC",
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 ORDER BY {order} LIMIT $3"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(from_ms)
+            .bind(to_ms)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(ledger_row).collect()
+    }
+
+    /// Rows of `[from_ms, to_ms)` after the row `(ts_ms, id)`, oldest first:
+    /// pages of an export.
+    pub async fn rows_after(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<LedgerRow>, sqlx::Error> {
+        let (ts, id) = after.unwrap_or((i64::MIN, ""));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND (ts_ms > $3 OR (ts_ms = $3 AND id > $4)) \
+             ORDER BY ts_ms ASC, id ASC LIMIT $5"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(from_ms)
+            .bind(to_ms)
+            .bind(ts)
+            .bind(id)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(ledger_row).collect()
+    }
+
+    /// One request by id.
+    pub async fn row(&self, id: &str) -> Result<Option<LedgerRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM requests WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(ledger_row).transpose()
+    }
+
+    /// Latency and gateway overhead (ms) of successful requests.
+    pub async fn latencies(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(f64, Option<f64>)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT latency_ms, overhead_ms FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND outcome = 'success'",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("latency_ms")?, r.try_get("overhead_ms")?)))
+            .collect()
+    }
+}

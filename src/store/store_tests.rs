@@ -1,0 +1,171 @@
+//! The same ledger checks against SQLite and against the PostgreSQL on this
+//! machine (SWITCHYARD_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/test).
+
+use super::*;
+use crate::usage::ledger::LedgerRow;
+
+/// A row at `ts_ms` with the given model, cost and outcome.
+pub fn row(
+    id: &str,
+    ts_ms: i64,
+    model: &str,
+    cost: i64,
+    baseline: i64,
+    outcome: &str,
+) -> LedgerRow {
+    LedgerRow {
+        id: id.to_string(),
+        ts_ms,
+        day: "2026-11-28".into(),
+        key_id: None,
+        user_id: None,
+        team: None,
+        session_id: Some("sess-1".into()),
+        agent_id: None,
+        dialect: "anthropic".into(),
+        endpoint: "messages".into(),
+        requested_model: Some("claude-opus-5-5".into()),
+        route: Some("auto".into()),
+        tier: Some(if model == "local" { "local" } else { "premium" }.into()),
+        provider: Some("p".into()),
+        model: Some(model.into()),
+        upstream_model: Some(format!("{model}-id")),
+        stream: true,
+        attempts: 1,
+        fallbacks: 0,
+        cache: None,
+        status: if outcome == "success" { 200 } else { 502 },
+        outcome: outcome.into(),
+        error_kind: (outcome != "success").then(|| "transport".to_string()),
+        input_tokens: 100,
+        output_tokens: 10,
+        cache_write_5m_tokens: 1,
+        cache_write_1h_tokens: 2,
+        cache_read_tokens: 1000,
+        output_estimated: false,
+        priced: true,
+        cost_nusd: cost,
+        baseline_nusd: baseline,
+        latency_ms: 12.5,
+        ttft_ms: Some(3.25),
+        overhead_ms: Some(0.125),
+    }
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("SWITCHYARD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A time window no other test run uses, before 2001 (so purging it can
+/// never touch rows of tests that record real requests).
+fn window() -> i64 {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    (micros % 1_000_000) as i64 * 1_000_000
+}
+
+async fn exercise(store: Store) {
+    let t0 = window();
+    let id = |s: &str| format!("{t0}-{s}");
+    let mut rows = vec![
+        row(
+            &id("a"),
+            t0 + 1,
+            "sonnet",
+            27_000_000,
+            27_000_000,
+            "success",
+        ),
+        row(&id("b"), t0 + 2, "local", 0, 9_000_000, "success"),
+        row(&id("c"), t0 + 3, "local", 0, 3_000_000, "failed"),
+    ];
+    // NULLs and values in the same column of one batch.
+    rows[0].ttft_ms = None;
+    rows[0].overhead_ms = None;
+    store.insert(&rows).await.unwrap();
+    store.insert(&rows[..1]).await.unwrap(); // retried batch: no duplicate
+    let all = store.rows(t0, t0 + 10, Order::Time, 100).await.unwrap();
+    assert_eq!(all, rows, "round trip is exact");
+    let t = store.totals(t0, t0 + 10).await.unwrap();
+    assert_eq!((t.requests, t.success, t.failed), (3, 2, 1));
+    assert_eq!((t.cost_nusd, t.baseline_nusd), (27_000_000, 39_000_000));
+    assert_eq!(
+        (t.input_tokens, t.cache_read_tokens, t.cache_write_tokens),
+        (300, 3000, 9)
+    );
+    let by_model = store.group(Group::Model, t0, t0 + 10).await.unwrap();
+    assert_eq!(
+        by_model[0].key.as_deref(),
+        Some("sonnet"),
+        "most expensive first"
+    );
+    assert_eq!(
+        (
+            by_model[1].requests,
+            by_model[1].failed,
+            by_model[1].baseline_nusd
+        ),
+        (2, 1, 12_000_000)
+    );
+    assert_eq!(by_model[1].input_tokens, 2 * (100 + 1000 + 3));
+    let errors = store.group(Group::Error, t0, t0 + 10).await.unwrap();
+    assert_eq!(
+        (errors.len(), errors[0].key.as_deref()),
+        (1, Some("transport"))
+    );
+    let sessions = store.group(Group::Session, t0, t0 + 10).await.unwrap();
+    assert_eq!(
+        (sessions[0].key.as_deref(), sessions[0].requests),
+        (Some("sess-1"), 3)
+    );
+    let top = store.rows(t0, t0 + 10, Order::Cost, 1).await.unwrap();
+    assert_eq!(top[0].id, id("a"));
+    assert_eq!(
+        store.row(&id("b")).await.unwrap().unwrap().model.as_deref(),
+        Some("local")
+    );
+    assert!(store.row("nope").await.unwrap().is_none());
+    let mut latencies = store.latencies(t0, t0 + 10).await.unwrap();
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert_eq!(latencies, vec![(12.5, None), (12.5, Some(0.125))]);
+    // Retention: everything before t0 + 2 goes (in a shared database that may
+    // include leftovers of older runs, so only our own rows are checked).
+    assert!(store.purge_before(t0 + 2).await.unwrap() >= 1);
+    assert!(store.row(&id("a")).await.unwrap().is_none());
+    assert_eq!(store.totals(t0, t0 + 10).await.unwrap().requests, 2);
+    store.purge_before(t0 + 10).await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite() {
+    let dir = std::env::temp_dir().join(format!("switchyard-store-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::connect(&sqlite_url(&dir.join("ledger.db")))
+        .await
+        .unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    exercise(store).await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn postgres() {
+    let store = Store::connect(&postgres_url())
+        .await
+        .expect("PostgreSQL on 127.0.0.1:5432 (database test) is needed");
+    assert_eq!(store.backend(), Backend::Postgres);
+    exercise(store).await;
+}
+
+#[tokio::test]
+async fn bad_urls_are_explained() {
+    assert!(
+        Store::connect("mysql://x")
+            .await
+            .unwrap_err()
+            .contains("unsupported")
+    );
+}

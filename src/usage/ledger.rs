@@ -1,0 +1,210 @@
+//! Ledger rows: a finished request record, priced — its exact cost and what
+//! the baseline model would have charged for the same tokens.
+
+use super::pricing::{Price, PriceBook};
+use super::record::RequestRecord;
+use crate::config::{Config, ProviderKind};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// Nano-dollars per dollar (money is stored as integer nano-dollars).
+pub const NANOS: i64 = 1_000_000_000;
+
+/// Dollars to nano-dollars (rounded; sub-nano-dollar remainders are far
+/// below any bill's resolution).
+pub fn to_nanos(usd: Decimal) -> i64 {
+    (usd * Decimal::from(NANOS))
+        .round()
+        .try_into()
+        .unwrap_or(i64::MAX)
+}
+
+/// Nano-dollars to dollars.
+pub fn from_nanos(nanos: i64) -> Decimal {
+    Decimal::from(nanos) / Decimal::from(NANOS)
+}
+
+/// Prices requests: per-model overrides, free local providers, the price
+/// book, and the baseline.
+#[derive(Debug, Clone, Default)]
+pub struct Pricer {
+    book: PriceBook,
+    /// Configured model name → its price (overrides, and local models at $0).
+    by_model: HashMap<String, Price>,
+    baseline: Option<Price>,
+}
+
+impl Pricer {
+    /// Build from config and a price book.
+    pub fn new(config: &Config, book: PriceBook) -> Self {
+        let mut by_model = HashMap::new();
+        for m in &config.models {
+            let local = config.provider(&m.provider).is_some_and(|p| {
+                p.kind == ProviderKind::Ollama
+                    || (p.kind == ProviderKind::OpenAi && is_loopback_url(&p.base_url))
+            });
+            match (m.price, local) {
+                (Some(p), _) => {
+                    by_model.insert(m.name.clone(), p);
+                }
+                (None, true) => {
+                    by_model.insert(m.name.clone(), Price::free());
+                }
+                (None, false) => {}
+            }
+        }
+        let baseline = config.routing.baseline.as_deref().and_then(|name| {
+            let m = config.models.iter().find(|m| m.name == name)?;
+            by_model
+                .get(name)
+                .copied()
+                .or_else(|| book.lookup(m.id.as_deref().unwrap_or(&m.name)))
+        });
+        if config.routing.baseline.is_some() && baseline.is_none() {
+            tracing::warn!(
+                "the baseline model has no known price; savings cannot be computed (set its price in config)"
+            );
+        }
+        Pricer {
+            book,
+            by_model,
+            baseline,
+        }
+    }
+
+    /// The price of what served a record, if known.
+    pub fn price_of(&self, r: &RequestRecord) -> Option<Price> {
+        if let Some(p) = r.model.as_ref().and_then(|m| self.by_model.get(m)) {
+            return Some(*p);
+        }
+        [&r.upstream_model, &r.response_model]
+            .into_iter()
+            .flatten()
+            .find_map(|m| self.book.lookup(m))
+    }
+}
+
+/// A server on this machine (a local model costs nothing).
+fn is_loopback_url(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    match u.host_str() {
+        Some("localhost") => true,
+        Some(h) => h
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+/// One row of the `requests` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerRow {
+    pub id: String,
+    pub ts_ms: i64,
+    pub day: String,
+    pub key_id: Option<String>,
+    pub user_id: Option<String>,
+    pub team: Option<String>,
+    pub session_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub dialect: String,
+    pub endpoint: String,
+    pub requested_model: Option<String>,
+    pub route: Option<String>,
+    pub tier: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub upstream_model: Option<String>,
+    pub stream: bool,
+    pub attempts: i64,
+    pub fallbacks: i64,
+    pub cache: Option<String>,
+    pub status: i64,
+    pub outcome: String,
+    pub error_kind: Option<String>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_write_5m_tokens: i64,
+    pub cache_write_1h_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub output_estimated: bool,
+    pub priced: bool,
+    pub cost_nusd: i64,
+    pub baseline_nusd: i64,
+    pub latency_ms: f64,
+    pub ttft_ms: Option<f64>,
+    pub overhead_ms: Option<f64>,
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+fn tokens(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl LedgerRow {
+    /// Price a finished record.
+    pub fn from_record(r: &RequestRecord, pricer: &Pricer) -> Self {
+        let price = pricer.price_of(r);
+        let cost = price.map(|p| p.cost(&r.usage)).unwrap_or_default();
+        // What the baseline would have charged for the same tokens; a
+        // served-from-cache answer saves all of it.
+        let baseline = match (pricer.baseline, price) {
+            (Some(b), _) => b.cost(&r.usage),
+            (None, _) => cost,
+        };
+        let when = OffsetDateTime::from(r.started_at);
+        let ts_ms = i64::try_from(when.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let day = format!(
+            "{:04}-{:02}-{:02}",
+            when.year(),
+            u8::from(when.month()),
+            when.day()
+        );
+        let first_byte = r.ttft.unwrap_or(r.latency);
+        let overhead = (r.attempts > 0).then(|| ms(first_byte.saturating_sub(r.upstream_time)));
+        LedgerRow {
+            id: r.request_id.clone(),
+            ts_ms,
+            day,
+            key_id: None,
+            user_id: None,
+            team: None,
+            session_id: r.session_id.clone(),
+            agent_id: r.agent_id.clone(),
+            dialect: r.dialect.as_str().to_string(),
+            endpoint: r.endpoint.to_string(),
+            requested_model: r.requested_model.clone(),
+            route: r.route.clone(),
+            tier: r.tier.clone(),
+            provider: r.provider.clone(),
+            model: r.model.clone(),
+            upstream_model: r.upstream_model.clone(),
+            stream: r.stream,
+            attempts: i64::from(r.attempts),
+            fallbacks: i64::from(r.fallbacks),
+            cache: r.cache.map(str::to_string),
+            status: i64::from(r.status),
+            outcome: r.outcome.as_str().to_string(),
+            error_kind: r.error_kind.clone(),
+            input_tokens: tokens(r.usage.input_tokens),
+            output_tokens: tokens(r.usage.output_tokens),
+            cache_write_5m_tokens: tokens(r.usage.cache_write_5m_tokens),
+            cache_write_1h_tokens: tokens(r.usage.cache_write_1h_tokens),
+            cache_read_tokens: tokens(r.usage.cache_read_tokens),
+            output_estimated: r.output_estimated,
+            priced: price.is_some() || r.usage == Default::default(),
+            cost_nusd: to_nanos(cost),
+            baseline_nusd: to_nanos(baseline),
+            latency_ms: ms(r.latency),
+            ttft_ms: r.ttft.map(ms),
+            overhead_ms: overhead,
+        }
+    }
+}
