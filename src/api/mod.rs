@@ -8,6 +8,8 @@
 
 pub mod admin;
 pub mod anthropic;
+pub mod bedrock;
+pub mod count;
 pub mod models;
 pub mod openai;
 pub mod serve;
@@ -24,6 +26,8 @@ pub fn dialect_for_path(path: &str) -> Dialect {
         || path.starts_with("/v1/embeddings")
     {
         Dialect::OpenAi
+    } else if path.starts_with("/model/") {
+        Dialect::Bedrock
     } else {
         Dialect::Anthropic
     }
@@ -34,5 +38,6 @@ pub fn error_response(dialect: Dialect, error: &GatewayError) -> Response {
     match dialect {
         Dialect::Anthropic => anthropic::error::error_response(error),
         Dialect::OpenAi => openai::error::error_response(error),
+        Dialect::Bedrock => bedrock::error::error_response(error),
     }
 }

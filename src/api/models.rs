@@ -122,7 +122,9 @@ pub async fn get_model(
         owner: m.provider.clone(),
     };
     match d {
-        Dialect::Anthropic => Json(anthropic_entry(&e, &state.started_at)).into_response(),
+        Dialect::Anthropic | Dialect::Bedrock => {
+            Json(anthropic_entry(&e, &state.started_at)).into_response()
+        }
         Dialect::OpenAi => Json(openai_entry(&e, started_secs(&state))).into_response(),
     }
 }

@@ -108,7 +108,19 @@ const TOP_KEYS: &[&str] = &[
 const TIMEOUT_KEYS: &[&str] = &["connect", "first_byte", "idle", "total"];
 const RETRY_KEYS: &[&str] = &["attempts", "backoff", "max_backoff"];
 const PROVIDER_KEYS: &[&str] = &[
-    "kind", "base_url", "api_key", "headers", "timeouts", "api", "discover",
+    "kind",
+    "base_url",
+    "api_key",
+    "headers",
+    "timeouts",
+    "api",
+    "discover",
+    "region",
+    "profile",
+    "endpoint",
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
 ];
 const PRICE_KEYS: &[&str] = &[
     "input",
@@ -379,11 +391,20 @@ fn read_provider(
             found
         }
     };
-    let base_url = s.non_empty_str("base_url", errors).unwrap_or_else(|| {
-        kind.unwrap_or(ProviderKind::Anthropic)
-            .default_base_url()
-            .to_string()
-    });
+    let bedrock = read_bedrock(&s, kind, errors);
+    let base_url = s
+        .non_empty_str("base_url", errors)
+        .or_else(|| s.non_empty_str("endpoint", errors))
+        .or_else(|| {
+            bedrock
+                .as_ref()
+                .map(|b| format!("https://bedrock-runtime.{}.amazonaws.com", b.region))
+        })
+        .unwrap_or_else(|| {
+            kind.unwrap_or(ProviderKind::Anthropic)
+                .default_base_url()
+                .to_string()
+        });
     let base_url = base_url.trim_end_matches('/').to_string();
     match reqwest::Url::parse(&base_url) {
         Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
@@ -450,6 +471,7 @@ fn read_provider(
         kind: kind?,
         api,
         discover,
+        bedrock,
         base_url,
         api_key: api_key.map(SecretString::from),
         headers,
@@ -457,10 +479,69 @@ fn read_provider(
     })
 }
 
+fn read_bedrock(
+    s: &Section<'_>,
+    kind: Option<ProviderKind>,
+    errors: &mut Errors,
+) -> Option<super::BedrockSettings> {
+    let own = [
+        "region",
+        "profile",
+        "endpoint",
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+    ];
+    if kind != Some(ProviderKind::Bedrock) {
+        for k in own {
+            if s.table.contains_key(k) {
+                errors.add(&s.path(k), "only bedrock providers take this key", None);
+            }
+        }
+        return None;
+    }
+    let region = s.non_empty_str("region", errors).unwrap_or_else(|| {
+        errors.add(
+            &s.path("region"),
+            "missing",
+            Some("region = \"${AWS_REGION:-us-east-1}\"".into()),
+        );
+        "us-east-1".into()
+    });
+    let access_key_id = s.non_empty_str("access_key_id", errors);
+    let secret_access_key = s
+        .non_empty_str("secret_access_key", errors)
+        .map(SecretString::from);
+    if access_key_id.is_some() != secret_access_key.is_some() {
+        errors.add(
+            &s.path("access_key_id"),
+            "access_key_id and secret_access_key go together",
+            None,
+        );
+    }
+    if s.non_empty_str("api_key", errors).is_some() && access_key_id.is_some() {
+        errors.add(
+            &s.path("api_key"),
+            "a Bedrock API key and AWS access keys cannot be mixed",
+            Some("keep one of them".into()),
+        );
+    }
+    Some(super::BedrockSettings {
+        region,
+        profile: s.non_empty_str("profile", errors),
+        access_key_id,
+        secret_access_key,
+        session_token: s
+            .non_empty_str("session_token", errors)
+            .map(SecretString::from),
+    })
+}
+
 fn read_api(s: &Section<'_>, kind: Option<ProviderKind>, errors: &mut Errors) -> WireApi {
     let api = s.str("api", errors);
     match (kind, api.as_deref()) {
         (Some(ProviderKind::OpenAi), None) => WireApi::OpenAi,
+        (Some(ProviderKind::Bedrock), None) => WireApi::Bedrock,
         (Some(ProviderKind::Ollama), None | Some("native")) => WireApi::OllamaNative,
         (Some(ProviderKind::Ollama), Some("anthropic")) => WireApi::Anthropic,
         (Some(ProviderKind::Ollama), Some("openai")) => WireApi::OpenAi,

@@ -189,6 +189,8 @@ pub enum ProviderKind {
     OpenAi,
     /// Ollama.
     Ollama,
+    /// AWS Bedrock.
+    Bedrock,
 }
 
 impl ProviderKind {
@@ -197,6 +199,7 @@ impl ProviderKind {
         ("anthropic", ProviderKind::Anthropic),
         ("openai", ProviderKind::OpenAi),
         ("ollama", ProviderKind::Ollama),
+        ("bedrock", ProviderKind::Bedrock),
     ];
 
     /// The config name of this kind.
@@ -205,6 +208,7 @@ impl ProviderKind {
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::OpenAi => "openai",
             ProviderKind::Ollama => "ollama",
+            ProviderKind::Bedrock => "bedrock",
         }
     }
 
@@ -214,6 +218,8 @@ impl ProviderKind {
             ProviderKind::Anthropic => "https://api.anthropic.com",
             ProviderKind::OpenAi => "https://api.openai.com/v1",
             ProviderKind::Ollama => "http://127.0.0.1:11434",
+            // Filled in from the region.
+            ProviderKind::Bedrock => "",
         }
     }
 }
@@ -227,6 +233,23 @@ pub enum WireApi {
     OpenAi,
     /// Ollama's native `/api/chat`.
     OllamaNative,
+    /// Bedrock InvokeModel.
+    Bedrock,
+}
+
+/// Bedrock's settings.
+#[derive(Debug, Clone)]
+pub struct BedrockSettings {
+    /// AWS region.
+    pub region: String,
+    /// Shared-config profile.
+    pub profile: Option<String>,
+    /// Fixed access keys (otherwise the AWS chain).
+    pub access_key_id: Option<String>,
+    /// The secret of the access key.
+    pub secret_access_key: Option<SecretString>,
+    /// Session token of temporary keys.
+    pub session_token: Option<SecretString>,
 }
 
 /// One upstream provider.
@@ -242,6 +265,8 @@ pub struct ProviderConfig {
     pub base_url: String,
     /// Serve the models the provider lists (ollama: `/api/tags`) by their names.
     pub discover: bool,
+    /// Bedrock's region, profile and keys (kind `bedrock`).
+    pub bedrock: Option<BedrockSettings>,
     /// Key injected upstream (never the client's).
     pub api_key: Option<SecretString>,
     /// Extra headers sent with every upstream request.

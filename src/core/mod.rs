@@ -31,14 +31,24 @@ pub enum Dialect {
     Anthropic,
     /// OpenAI Chat Completions API.
     OpenAi,
+    /// AWS Bedrock InvokeModel with an Anthropic body (Claude Code in
+    /// Bedrock mode).
+    Bedrock,
 }
 
 impl Dialect {
+    /// Requests of this dialect carry an Anthropic Messages body (Bedrock
+    /// ingress bodies are turned into one on arrival).
+    pub fn anthropic_body(self) -> bool {
+        matches!(self, Dialect::Anthropic | Dialect::Bedrock)
+    }
+
     /// Short name for logs and the ledger.
     pub fn as_str(self) -> &'static str {
         match self {
             Dialect::Anthropic => "anthropic",
             Dialect::OpenAi => "openai",
+            Dialect::Bedrock => "bedrock",
         }
     }
 }

@@ -22,6 +22,9 @@ pub enum BodyKind {
     CountTokens,
     /// OpenAI `POST /v1/chat/completions`.
     ChatCompletions,
+    /// Bedrock `POST /model/{id}/invoke[-with-response-stream]`, already
+    /// turned into an Anthropic Messages body.
+    BedrockInvoke,
 }
 
 impl BodyKind {
@@ -30,6 +33,7 @@ impl BodyKind {
         match self {
             BodyKind::Messages | BodyKind::CountTokens => Dialect::Anthropic,
             BodyKind::ChatCompletions => Dialect::OpenAi,
+            BodyKind::BedrockInvoke => Dialect::Bedrock,
         }
     }
 }
@@ -137,7 +141,7 @@ impl RawRequest {
             }
         }
         match kind {
-            BodyKind::Messages => match env.max_tokens {
+            BodyKind::Messages | BodyKind::BedrockInvoke => match env.max_tokens {
                 None => return Err("max_tokens: Field required".into()),
                 Some(0) => {
                     return Err("max_tokens: Input should be greater than or equal to 1".into());

@@ -9,6 +9,7 @@
 //! translated through the canonical types.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod ollama;
 pub mod openai;
 pub mod upstream;
@@ -21,6 +22,9 @@ use crate::stream::{
     Transcoder, Translator, UsageMeter, check_answer,
 };
 use anthropic::{AnthropicAdapter, Endpoint};
+use bedrock::credentials::{BedrockAuth, Resolved};
+use bedrock::eventstream::BedrockStream;
+use bedrock::{BedrockAdapter, Operation};
 use bytes::Bytes;
 use http::HeaderMap;
 use ollama::OllamaAdapter;
@@ -64,22 +68,46 @@ pub enum Adapter {
     OpenAi(OpenAiAdapter),
     /// Ollama's native API.
     Ollama(OllamaAdapter),
+    /// AWS Bedrock InvokeModel.
+    Bedrock(BedrockAdapter),
 }
 
 impl Adapter {
-    fn dialect(&self) -> Option<Dialect> {
+    /// Whether the adapter takes a client body of `dialect` as it is.
+    fn takes_raw(&self, dialect: Dialect) -> bool {
         match self {
-            Adapter::Anthropic(_) => Some(Dialect::Anthropic),
-            Adapter::OpenAi(_) => Some(Dialect::OpenAi),
-            Adapter::Ollama(_) => None,
+            Adapter::Anthropic(_) | Adapter::Bedrock(_) => dialect.anthropic_body(),
+            Adapter::OpenAi(_) => dialect == Dialect::OpenAi,
+            Adapter::Ollama(_) => false,
         }
     }
 
-    fn request(&self, call: &Call<'_>) -> Result<http::Request<Bytes>, UpstreamError> {
-        match self {
-            Adapter::Anthropic(a) => a.request(call, Endpoint::Messages),
-            Adapter::OpenAi(a) => a.request(call),
-            Adapter::Ollama(a) => a.request(call),
+    /// Whether its answers are Anthropic messages.
+    fn answers_anthropic(&self) -> bool {
+        matches!(self, Adapter::Anthropic(_) | Adapter::Bedrock(_))
+    }
+
+    fn request(
+        &self,
+        call: &Call<'_>,
+        auth: Option<&Resolved>,
+    ) -> Result<http::Request<Bytes>, UpstreamError> {
+        match (self, auth) {
+            (Adapter::Anthropic(a), _) => a.request(call, Endpoint::Messages),
+            (Adapter::OpenAi(a), _) => a.request(call),
+            (Adapter::Ollama(a), _) => a.request(call),
+            (Adapter::Bedrock(a), Some(auth)) => {
+                let op = if call.raw.is_stream() {
+                    Operation::InvokeStream
+                } else {
+                    Operation::Invoke
+                };
+                a.request(call, op, auth)
+            }
+            (Adapter::Bedrock(_), None) => Err(UpstreamError::new(
+                UpstreamErrorKind::Auth,
+                "no Bedrock credentials",
+            )),
         }
     }
 
@@ -93,6 +121,7 @@ impl Adapter {
             Adapter::Anthropic(a) => a.classify_error(status, headers, body),
             Adapter::OpenAi(a) => a.classify_error(status, headers, body),
             Adapter::Ollama(a) => a.classify_error(status, headers, body),
+            Adapter::Bedrock(a) => a.classify_error(status, headers, body),
         }
     }
 
@@ -101,12 +130,13 @@ impl Adapter {
             Adapter::Anthropic(_) => Box::new(anthropic::stream::AnthropicDecoder::default()),
             Adapter::OpenAi(_) => Box::new(openai::decode::OpenAiDecoder::default()),
             Adapter::Ollama(_) => Box::new(ollama::decode::OllamaDecoder::default()),
+            Adapter::Bedrock(_) => Box::new(bedrock::eventstream::BedrockDecoder::default()),
         }
     }
 
     fn decode_answer(&self, body: &[u8]) -> Result<ChatResponse, UpstreamError> {
         match self {
-            Adapter::Anthropic(_) => anthropic::decode_answer(body),
+            Adapter::Anthropic(_) | Adapter::Bedrock(_) => anthropic::decode_answer(body),
             Adapter::OpenAi(_) => openai::decode::decode_answer(body),
             Adapter::Ollama(_) => ollama::decode::decode_answer(body),
         }
@@ -115,6 +145,7 @@ impl Adapter {
     fn meter_passthrough(&self, body: &[u8]) -> Result<UsageMeter, UpstreamError> {
         match self {
             Adapter::Anthropic(a) => a.meter_answer(body),
+            Adapter::Bedrock(_) => anthropic::meter_answer(body),
             Adapter::OpenAi(a) => a.meter_answer(body),
             Adapter::Ollama(_) => Err(UpstreamError::new(
                 UpstreamErrorKind::Malformed,
@@ -151,6 +182,8 @@ pub struct Provider {
     timeouts: Timeouts,
     /// Answers from this provider are checked before the client sees them.
     guarded: bool,
+    /// How to authenticate to Bedrock.
+    bedrock_auth: Option<BedrockAuth>,
 }
 
 /// A tool-use id that every dialect accepts (`[A-Za-z0-9_-]+`), generated
@@ -185,6 +218,40 @@ pub fn parse_tool_arguments(text: &str) -> Result<Value, UpstreamError> {
     }
 }
 
+/// How a Bedrock provider authenticates: its API key (or
+/// AWS_BEARER_TOKEN_BEDROCK), its configured keys, or the AWS chain.
+fn bedrock_auth(config: &ProviderConfig, b: &crate::config::BedrockSettings) -> BedrockAuth {
+    use secrecy::ExposeSecret;
+    if let Some(key) = &config.api_key {
+        return BedrockAuth::Bearer(key.clone());
+    }
+    if let (Some(id), Some(secret)) = (&b.access_key_id, &b.secret_access_key) {
+        let token = b
+            .session_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_string());
+        let creds = aws_credential_types::Credentials::new(
+            id,
+            secret.expose_secret(),
+            token,
+            None,
+            "switchyard-config",
+        );
+        return BedrockAuth::Static(creds);
+    }
+    if let Ok(key) = std::env::var("AWS_BEARER_TOKEN_BEDROCK")
+        && !key.trim().is_empty()
+    {
+        return BedrockAuth::Bearer(secrecy::SecretString::from(key));
+    }
+    BedrockAuth::Chain {
+        region: b.region.clone(),
+        profile: b.profile.clone(),
+        provider: tokio::sync::OnceCell::new(),
+        cached: tokio::sync::Mutex::new(None),
+    }
+}
+
 impl Provider {
     /// Build from config.
     pub fn from_config(config: &ProviderConfig) -> Result<Self, String> {
@@ -199,7 +266,16 @@ impl Provider {
                 Adapter::OpenAi(OpenAiAdapter::new(config, base))
             }
             WireApi::OllamaNative => Adapter::Ollama(OllamaAdapter::new(config)),
+            WireApi::Bedrock => {
+                let region = config
+                    .bedrock
+                    .as_ref()
+                    .map(|b| b.region.as_str())
+                    .unwrap_or("us-east-1");
+                Adapter::Bedrock(BedrockAdapter::new(config, region))
+            }
         };
+        let bedrock_auth = config.bedrock.as_ref().map(|b| bedrock_auth(config, b));
         Ok(Provider {
             name: config.name.clone(),
             kind: config.kind,
@@ -207,7 +283,8 @@ impl Provider {
             adapter,
             client: UpstreamClient::new(&config.timeouts)?,
             timeouts: config.timeouts,
-            guarded: config.kind != ProviderKind::Anthropic,
+            guarded: !matches!(config.kind, ProviderKind::Anthropic | ProviderKind::Bedrock),
+            bedrock_auth,
         })
     }
 
@@ -218,7 +295,19 @@ impl Provider {
 
     /// Whether a client of `dialect` can be served without translation.
     pub fn passes_through(&self, dialect: Dialect) -> bool {
-        self.adapter.dialect() == Some(dialect)
+        self.adapter.takes_raw(dialect)
+    }
+
+    /// How Bedrock credentials are found (none for other kinds).
+    pub fn bedrock_auth(&self) -> Option<&BedrockAuth> {
+        self.bedrock_auth.as_ref()
+    }
+
+    async fn resolve_auth(&self) -> Result<Option<Resolved>, UpstreamError> {
+        match &self.bedrock_auth {
+            Some(a) => a.resolve().await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn send_checked(
@@ -238,12 +327,21 @@ impl Provider {
     }
 
     fn transcoder(&self, call: &Call<'_>) -> Box<dyn Transcoder> {
-        let client = call.client.dialect();
-        if self.passes_through(client) {
-            return match client {
-                Dialect::Anthropic => Box::new(AnthropicPassthrough::default()),
-                Dialect::OpenAi => Box::new(OpenAiPassthrough::new(call.raw.include_usage())),
-            };
+        match (&self.adapter, call.client.dialect()) {
+            (Adapter::Anthropic(_), Dialect::Anthropic) => {
+                return Box::new(AnthropicPassthrough::default());
+            }
+            (Adapter::OpenAi(_), Dialect::OpenAi) => {
+                return Box::new(OpenAiPassthrough::new(call.raw.include_usage()));
+            }
+            (Adapter::Anthropic(_), Dialect::Bedrock) => {
+                return Box::new(AnthropicPassthrough::to_frames());
+            }
+            (Adapter::Bedrock(_), Dialect::Anthropic) => {
+                return Box::new(BedrockStream::new(false));
+            }
+            (Adapter::Bedrock(_), Dialect::Bedrock) => return Box::new(BedrockStream::new(true)),
+            _ => {}
         }
         let guard = self.guarded.then(|| AnswerGuard::new(call.tools_offered()));
         Box::new(Translator::new(
@@ -260,7 +358,8 @@ impl Provider {
         deadline: Instant,
     ) -> Result<Opened, UpstreamError> {
         let started = Instant::now();
-        let request = self.adapter.request(call)?;
+        let auth = self.resolve_auth().await?;
+        let request = self.adapter.request(call, auth.as_ref())?;
         if call.raw.is_stream() {
             let first_by = (started + self.timeouts.first_byte).min(deadline);
             let resp = self.send_checked(request, first_by, deadline).await?;
@@ -278,7 +377,12 @@ impl Provider {
         }
         let resp = self.send_checked(request, deadline, deadline).await?;
         let body = read_answer(resp, deadline).await?;
-        if self.passes_through(call.client.dialect()) {
+        let same_answers =
+            self.adapter.answers_anthropic() && call.client.dialect().anthropic_body();
+        if same_answers
+            || (self.passes_through(call.client.dialect())
+                && call.client.dialect() == Dialect::OpenAi)
+        {
             let meter = self.adapter.meter_passthrough(&body)?;
             return Ok(Opened::Json { body, meter });
         }
@@ -303,13 +407,26 @@ impl Provider {
         call: &Call<'_>,
         deadline: Instant,
     ) -> Result<Option<Bytes>, UpstreamError> {
-        let Adapter::Anthropic(a) = &self.adapter else {
-            return Ok(None);
+        let request = match &self.adapter {
+            Adapter::Anthropic(a) => a.request(call, Endpoint::CountTokens)?,
+            Adapter::Bedrock(a) => {
+                let auth = self.resolve_auth().await?;
+                let auth = auth.ok_or_else(|| {
+                    UpstreamError::new(UpstreamErrorKind::Auth, "no Bedrock credentials")
+                })?;
+                a.request(call, Operation::CountTokens, &auth)?
+            }
+            _ => return Ok(None),
         };
-        let request = a.request(call, Endpoint::CountTokens)?;
         let first_by = (Instant::now() + self.timeouts.first_byte).min(deadline);
         match self.send_checked(request, first_by, deadline).await {
-            Ok(resp) => read_answer(resp, deadline).await.map(Some),
+            Ok(resp) => {
+                let body = read_answer(resp, deadline).await?;
+                match &self.adapter {
+                    Adapter::Bedrock(_) => bedrock::count_tokens_answer(&body).map(Some),
+                    _ => Ok(Some(body)),
+                }
+            }
             // A server without the endpoint: the caller estimates locally.
             Err(e) if matches!(e.status.map(|s| s.as_u16()), Some(404 | 405 | 501)) => Ok(None),
             Err(e) => Err(e),

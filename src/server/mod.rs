@@ -70,12 +70,22 @@ impl AppState {
 /// The axum application for a state.
 pub fn app(state: Arc<AppState>) -> axum::Router {
     use api::anthropic::handler as anthropic;
+    use api::bedrock::handler as bedrock;
     axum::Router::new()
         .route("/v1/messages", post(anthropic::messages))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
         .route(
             "/v1/chat/completions",
             post(api::openai::handler::chat_completions),
+        )
+        .route("/model/{model_id}/invoke", post(bedrock::invoke))
+        .route(
+            "/model/{model_id}/invoke-with-response-stream",
+            post(bedrock::invoke_stream),
+        )
+        .route(
+            "/model/{model_id}/count-tokens",
+            post(bedrock::count_tokens),
         )
         .route("/v1/models", get(api::models::list_models))
         .route("/v1/models/{id}", get(api::models::get_model))

@@ -3,6 +3,7 @@
 //! Each upstream event is forwarded as the exact bytes the provider wrote,
 //! as soon as it is complete; only the meter looks inside.
 
+use super::frames;
 use super::meter::UsageMeter;
 use super::relay::Transcoder;
 use super::sse::{SseDecoder, encode_event};
@@ -15,6 +16,34 @@ use std::collections::VecDeque;
 pub struct AnthropicPassthrough {
     decoder: SseDecoder,
     meter: UsageMeter,
+    /// Re-frame each event for a Bedrock client instead of forwarding SSE.
+    frames: bool,
+}
+
+impl AnthropicPassthrough {
+    /// Forward each event's JSON in an event-stream frame (for clients that
+    /// speak Bedrock); an `error` event becomes an exception frame.
+    pub fn to_frames() -> Self {
+        AnthropicPassthrough {
+            frames: true,
+            ..Default::default()
+        }
+    }
+
+    fn forward(&mut self, event: &super::sse::SseEvent, out: &mut VecDeque<Bytes>) {
+        self.meter.observe(event.name(), event.data());
+        if !self.frames {
+            out.push_back(event.raw().clone());
+        } else if event.name() == "error" {
+            let (kind, message) = self.meter.error.clone().unwrap_or_default();
+            out.push_back(frames::exception_frame(
+                frames::exception_for_anthropic(&kind),
+                &message,
+            ));
+        } else {
+            out.push_back(frames::chunk_frame(event.data()));
+        }
+    }
 }
 
 impl Transcoder for AnthropicPassthrough {
@@ -26,16 +55,14 @@ impl Transcoder for AnthropicPassthrough {
                 format!("upstream sent an SSE event larger than {} bytes", e.0),
             )
         })? {
-            self.meter.observe(event.name(), event.data());
-            out.push_back(event.raw().clone());
+            self.forward(&event, out);
         }
         Ok(())
     }
 
     fn finish(&mut self, out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError> {
         while let Ok(Some(event)) = self.decoder.end_of_stream() {
-            self.meter.observe(event.name(), event.data());
-            out.push_back(event.raw().clone());
+            self.forward(&event, out);
         }
         if self.decoder.has_partial() {
             return Err(UpstreamError::new(
@@ -54,7 +81,11 @@ impl Transcoder for AnthropicPassthrough {
     }
 
     fn error_event(&self, error: &UpstreamError) -> Bytes {
-        anthropic_error_event(error)
+        if self.frames {
+            frames::error_frame(error)
+        } else {
+            anthropic_error_event(error)
+        }
     }
 
     fn meter(&self) -> &UsageMeter {

@@ -167,6 +167,20 @@ impl UsageMeter {
         self.content_bytes += bytes as u64;
     }
 
+    /// Fill cache counts the events left at zero (from provider metrics).
+    pub fn fill_cache_counts(&mut self, read: Option<u64>, write: Option<u64>) {
+        if self.usage.cache_read_tokens == 0
+            && let Some(r) = read
+        {
+            self.usage.cache_read_tokens = r;
+        }
+        if self.usage.cache_write_tokens() == 0
+            && let Some(w) = write
+        {
+            self.usage.cache_write_5m_tokens = w;
+        }
+    }
+
     /// Set the final usage, as the provider reported it.
     pub fn set_usage(&mut self, usage: Usage) {
         self.usage = usage;

@@ -7,6 +7,7 @@
 
 pub mod anthropic;
 pub mod codec;
+pub mod frames;
 pub mod guard;
 pub mod meter;
 pub mod openai;

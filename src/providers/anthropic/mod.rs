@@ -68,7 +68,7 @@ impl AnthropicAdapter {
         let headers = builder
             .headers_mut()
             .ok_or_else(|| UpstreamError::new(UpstreamErrorKind::Transport, "bad upstream URL"))?;
-        if call.raw.dialect() == Dialect::Anthropic {
+        if call.raw.dialect().anthropic_body() {
             forward_headers(call.client_headers, headers);
         } else {
             headers.insert(
@@ -89,7 +89,7 @@ impl AnthropicAdapter {
         for (name, value) in &self.extra_headers {
             headers.insert(name.clone(), value.clone());
         }
-        let body = if call.raw.dialect() == Dialect::Anthropic {
+        let body = if call.raw.dialect().anthropic_body() {
             call.raw.with_model(call.upstream_model)
         } else {
             encode_canonical(call, endpoint)?
@@ -114,32 +114,7 @@ impl AnthropicAdapter {
 
     /// Meter a non-streamed answer (which is passed on as it is).
     pub fn meter_answer(&self, body: &[u8]) -> Result<UsageMeter, UpstreamError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            #[serde(default)]
-            id: Option<String>,
-            #[serde(default)]
-            model: Option<String>,
-            #[serde(default)]
-            stop_reason: Option<String>,
-            #[serde(default)]
-            usage: Option<UsageReport>,
-        }
-        let answer: Answer = serde_json::from_slice(body).map_err(|e| {
-            UpstreamError::new(
-                UpstreamErrorKind::Malformed,
-                format!("upstream answer is not a message: {e}"),
-            )
-        })?;
-        let mut meter = UsageMeter::default();
-        meter.message_id = answer.id;
-        meter.model = answer.model;
-        meter.stop_reason = answer.stop_reason;
-        meter.completed = true;
-        if let Some(u) = &answer.usage {
-            meter.observe_report(u);
-        }
-        Ok(meter)
+        meter_answer(body)
     }
 }
 
@@ -165,6 +140,36 @@ fn encode_canonical(call: &Call<'_>, endpoint: Endpoint) -> Result<Bytes, Upstre
             format!("cannot encode the request: {e}"),
         )
     })
+}
+
+/// Meter a non-streamed answer (which is passed on as it is).
+pub fn meter_answer(body: &[u8]) -> Result<UsageMeter, UpstreamError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
+        model: Option<String>,
+        #[serde(default)]
+        stop_reason: Option<String>,
+        #[serde(default)]
+        usage: Option<UsageReport>,
+    }
+    let answer: Answer = serde_json::from_slice(body).map_err(|e| {
+        UpstreamError::new(
+            UpstreamErrorKind::Malformed,
+            format!("upstream answer is not a message: {e}"),
+        )
+    })?;
+    let mut meter = UsageMeter::default();
+    meter.message_id = answer.id;
+    meter.model = answer.model;
+    meter.stop_reason = answer.stop_reason;
+    meter.completed = true;
+    if let Some(u) = &answer.usage {
+        meter.observe_report(u);
+    }
+    Ok(meter)
 }
 
 /// Decode a whole Anthropic answer.

@@ -1,0 +1,117 @@
+//! Token counting for any dialect: the routed provider counts when it can
+//! (Anthropic's count_tokens, Bedrock's count-tokens), otherwise the gateway
+//! estimates locally and says so (`x-switchyard-token-count: estimate`).
+
+use crate::api::serve::{fail, json_response, served_by};
+use crate::core::{RawRequest, estimate_input_tokens};
+use crate::error::UpstreamErrorKind;
+use crate::providers::Call;
+use crate::routing::dispatch;
+use crate::server::AppState;
+use crate::stream::ClientCodec;
+use crate::usage::{Outcome, RecordGuard};
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+use tokio::time::Instant;
+
+/// A count.
+pub enum Counted {
+    /// The provider's answer, Anthropic-shaped (`{"input_tokens": N, …}`).
+    Upstream(Bytes),
+    /// The gateway's estimate.
+    Estimate(u64),
+}
+
+impl Counted {
+    /// The number of input tokens.
+    pub fn input_tokens(&self) -> u64 {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            input_tokens: u64,
+        }
+        match self {
+            Counted::Upstream(body) => serde_json::from_slice::<Answer>(body)
+                .map(|a| a.input_tokens)
+                .unwrap_or(0),
+            Counted::Estimate(n) => *n,
+        }
+    }
+}
+
+/// Count `raw`'s input tokens and answer with `render(count)` as JSON.
+pub async fn serve_count(
+    state: &AppState,
+    mut guard: RecordGuard,
+    raw: RawRequest,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    codec: &dyn ClientCodec,
+    render: impl FnOnce(Counted) -> Bytes,
+) -> Response {
+    let dialect = codec.dialect();
+    guard.update(|r| r.requested_model = Some(raw.model().to_string()));
+    let plan = match state.router.plan(&raw, headers) {
+        Ok(p) => p,
+        Err(e) => return fail(guard, dialect, e),
+    };
+    let timeouts = &state.config.timeouts;
+    let deadline = Instant::now() + timeouts.first_byte.min(timeouts.total);
+    let raw_ref = &raw;
+    let result = dispatch::run(
+        &plan,
+        &state.config.retry,
+        deadline,
+        state.router.health(),
+        |target| {
+            let provider = target.provider.clone();
+            let upstream_model = target.upstream_model.clone();
+            let capabilities = target.model.capabilities;
+            async move {
+                let call = Call {
+                    raw: raw_ref,
+                    canonical: None,
+                    upstream_model: &upstream_model,
+                    capabilities,
+                    client_headers: headers,
+                    query,
+                    client: codec,
+                };
+                provider.count_tokens(&call, deadline).await
+            }
+        },
+    )
+    .await;
+    let (counted, target, attempts) = match result {
+        Ok(s) => (s.value, s.target, s.attempts),
+        Err(e)
+            if e.last_upstream()
+                .is_some_and(|u| u.kind == UpstreamErrorKind::InvalidRequest) =>
+        {
+            return fail(guard, dialect, e);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "count_tokens upstream failed; answering with a local estimate");
+            (None, 0, 0)
+        }
+    };
+    let counted = match counted {
+        Some(body) => Counted::Upstream(body),
+        None => {
+            let value: serde_json::Value = serde_json::from_slice(raw.bytes()).unwrap_or_default();
+            Counted::Estimate(estimate_input_tokens(&value))
+        }
+    };
+    let estimated = matches!(counted, Counted::Estimate(_));
+    let mut resp = json_response(render(counted));
+    if estimated {
+        resp.headers_mut().insert(
+            "x-switchyard-token-count",
+            HeaderValue::from_static("estimate"),
+        );
+    }
+    guard.update(|r| r.attempts = attempts);
+    guard.finish(200, Outcome::Success, None);
+    served_by(&mut resp, &plan, target, attempts);
+    resp
+}
