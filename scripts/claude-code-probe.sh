@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the real Claude Code CLI through switchyard against the probe's mock
 # Anthropic upstream (../shared/probes/claude-code), then against mock
-# OpenAI-compatible and Ollama upstreams (tests/claude_code). Installs Claude Code into
+# OpenAI-compatible, Ollama and Bedrock upstreams, and in Bedrock mode
+# (tests/claude_code). Installs Claude Code into
 # ~/.cache/claude-code-probe when it is missing. Exit status: the probe's.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -43,6 +44,9 @@ status=0
   --client-key "$client_key" --auth bearer --scenarios simple,tool --no-baseline || status=$?
 # Claude Code on OpenAI-compatible and Ollama upstreams (translated both ways).
 python3 "$root/tests/claude_code/run_translated.py" --switchyard "$CARGO_TARGET_DIR/debug/switchyard" \
+  --probe-dir "$probe" --claude "$claude" || status=$?
+# Claude Code on a Bedrock upstream, and in its own Bedrock mode on the ingress.
+python3 "$root/tests/claude_code/run_bedrock.py" --switchyard "$CARGO_TARGET_DIR/debug/switchyard" \
   --probe-dir "$probe" --claude "$claude" || status=$?
 if [ "$status" != 0 ]; then
   echo "--- gateway log ($log)"; tail -50 "$log"

@@ -85,8 +85,13 @@ pub fn describe(config: &Config) -> Vec<String> {
     }
     lines.push(format!("listen: {}", config.listen));
     for p in &config.providers {
+        let region = p
+            .bedrock
+            .as_ref()
+            .map(|b| format!(" (region {})", b.region))
+            .unwrap_or_default();
         lines.push(format!(
-            "provider {}: {} at {}",
+            "provider {}: {} at {}{region}",
             p.name,
             p.kind.as_str(),
             p.base_url
@@ -111,6 +116,37 @@ pub fn describe(config: &Config) -> Vec<String> {
     lines
 }
 
+/// Check that providers needing credentials (Bedrock) find them.
+fn check_credentials(config: &Config) -> bool {
+    if config.providers.iter().all(|p| p.bedrock.is_none()) {
+        return true;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return false;
+        }
+    };
+    let checked = runtime.block_on(crate::providers::bedrock::credentials::check_all(
+        &config.providers,
+    ));
+    let mut ok = true;
+    for (provider, result) in checked {
+        match result {
+            Ok(source) => println!("provider {provider}: credentials from {source}"),
+            Err(e) => {
+                eprintln!("provider {provider}: {e}");
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -123,6 +159,9 @@ pub fn main() -> ExitCode {
             Ok(c) => {
                 for line in describe(&c) {
                     println!("{line}");
+                }
+                if !check_credentials(&c) {
+                    return ExitCode::FAILURE;
                 }
                 println!("config OK");
                 ExitCode::SUCCESS

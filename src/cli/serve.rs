@@ -58,6 +58,12 @@ pub fn run(args: &ConfigArgs, listen: Option<SocketAddr>) -> ExitCode {
         for line in lines {
             tracing::info!("{line}");
         }
+        for (provider, checked) in gateway.state().router.check_credentials().await {
+            match checked {
+                Ok(source) => tracing::info!("provider {provider}: credentials from {source}"),
+                Err(e) => tracing::error!("provider {provider}: {e}"),
+            }
+        }
         match gateway.local_addr() {
             Ok(addr) => tracing::info!(
                 "switchyard {} listening on http://{addr}",

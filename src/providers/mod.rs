@@ -218,40 +218,6 @@ pub fn parse_tool_arguments(text: &str) -> Result<Value, UpstreamError> {
     }
 }
 
-/// How a Bedrock provider authenticates: its API key (or
-/// AWS_BEARER_TOKEN_BEDROCK), its configured keys, or the AWS chain.
-fn bedrock_auth(config: &ProviderConfig, b: &crate::config::BedrockSettings) -> BedrockAuth {
-    use secrecy::ExposeSecret;
-    if let Some(key) = &config.api_key {
-        return BedrockAuth::Bearer(key.clone());
-    }
-    if let (Some(id), Some(secret)) = (&b.access_key_id, &b.secret_access_key) {
-        let token = b
-            .session_token
-            .as_ref()
-            .map(|t| t.expose_secret().to_string());
-        let creds = aws_credential_types::Credentials::new(
-            id,
-            secret.expose_secret(),
-            token,
-            None,
-            "switchyard-config",
-        );
-        return BedrockAuth::Static(creds);
-    }
-    if let Ok(key) = std::env::var("AWS_BEARER_TOKEN_BEDROCK")
-        && !key.trim().is_empty()
-    {
-        return BedrockAuth::Bearer(secrecy::SecretString::from(key));
-    }
-    BedrockAuth::Chain {
-        region: b.region.clone(),
-        profile: b.profile.clone(),
-        provider: tokio::sync::OnceCell::new(),
-        cached: tokio::sync::Mutex::new(None),
-    }
-}
-
 impl Provider {
     /// Build from config.
     pub fn from_config(config: &ProviderConfig) -> Result<Self, String> {
@@ -275,7 +241,7 @@ impl Provider {
                 Adapter::Bedrock(BedrockAdapter::new(config, region))
             }
         };
-        let bedrock_auth = config.bedrock.as_ref().map(|b| bedrock_auth(config, b));
+        let bedrock_auth = BedrockAuth::from_config(config);
         Ok(Provider {
             name: config.name.clone(),
             kind: config.kind,

@@ -92,6 +92,24 @@ impl Router {
         })
     }
 
+    /// Resolve the credentials of every provider that needs them (Bedrock),
+    /// warming their caches: one line per provider, sorted by name.
+    pub async fn check_credentials(&self) -> Vec<(String, Result<String, String>)> {
+        let mut providers: Vec<&Arc<Provider>> = self
+            .providers
+            .values()
+            .filter(|p| p.bedrock_auth().is_some())
+            .collect();
+        providers.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut out = Vec::new();
+        for p in providers {
+            if let Some(auth) = p.bedrock_auth() {
+                out.push((p.name.clone(), auth.check().await));
+            }
+        }
+        out
+    }
+
     /// Ask every provider with `discover` on for its models and serve them
     /// by name (configured names win). A provider that is down is skipped.
     pub async fn discover(&mut self, timeout: std::time::Duration) {

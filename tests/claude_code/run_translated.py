@@ -12,47 +12,15 @@ probe's runner (../shared/probes/claude-code/probe.py).
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from harness import free_port, wait_file, wait_health  # noqa: E402
+
 KEY = "sk-switchyard-translate-probe"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_file(path, proc, seconds=10):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if os.path.exists(path) and open(path).read().strip():
-            return open(path).read().strip()
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise SystemExit(f"{path} never appeared")
-
-
-def wait_health(url, proc, seconds=20):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/health", timeout=1).read()
-            return
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-    raise SystemExit("switchyard did not become healthy")
 
 
 def main():

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bedrock;
+mod bedrock_ingress;
 mod errors;
 mod ledger;
 mod lifecycle;

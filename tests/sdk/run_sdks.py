@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The official `anthropic` and `openai` Python SDKs, pointed at switchyard,
+"""The official `anthropic` and `openai` Python SDKs (and, on the Bedrock
+ingress, `AnthropicBedrock` and boto3's bedrock-runtime), pointed at switchyard,
 against each provider kind (an Anthropic upstream, an OpenAI-compatible one
 and Ollama's native API; scripted mocks speaking the real protocols).
 
@@ -8,6 +9,7 @@ call round trip (the model asks for Bash, the result goes back, the final
 answer comes back). Prints PASS/FAIL; exit status 0 when all pass.
 """
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -113,6 +115,43 @@ def openai_case(client, model, stream):
     assert "PROBE_TOOL_FINAL_OK" in text and "probe-ok" in text, text
 
 
+def boto3_case(base, model, stream):
+    """boto3's bedrock-runtime client on switchyard's Bedrock ingress: the AWS
+    SDK parses the event stream and the errors. (botocore sends Bedrock API
+    keys over HTTPS only, so the gateway key is added as the same Bearer
+    header to an unsigned request.)"""
+    import boto3
+    import botocore
+    import botocore.config
+    client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=base,
+                          config=botocore.config.Config(signature_version=botocore.UNSIGNED,
+                                                        retries={"max_attempts": 1}))
+    client.meta.events.register("before-send.bedrock-runtime.*",
+                                lambda request, **_: request.headers.__setitem__("Authorization", f"Bearer {KEY}"))
+    body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 256,
+                       "messages": [{"role": "user", "content": "Say hi. PROBE_SIMPLE"}]})
+    if stream:
+        resp = client.invoke_model_with_response_stream(modelId=model, body=body)
+        events = [json.loads(e["chunk"]["bytes"]) for e in resp["body"]]
+        text = "".join(e["delta"].get("text", "") for e in events if e["type"] == "content_block_delta")
+        assert events[-1]["type"] == "message_stop", events[-1]
+    else:
+        resp = client.invoke_model(modelId=model, body=body)
+        msg = json.loads(resp["body"].read())
+        text = "".join(b["text"] for b in msg["content"] if b["type"] == "text")
+    assert "PROBE_HELLO_OK" in text, text
+    try:
+        client.invoke_model(modelId="meta.llama3-70b-instruct-v1:0", body=body)
+        raise AssertionError("an unknown model was accepted")
+    except client.exceptions.ResourceNotFoundException as e:
+        assert "not served" in str(e), e
+    try:
+        client.invoke_model(modelId=model, body=json.dumps({"anthropic_version": "bedrock-2023-05-31"}))
+        raise AssertionError("a body without messages was accepted")
+    except client.exceptions.ValidationException as e:
+        assert "messages" in str(e), e
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--switchyard", required=True)
@@ -169,18 +208,27 @@ capabilities = ["tools"]
         wait(lambda: urllib.request.urlopen(base + "/health", timeout=1).status == 200, "switchyard")
         a = anthropic.Anthropic(base_url=base, api_key=KEY, max_retries=0)
         o = openai.OpenAI(base_url=base + "/v1", api_key=KEY, max_retries=0)
-        failures = 0
-        for sdk, client, case in (("anthropic", a, anthropic_case), ("openai", o, openai_case)):
-            for provider in ("anthropic", "openai", "ollama"):
-                for stream in (False, True):
-                    name = f"{sdk} SDK -> {provider} ({'stream' if stream else 'non-stream'})"
-                    try:
-                        case(client, f"via-{provider}", stream)
-                        print(f"PASS  {name}", flush=True)
-                    except Exception as e:  # noqa: BLE001 - report and go on
-                        failures += 1
-                        print(f"FAIL  {name}: {type(e).__name__}: {e}", flush=True)
-        print(f"sdks: {12 - failures} passed, {failures} failed (anthropic {anthropic.__version__}, openai {openai.__version__})")
+        # Bedrock-mode clients on the /model/{id}/invoke... ingress.
+        ab = anthropic.AnthropicBedrock(base_url=base, aws_region="us-east-1", api_key=KEY, max_retries=0)
+        failures, total = 0, 0
+        cases = [(sdk, client, case, provider, stream)
+                 for sdk, client, case in (("anthropic", a, anthropic_case), ("openai", o, openai_case),
+                                           ("anthropic Bedrock", ab, anthropic_case))
+                 for provider in ("anthropic", "openai", "ollama") for stream in (False, True)]
+        cases += [("boto3 bedrock-runtime", base, lambda b, m, s: boto3_case(b, m, s), "anthropic", stream)
+                  for stream in (False, True)]
+        for sdk, client, case, provider, stream in cases:
+            name = f"{sdk} SDK -> {provider} ({'stream' if stream else 'non-stream'})"
+            total += 1
+            try:
+                case(client, f"via-{provider}", stream)
+                print(f"PASS  {name}", flush=True)
+            except Exception as e:  # noqa: BLE001 - report and go on
+                failures += 1
+                print(f"FAIL  {name}: {type(e).__name__}: {e}", flush=True)
+        import boto3
+        print(f"sdks: {total - failures} passed, {failures} failed (anthropic {anthropic.__version__}, "
+              f"openai {openai.__version__}, boto3 {boto3.__version__})")
         if failures:
             print(open(os.path.join(out, "gateway.log")).read()[-3000:])
         sys.exit(1 if failures else 0)

@@ -4,12 +4,13 @@
 //! and refreshed five minutes before they expire — or a Bedrock API key
 //! (`Authorization: Bearer`, no signing).
 
+use crate::config::ProviderConfig;
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::{Duration, SystemTime};
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::{OnceCell, RwLock};
 
 /// Refresh credentials this long before they expire.
 const REFRESH_BEFORE: Duration = Duration::from_secs(300);
@@ -35,7 +36,7 @@ pub enum BedrockAuth {
         /// The loaded provider.
         provider: OnceCell<Option<SharedCredentialsProvider>>,
         /// The last credentials.
-        cached: Mutex<Option<Credentials>>,
+        cached: RwLock<Option<Credentials>>,
     },
 }
 
@@ -46,6 +47,21 @@ pub enum Resolved {
     Bearer(String),
     /// Sign with these.
     Sigv4(Credentials),
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }
 
 fn missing(detail: impl std::fmt::Display) -> UpstreamError {
@@ -79,6 +95,36 @@ fn fresh(c: &Credentials) -> bool {
 }
 
 impl BedrockAuth {
+    /// How a Bedrock provider authenticates: its API key, its configured
+    /// access keys, `AWS_BEARER_TOKEN_BEDROCK`, or the AWS chain (`None` for
+    /// other kinds of provider).
+    pub fn from_config(config: &ProviderConfig) -> Option<Self> {
+        let b = config.bedrock.as_ref()?;
+        if let Some(key) = &config.api_key {
+            return Some(BedrockAuth::Bearer(key.clone()));
+        }
+        if let (Some(id), Some(secret)) = (&b.access_key_id, &b.secret_access_key) {
+            let token = b
+                .session_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_string());
+            let creds =
+                Credentials::new(id, secret.expose_secret(), token, None, "switchyard-config");
+            return Some(BedrockAuth::Static(creds));
+        }
+        if let Ok(key) = std::env::var("AWS_BEARER_TOKEN_BEDROCK")
+            && !key.trim().is_empty()
+        {
+            return Some(BedrockAuth::Bearer(SecretString::from(key)));
+        }
+        Some(BedrockAuth::Chain {
+            region: b.region.clone(),
+            profile: b.profile.clone(),
+            provider: OnceCell::new(),
+            cached: RwLock::new(None),
+        })
+    }
+
     /// Credentials for the next request.
     pub async fn resolve(&self) -> Result<Resolved, UpstreamError> {
         match self {
@@ -90,7 +136,11 @@ impl BedrockAuth {
                 provider,
                 cached,
             } => {
-                let mut cached = cached.lock().await;
+                if let Some(c) = cached.read().await.as_ref().filter(|c| fresh(c)) {
+                    return Ok(Resolved::Sigv4(c.clone()));
+                }
+                // One refresh at a time; the others wait and reuse it.
+                let mut cached = cached.write().await;
                 if let Some(c) = cached.as_ref().filter(|c| fresh(c)) {
                     return Ok(Resolved::Sigv4(c.clone()));
                 }
@@ -100,7 +150,10 @@ impl BedrockAuth {
                 let Some(chain) = chain else {
                     return Err(missing("no credentials provider"));
                 };
-                let creds = chain.provide_credentials().await.map_err(missing)?;
+                let creds = chain
+                    .provide_credentials()
+                    .await
+                    .map_err(|e| missing(error_chain(&e)))?;
                 *cached = Some(creds.clone());
                 Ok(Resolved::Sigv4(creds))
             }
@@ -113,6 +166,35 @@ impl BedrockAuth {
             BedrockAuth::Bearer(_) => "Bedrock API key",
             BedrockAuth::Static(_) => "access keys from the config",
             BedrockAuth::Chain { .. } => "the AWS credential chain",
+        }
+    }
+}
+
+/// Check that every Bedrock provider of `providers` has credentials: one
+/// line per provider, `Err` naming what was tried and how to fix it.
+pub async fn check_all(providers: &[ProviderConfig]) -> Vec<(String, Result<String, String>)> {
+    let mut out = Vec::new();
+    for p in providers {
+        let Some(auth) = BedrockAuth::from_config(p) else {
+            continue;
+        };
+        out.push((p.name.clone(), auth.check().await));
+    }
+    out
+}
+
+impl BedrockAuth {
+    /// Resolve once (bounded to 15 s), describing where credentials came from.
+    pub async fn check(&self) -> Result<String, String> {
+        match tokio::time::timeout(Duration::from_secs(15), self.resolve()).await {
+            Ok(Ok(Resolved::Bearer(_))) => Ok(self.describe().to_string()),
+            Ok(Ok(Resolved::Sigv4(c))) => Ok(format!(
+                "{} (access key {}…)",
+                self.describe(),
+                c.access_key_id().chars().take(4).collect::<String>()
+            )),
+            Ok(Err(e)) => Err(e.message),
+            Err(_) => Err(missing("the credential chain took longer than 15 s").message),
         }
     }
 }

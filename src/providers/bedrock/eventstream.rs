@@ -87,7 +87,12 @@ pub fn exception_kind(kind: &str) -> UpstreamErrorKind {
         "throttling" | "modelnotready" | "servicequotaexceeded" => UpstreamErrorKind::RateLimited,
         "modeltimeout" => UpstreamErrorKind::Timeout(TimeoutKind::FirstByte),
         "serviceunavailable" => UpstreamErrorKind::Overloaded,
-        "accessdenied" | "unrecognizedclient" | "expiredtoken" => UpstreamErrorKind::Auth,
+        "accessdenied"
+        | "unrecognizedclient"
+        | "expiredtoken"
+        | "invalidsignature"
+        | "incompletesignature"
+        | "missingauthenticationtoken" => UpstreamErrorKind::Auth,
         "resourcenotfound" => UpstreamErrorKind::InvalidRequest,
         _ => UpstreamErrorKind::Server,
     }

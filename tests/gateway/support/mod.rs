@@ -1,6 +1,7 @@
 //! Test harness: mock upstreams and an in-process gateway on an ephemeral
 //! port, driven by a real HTTP client.
 
+pub mod bedrock;
 pub mod mock;
 
 use std::sync::{Arc, Mutex};
