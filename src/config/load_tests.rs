@@ -248,3 +248,18 @@ fn retry_and_backoff() {
     assert_eq!(c.retry.delay(2), Duration::from_millis(200));
     assert_eq!(c.retry.delay(3), Duration::from_millis(300));
 }
+
+#[test]
+fn the_example_config_loads() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/switchyard.toml");
+    let env = |name: &str| match name {
+        "ANTHROPIC_API_KEY" => Some("sk-ant-x".to_string()),
+        "HOME" => Some("/home/u".to_string()),
+        _ => None,
+    };
+    let c = super::load_file(&path, &env).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.providers.len(), 3);
+    assert_eq!(c.models.len(), 4);
+    let bedrock = c.provider("bedrock").and_then(|p| p.bedrock.as_ref()).unwrap();
+    assert_eq!(bedrock.region, "us-east-1");
+}

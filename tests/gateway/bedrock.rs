@@ -413,3 +413,27 @@ async fn count_tokens_uses_bedrock_count_tokens() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-switchyard-token-count"], "estimate");
 }
+
+#[tokio::test]
+async fn the_ledger_prices_bedrock_requests_at_the_profile_rate() {
+    let mock = MockBedrock::start().await;
+    let mut gw = TestGateway::with_ledger(&bedrock_sections(&mock.url(), &keys(), "")).await;
+    let resp = gw.post("/v1/messages", &body("sonnet", true)).await;
+    let _ = resp.text().await.unwrap();
+    gw.records.wait_for(1).await;
+    let stats = gw.flush_ledger().await;
+    assert_eq!((stats.written, stats.lost), (1, 0));
+    let (from, to) =
+        switchyard::usage::reports::Range::day(switchyard::usage::reports::today()).millis();
+    let rows = gw
+        .store
+        .clone()
+        .unwrap()
+        .rows(from, to, switchyard::store::Order::Time, 10)
+        .await
+        .unwrap();
+    let row = &rows[0];
+    assert_eq!(row.upstream_model.as_deref(), Some(PROFILE_ID));
+    // us. profile: $3.30 in, $16.50 out, $0.33 cache read, $4.125 cache write per million.
+    assert_eq!(row.cost_nusd, 25 * 3300 + 9 * 16500 + 7 * 330 + 3 * 4125);
+}

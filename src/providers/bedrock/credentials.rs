@@ -198,3 +198,69 @@ impl BedrockAuth {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::future;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Hands out keys that expire `ttl` from now, counting the calls.
+    #[derive(Debug)]
+    struct Counting {
+        calls: Arc<AtomicUsize>,
+        ttl: Duration,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            let expiry = SystemTime::now() + self.ttl;
+            let creds = Credentials::new(format!("AKID{n}"), "s", None, Some(expiry), "test");
+            future::ProvideCredentials::ready(Ok(creds))
+        }
+    }
+
+    fn chain(ttl: Duration) -> (BedrockAuth, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let provider = SharedCredentialsProvider::new(Counting { calls: calls.clone(), ttl });
+        let auth = BedrockAuth::Chain {
+            region: "us-east-1".into(),
+            profile: None,
+            provider: OnceCell::new_with(Some(Some(provider))),
+            cached: RwLock::new(None),
+        };
+        (auth, calls)
+    }
+
+    async fn key_id(auth: &BedrockAuth) -> String {
+        match auth.resolve().await {
+            Ok(Resolved::Sigv4(c)) => c.access_key_id().to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn credentials_are_cached_until_close_to_expiry() {
+        let (auth, calls) = chain(Duration::from_secs(3600));
+        assert_eq!(key_id(&auth).await, "AKID0");
+        assert_eq!(key_id(&auth).await, "AKID0");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "an hour left: reused");
+
+        let (auth, calls) = chain(Duration::from_secs(120));
+        assert_eq!(key_id(&auth).await, "AKID0");
+        assert_eq!(key_id(&auth).await, "AKID1");
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "two minutes left: refreshed");
+    }
+
+    #[tokio::test]
+    async fn bearer_keys_need_no_signing() {
+        let auth = BedrockAuth::Bearer(SecretString::from("k".to_string()));
+        assert!(matches!(auth.resolve().await, Ok(Resolved::Bearer(k)) if k == "k"));
+        assert_eq!(auth.check().await.as_deref(), Ok("Bedrock API key"));
+    }
+}
