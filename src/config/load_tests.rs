@@ -260,6 +260,9 @@ fn the_example_config_loads() {
     let c = super::load_file(&path, &env).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.providers.len(), 3);
     assert_eq!(c.models.len(), 4);
-    let bedrock = c.provider("bedrock").and_then(|p| p.bedrock.as_ref()).unwrap();
+    let bedrock = c
+        .provider("bedrock")
+        .and_then(|p| p.bedrock.as_ref())
+        .unwrap();
     assert_eq!(bedrock.region, "us-east-1");
 }

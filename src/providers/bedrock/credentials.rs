@@ -227,7 +227,10 @@ mod tests {
 
     fn chain(ttl: Duration) -> (BedrockAuth, Arc<AtomicUsize>) {
         let calls = Arc::new(AtomicUsize::new(0));
-        let provider = SharedCredentialsProvider::new(Counting { calls: calls.clone(), ttl });
+        let provider = SharedCredentialsProvider::new(Counting {
+            calls: calls.clone(),
+            ttl,
+        });
         let auth = BedrockAuth::Chain {
             region: "us-east-1".into(),
             profile: None,
@@ -254,7 +257,11 @@ mod tests {
         let (auth, calls) = chain(Duration::from_secs(120));
         assert_eq!(key_id(&auth).await, "AKID0");
         assert_eq!(key_id(&auth).await, "AKID1");
-        assert_eq!(calls.load(Ordering::SeqCst), 2, "two minutes left: refreshed");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "two minutes left: refreshed"
+        );
     }
 
     #[tokio::test]
