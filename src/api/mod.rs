@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod anthropic;
 pub mod bedrock;
+pub mod cached;
 pub mod count;
 pub mod models;
 pub mod openai;

@@ -3,6 +3,10 @@
 //! SSE) with the `x-switchyard-*` headers. Every request leaves exactly one
 //! record, also when the client goes away.
 
+use super::cached::{CacheStatus, hit_response};
+use crate::cache::Lookup;
+use crate::cache::capture::{Capture, answer_of};
+use crate::cache::entry::{Entry, Origin};
 use crate::core::{BodyKind, Dialect, RawRequest};
 use crate::error::GatewayError;
 use crate::providers::{Call, Opened};
@@ -149,13 +153,28 @@ pub async fn chat(
         Err(e) => return fail(guard, dialect, e),
     };
     guard.update(|r| r.route = Some(plan.route.clone()));
+    let (cache_status, pending) = match &state.cache {
+        None => (CacheStatus::Skip("off"), None),
+        Some(cache) => match cache.lookup(&plan, &raw, headers, dialect).await {
+            Lookup::Hit { entry, similarity } => {
+                return hit_response(codec, guard, &raw, &plan, &entry, similarity);
+            }
+            Lookup::Miss(p) => (CacheStatus::Miss, Some(p)),
+            Lookup::Skip(why) => (CacheStatus::Skip(why), None),
+        },
+    };
+    guard.update(|r| r.cache = Some(cache_status.as_str()));
     let needs_translation = plan
         .targets
         .iter()
         .any(|t| !t.provider.passes_through(dialect));
     let canonical = match needs_translation.then(|| codec.canonical(&raw)).transpose() {
         Ok(c) => c,
-        Err(e) => return fail(guard, dialect, GatewayError::InvalidRequest(e)),
+        Err(e) => {
+            let mut resp = fail(guard, dialect, GatewayError::InvalidRequest(e));
+            cache_status.set_headers(&mut resp);
+            return resp;
+        }
     };
     let deadline = Instant::now() + state.config.timeouts.total;
     let raw_ref = &raw;
@@ -186,9 +205,24 @@ pub async fn chat(
     .await;
     let success = match result {
         Ok(s) => s,
-        Err(e) => return fail(guard, dialect, e),
+        Err(e) => {
+            let mut resp = fail(guard, dialect, e);
+            cache_status.set_headers(&mut resp);
+            return resp;
+        }
     };
     state.router.served(&plan, success.target);
+    let origin = plan.targets.get(success.target).map(|t| Origin {
+        model: t.model.name.clone(),
+        provider: t.provider.name.clone(),
+        upstream_model: t.upstream_model.clone(),
+        tier: t.tier.clone(),
+    });
+    // What to store the answer under, once it is complete.
+    let keep = match (&state.cache, pending, origin) {
+        (Some(cache), Some(p), Some(o)) => Some((cache.clone(), p, o)),
+        _ => None,
+    };
     if let Some(t) = plan.targets.get(success.target) {
         guard.update(|r| {
             r.tier = t.tier.clone();
@@ -203,6 +237,9 @@ pub async fn chat(
     let mut resp = match success.value {
         Opened::Stream(mut relay) => {
             guard.update(|r| r.ttft = Some(r.started.elapsed()));
+            if let Some((cache, pending, origin)) = keep {
+                relay.tap(Box::new(Capture::new(cache, pending, origin, dialect)));
+            }
             relay.on_end(Box::new(move |end, meter| {
                 let mut guard = guard;
                 guard.update(|r| {
@@ -229,6 +266,19 @@ pub async fn chat(
             sse_response(relay)
         }
         Opened::Json { body, meter } => {
+            if let Some((cache, pending, origin)) = keep
+                && let Some(answer) = answer_of(dialect, &body)
+            {
+                let usage = meter.usage();
+                cache.put_later(
+                    pending,
+                    Entry {
+                        answer,
+                        origin,
+                        usage,
+                    },
+                );
+            }
             guard.update(|r| {
                 r.usage = meter.usage();
                 r.stop_reason = meter.stop_reason.clone();
@@ -239,5 +289,6 @@ pub async fn chat(
         }
     };
     served_by(&mut resp, &plan, success.target, success.attempts);
+    cache_status.set_headers(&mut resp);
     resp
 }

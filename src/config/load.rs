@@ -104,6 +104,8 @@ const TOP_KEYS: &[&str] = &[
     "retention",
     "prices_file",
     "costs",
+    "cache",
+    "redis_url",
 ];
 const TIMEOUT_KEYS: &[&str] = &["connect", "first_byte", "idle", "total"];
 const RETRY_KEYS: &[&str] = &["attempts", "backoff", "max_backoff"];
@@ -215,8 +217,10 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
     };
     let routing = super::routing::read(root, &model_names, errors);
     let ledger = read_ledger(&top, errors);
+    let cache = super::cache::read(root, errors);
     Config {
         listen,
+        cache,
         routing,
         ledger,
         auth,

@@ -5,6 +5,7 @@
 //! gateway runs on an embedded default built from what the environment offers
 //! (`defaults`). Nothing outside this module parses config text.
 
+mod cache;
 mod defaults;
 mod interpolate;
 mod load;
@@ -12,6 +13,7 @@ mod routing;
 mod section;
 pub mod units;
 
+pub use cache::{CacheBackend, CacheConfig, EmbedderConfig, RouteCache, SemanticConfig};
 pub use defaults::detect_default;
 pub use interpolate::{InterpolateError, interpolate};
 pub use load::{load_file, load_str};
@@ -63,6 +65,8 @@ pub struct Config {
     pub routing: RoutingConfig,
     /// The spend ledger.
     pub ledger: LedgerConfig,
+    /// The response cache (`None`: off).
+    pub cache: Option<CacheConfig>,
     /// Where this config came from.
     pub source: ConfigSource,
     /// What the embedded default detected or is missing (empty for files).

@@ -68,6 +68,8 @@ pub struct RouteConfig {
     pub matcher: RouteMatch,
     /// What it does.
     pub action: RouteAction,
+    /// Its cache settings (unset ones come from `[cache]`).
+    pub cache: super::RouteCache,
 }
 
 /// Circuit-breaker settings.
@@ -137,6 +139,7 @@ pub fn default_routes() -> Vec<RouteConfig> {
         name: name.into(),
         matcher,
         action,
+        cache: super::RouteCache::default(),
     };
     vec![
         route(
@@ -159,7 +162,7 @@ pub fn default_routes() -> Vec<RouteConfig> {
     ]
 }
 
-const ROUTE_KEYS: &[&str] = &["name", "match", "tier", "targets", "model", "auto"];
+const ROUTE_KEYS: &[&str] = &["name", "match", "tier", "targets", "model", "auto", "cache"];
 const MATCH_KEYS: &[&str] = &[
     "model",
     "tools",
@@ -348,6 +351,10 @@ fn read_route(
             name,
             matcher,
             action,
+            cache: match s.table("cache", errors) {
+                Some(t) => super::cache::read_route_cache(t, &s.path("cache"), errors),
+                None => super::RouteCache::default(),
+            },
         }),
         0 => {
             errors.add(

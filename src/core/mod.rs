@@ -7,6 +7,7 @@
 //! HTTP, axum or a provider.
 
 pub mod dialect;
+pub mod fields;
 mod raw;
 mod request;
 mod response;

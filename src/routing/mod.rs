@@ -262,6 +262,7 @@ impl Router {
             classification: None,
             reason,
             sticky_session: None,
+            cache: crate::config::RouteCache::default(),
         })
     }
 
@@ -313,6 +314,7 @@ impl Router {
             classification: None,
             reason: String::new(),
             sticky_session: None,
+            cache: route.cache,
         };
         match &route.action {
             RouteAction::Tier(t) => {

@@ -24,6 +24,8 @@ pub struct Plan {
     pub reason: String,
     /// The Claude Code session, when stickiness applies to this plan.
     pub sticky_session: Option<String>,
+    /// The deciding route's cache settings (unset: `[cache]` decides).
+    pub cache: crate::config::RouteCache,
 }
 
 impl Plan {

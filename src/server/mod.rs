@@ -33,6 +33,8 @@ pub struct AppState {
     pub started_at: String,
     /// The ledger's database, for reports (none when running without one).
     pub store: Option<crate::store::Store>,
+    /// The response cache, when configured.
+    pub cache: Option<Arc<crate::cache::ResponseCache>>,
 }
 
 impl AppState {
@@ -44,6 +46,10 @@ impl AppState {
         store: Option<crate::store::Store>,
     ) -> Result<Self, String> {
         crate::telemetry::prometheus();
+        let cache = match &config.cache {
+            Some(c) => Some(Arc::new(crate::cache::ResponseCache::new(c)?)),
+            None => None,
+        };
         let mut router = Router::new(&config)?;
         router.discover(std::time::Duration::from_secs(3)).await;
         let mut all: Vec<Arc<dyn RecordSink>> = vec![Arc::new(LogAndMetrics)];
@@ -63,6 +69,7 @@ impl AppState {
             sink,
             started_at,
             store,
+            cache,
         })
     }
 }

@@ -6,6 +6,7 @@
 //! about how requests are routed.
 
 pub mod anthropic;
+pub mod assemble;
 pub mod codec;
 pub mod frames;
 pub mod guard;
@@ -19,4 +20,4 @@ pub use codec::{ClientCodec, EventDecoder, EventEncoder, Translator};
 pub use guard::{AnswerGuard, check_answer};
 pub use meter::UsageMeter;
 pub use openai::{OpenAiPassthrough, openai_error_event};
-pub use relay::{ByteStream, OnEnd, Relay, StreamEnd, Transcoder};
+pub use relay::{ByteStream, OnEnd, Relay, StreamEnd, Tap, Transcoder};

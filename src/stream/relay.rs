@@ -49,6 +49,15 @@ pub enum StreamEnd {
 /// Called once with the way the stream ended and its meter.
 pub type OnEnd = Box<dyn FnOnce(StreamEnd, &UsageMeter) + Send>;
 
+/// Sees every chunk the client is sent, then how the stream ended (the
+/// response cache captures answers this way).
+pub trait Tap: Send {
+    /// A chunk on its way to the client.
+    fn chunk(&mut self, chunk: &Bytes);
+    /// The stream ended (called before the [`OnEnd`]).
+    fn end(self: Box<Self>, end: &StreamEnd, meter: &UsageMeter);
+}
+
 /// The relay body.
 pub struct Relay {
     upstream: ByteStream,
@@ -60,6 +69,7 @@ pub struct Relay {
     ended: Option<StreamEnd>,
     finished: bool,
     on_end: Option<OnEnd>,
+    tap: Option<Box<dyn Tap>>,
 }
 
 impl Relay {
@@ -81,6 +91,7 @@ impl Relay {
             ended: None,
             finished: false,
             on_end: None,
+            tap: None,
         }
     }
 
@@ -120,6 +131,11 @@ impl Relay {
         self.on_end = Some(f);
     }
 
+    /// Let `tap` see what the client is sent.
+    pub fn tap(&mut self, tap: Box<dyn Tap>) {
+        self.tap = Some(tap);
+    }
+
     /// The meter so far.
     pub fn meter(&self) -> &UsageMeter {
         self.transcoder.meter()
@@ -131,6 +147,9 @@ impl Relay {
     }
 
     fn report(&mut self, end: StreamEnd) {
+        if let Some(tap) = self.tap.take() {
+            tap.end(&end, self.transcoder.meter());
+        }
         if let Some(f) = self.on_end.take() {
             f(end, self.transcoder.meter());
         }
@@ -144,6 +163,9 @@ impl Stream for Relay {
         let this = &mut *self;
         loop {
             if let Some(chunk) = this.out.pop_front() {
+                if let Some(tap) = &mut this.tap {
+                    tap.chunk(&chunk);
+                }
                 return Poll::Ready(Some(Ok(chunk)));
             }
             if this.finished {

@@ -152,12 +152,15 @@ impl LedgerRow {
     /// Price a finished record.
     pub fn from_record(r: &RequestRecord, pricer: &Pricer) -> Self {
         let price = pricer.price_of(r);
-        let cost = price.map(|p| p.cost(&r.usage)).unwrap_or_default();
+        let served = price.map(|p| p.cost(&r.usage)).unwrap_or_default();
+        // A cache hit costs nothing; its tokens are what it saved.
+        let hit = r.cache == Some("hit");
+        let cost = if hit { Default::default() } else { served };
         // What the baseline would have charged for the same tokens; a
         // served-from-cache answer saves all of it.
-        let baseline = match (pricer.baseline, price) {
-            (Some(b), _) => b.cost(&r.usage),
-            (None, _) => cost,
+        let baseline = match pricer.baseline {
+            Some(b) => b.cost(&r.usage),
+            None => served,
         };
         let when = OffsetDateTime::from(r.started_at);
         let ts_ms = i64::try_from(when.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);

@@ -4,7 +4,7 @@
 //! top-level fields Bedrock rejects dropped by an allowlist. Every kept
 //! value is copied byte for byte.
 
-use serde::de::{Deserializer, MapAccess, Visitor};
+use crate::core::fields::Fields;
 use serde_json::value::RawValue;
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
@@ -32,29 +32,6 @@ pub const ALLOWED: &[&str] = &[
 
 /// Tool fields Bedrock rejects.
 const TOOL_FIELDS_REJECTED: &[&str] = &["custom", "eager_input_streaming"];
-
-/// The top-level fields of a JSON object, in order, values unparsed.
-struct Fields<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de: 'a, 'a> serde::Deserialize<'de> for Fields<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Fields<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
-                    out.push((k, v));
-                }
-                Ok(Fields(out))
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
-}
 
 /// What the rewrite did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,281 @@
+//! The response cache: exact (a hash over everything that can change the
+//! answer) and semantic (the nearest earlier question within the same
+//! scope, above a similarity threshold), in memory or in Redis.
+//!
+//! The serving path asks [`ResponseCache::lookup`] once the plan is known: a
+//! hit is answered from the stored canonical answer in the client's dialect
+//! (whole, or replayed as a stream); a miss carries a [`Pending`] that the
+//! capture (`capture`) fills with the answer the client was actually sent,
+//! and that is stored only when it was complete and successful.
+
+pub mod capture;
+pub mod entry;
+pub mod key;
+pub mod memory;
+pub mod policy;
+pub mod redis;
+pub mod semantic;
+
+use crate::config::{CacheBackend, CacheConfig};
+use crate::core::fields::Fields;
+use crate::core::{Dialect, RawRequest};
+use crate::routing::Plan;
+use entry::Entry;
+use http::HeaderMap;
+use key::{Key, KeyScope, exact_key};
+use memory::MemoryStore;
+use policy::{Decision, Facts};
+use redis::RedisStore;
+use semantic::Embedder;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where entries are kept.
+pub enum Store {
+    /// In this process.
+    Memory(MemoryStore),
+    /// In Redis.
+    Redis(RedisStore),
+}
+
+/// What a miss needs to store its answer later.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The exact key.
+    pub key: Key,
+    /// The semantic scope, the question's vector and its text, when semantic.
+    pub semantic: Option<(Key, Arc<[f32]>, Arc<str>)>,
+    /// Largest answer kept.
+    pub max_bytes: usize,
+}
+
+/// The outcome of a lookup.
+pub enum Lookup {
+    /// The cache stays out of it.
+    Skip(&'static str),
+    /// A stored answer (with its similarity, for semantic hits).
+    Hit {
+        /// The answer.
+        entry: Arc<Entry>,
+        /// Cosine similarity of a semantic hit.
+        similarity: Option<f32>,
+    },
+    /// Nothing stored; keep the answer when it comes.
+    Miss(Pending),
+}
+
+/// The cache.
+pub struct ResponseCache {
+    config: CacheConfig,
+    store: Store,
+    embedder: Option<Embedder>,
+}
+
+/// The key a client presented (`x-api-key` or Bearer), for per-key entries.
+fn client_key(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+        })
+}
+
+/// The body a semantic scope is keyed on: the request without its turns,
+/// but with its system prompt (OpenAI keeps that among the messages).
+fn scope_body(raw: &RawRequest) -> Option<Vec<u8>> {
+    let fields: Fields<'_> = serde_json::from_slice(raw.bytes()).ok()?;
+    let mut out = serde_json::Map::new();
+    for (name, value) in &fields.0 {
+        if name != "messages" {
+            out.insert(name.clone(), serde_json::from_str(value.get()).ok()?);
+        }
+    }
+    let system: Vec<serde_json::Value> = raw
+        .messages()
+        .iter()
+        .filter(|m| m.role == "system" || m.role == "developer")
+        .filter_map(|m| serde_json::from_slice(raw.content_of(m)).ok())
+        .collect();
+    out.insert("messages".into(), serde_json::Value::Array(system));
+    serde_json::to_vec(&out).ok()
+}
+
+impl ResponseCache {
+    /// Build the configured cache (loading a local embedder now).
+    pub fn new(config: &CacheConfig) -> Result<Self, String> {
+        let max_vectors = config.semantic.as_ref().map_or(1, |s| s.max_vectors);
+        let store = match &config.backend {
+            CacheBackend::Memory => Store::Memory(MemoryStore::new(
+                config.ttl,
+                config.max_entries,
+                config.max_bytes,
+                max_vectors,
+            )),
+            CacheBackend::Redis(url) => {
+                Store::Redis(RedisStore::new(url, config.ttl, max_vectors)?)
+            }
+        };
+        let embedder = match &config.semantic {
+            Some(s) => Some(Embedder::new(&s.embedder)?),
+            None => None,
+        };
+        Ok(ResponseCache {
+            config: config.clone(),
+            store,
+            embedder,
+        })
+    }
+
+    /// The config it runs on.
+    pub fn config(&self) -> &CacheConfig {
+        &self.config
+    }
+
+    /// Look a request up.
+    pub async fn lookup(
+        &self,
+        plan: &Plan,
+        raw: &RawRequest,
+        headers: &HeaderMap,
+        dialect: Dialect,
+    ) -> Lookup {
+        let started = Instant::now();
+        let facts = Facts::of(raw);
+        let (exact, semantic, lookup) =
+            match policy::decide(&self.config, &plan.cache, &facts, headers) {
+                Decision::Skip(why) => return Lookup::Skip(why),
+                Decision::Use {
+                    exact,
+                    semantic,
+                    lookup,
+                } => (exact, semantic, lookup),
+            };
+        let Some(first) = plan.targets.first() else {
+            return Lookup::Skip("no target");
+        };
+        let scope = KeyScope {
+            dialect,
+            routed_model: &first.model.name,
+            betas: headers.get("anthropic-beta").and_then(|v| v.to_str().ok()),
+            client_key: self.config.per_key.then(|| client_key(headers)).flatten(),
+        };
+        let Some(key) = exact_key(&scope, raw.bytes()) else {
+            return Lookup::Skip("unreadable body");
+        };
+        if exact
+            && lookup
+            && let Some(entry) = self.get(&key).await
+        {
+            metrics::histogram!("switchyard_cache_lookup_seconds", "result" => "hit")
+                .record(started.elapsed().as_secs_f64());
+            return Lookup::Hit {
+                entry,
+                similarity: None,
+            };
+        }
+        let mut vector = None;
+        if semantic
+            && let (Some(embedder), Some(text)) = (&self.embedder, semantic::last_user_text(raw))
+            && let Some(scope_key) = scope_body(raw).and_then(|b| exact_key(&scope, &b))
+        {
+            match embedder.embed(&text).await {
+                Ok(v) => {
+                    let v: Arc<[f32]> = Arc::from(v);
+                    if lookup
+                        && let Some((sim, entry)) = self.semantic_hit(&scope_key, &v, &text).await
+                    {
+                        metrics::histogram!("switchyard_cache_lookup_seconds", "result" => "semantic_hit")
+                            .record(started.elapsed().as_secs_f64());
+                        return Lookup::Hit {
+                            entry,
+                            similarity: Some(sim),
+                        };
+                    }
+                    vector = Some((scope_key, v, Arc::from(text)));
+                }
+                Err(e) => tracing::warn!(error = %e, "embedding failed; semantic cache skipped"),
+            }
+        }
+        metrics::histogram!("switchyard_cache_lookup_seconds", "result" => "miss")
+            .record(started.elapsed().as_secs_f64());
+        Lookup::Miss(Pending {
+            key,
+            semantic: vector,
+            max_bytes: self.config.max_entry_bytes,
+        })
+    }
+
+    async fn get(&self, key: &Key) -> Option<Arc<Entry>> {
+        match &self.store {
+            Store::Memory(m) => m.get(key),
+            Store::Redis(r) => r.get(key).await,
+        }
+    }
+
+    /// The best earlier question in `scope` that is close enough to `v`
+    /// and passes the lexical guard, with its similarity and answer.
+    async fn semantic_hit(&self, scope: &Key, v: &[f32], text: &str) -> Option<(f32, Arc<Entry>)> {
+        let threshold = self.config.semantic.as_ref().map_or(1.0, |s| s.threshold);
+        let candidates = match &self.store {
+            Store::Memory(m) => m.nearest(scope, v, threshold),
+            Store::Redis(r) => r.nearest(scope, v, threshold).await,
+        };
+        for (sim, key, cached) in candidates {
+            if let Err(why) = semantic::guard::compatible(text, &cached) {
+                metrics::counter!("switchyard_cache_semantic_refused_total").increment(1);
+                tracing::debug!(similarity = sim, reason = why, "semantic candidate refused");
+                continue;
+            }
+            match self.get(&key).await {
+                Some(entry) => return Some((sim, entry)),
+                None => {
+                    if let Store::Redis(r) = &self.store {
+                        r.forget_vector(scope, &key).await;
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Keep an answer for `pending` (skipped when larger than the cap).
+    pub async fn put(&self, pending: Pending, entry: Entry) {
+        let encoded = entry.encode();
+        if encoded.is_empty() || encoded.len() > pending.max_bytes {
+            metrics::counter!("switchyard_cache_too_large_total").increment(1);
+            return;
+        }
+        match &self.store {
+            Store::Memory(m) => {
+                m.put(pending.key, Arc::new(entry), encoded.len());
+                if let Some((scope, v, text)) = pending.semantic {
+                    m.put_vector(scope, v, pending.key, text);
+                }
+            }
+            Store::Redis(r) => {
+                r.put(&pending.key, encoded).await;
+                if let Some((scope, v, text)) = pending.semantic {
+                    r.put_vector(&scope, &v, &pending.key, &text).await;
+                }
+            }
+        }
+    }
+
+    /// Keep an answer without holding up the caller.
+    pub fn put_later(self: &Arc<Self>, pending: Pending, entry: Entry) {
+        let cache = self.clone();
+        tokio::spawn(async move { cache.put(pending, entry).await });
+    }
+
+    /// Drop every entry; returns how many there were.
+    pub async fn purge(&self) -> Result<u64, String> {
+        match &self.store {
+            Store::Memory(m) => Ok(m.purge()),
+            Store::Redis(r) => r.purge().await,
+        }
+    }
+}
