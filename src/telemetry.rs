@@ -128,6 +128,13 @@ fn update_metrics(r: &RequestRecord) {
         metrics::counter!("switchyard_upstream_retries_total", "model" => model.clone())
             .increment(u64::from(r.attempts - 1));
     }
+    if let Some(result) = r.cache {
+        metrics::counter!("switchyard_cache_requests_total", "result" => result).increment(1);
+        if result == "hit" {
+            metrics::histogram!("switchyard_cache_hit_duration_seconds")
+                .record(r.latency.as_secs_f64());
+        }
+    }
     let u = &r.usage;
     for (kind, n) in [
         ("input", u.input_tokens),

@@ -4,6 +4,7 @@
 //! `GET /admin/report/{daily|weekly|models|sessions}?date=&from=&to=&format=json|md|csv&top=`
 //! `GET /admin/requests/{id}`
 //! `GET /admin/export?from=&to=&format=csv|jsonl`
+//! `DELETE /admin/cache`
 
 use crate::cli::report::{Kind, range_of};
 use crate::server::AppState;
@@ -100,6 +101,24 @@ pub async fn request(State(state): State<Arc<AppState>>, Path(id): Path<String>)
         Err(e) => problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("ledger query failed: {e}"),
+        ),
+    }
+}
+
+/// `DELETE /admin/cache`: drop every cached answer.
+pub async fn purge_cache(State(state): State<Arc<AppState>>) -> Response {
+    let Some(cache) = &state.cache else {
+        return problem(StatusCode::NOT_FOUND, "this gateway runs without a cache");
+    };
+    match cache.purge().await {
+        Ok(n) => (
+            [(CONTENT_TYPE, "application/json")],
+            json!({"purged": n}).to_string(),
+        )
+            .into_response(),
+        Err(e) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cache purge failed: {e}"),
         ),
     }
 }

@@ -166,16 +166,19 @@ impl ResponseCache {
         let Some(key) = exact_key(&scope, raw.bytes()) else {
             return Lookup::Skip("unreadable body");
         };
-        if exact
-            && lookup
-            && let Some(entry) = self.get(&key).await
-        {
-            metrics::histogram!("switchyard_cache_lookup_seconds", "result" => "hit")
-                .record(started.elapsed().as_secs_f64());
-            return Lookup::Hit {
-                entry,
-                similarity: None,
-            };
+        if exact && lookup {
+            match self.get(&key).await {
+                Ok(Some(entry)) => {
+                    metrics::histogram!("switchyard_cache_lookup_seconds", "result" => "hit")
+                        .record(started.elapsed().as_secs_f64());
+                    return Lookup::Hit {
+                        entry,
+                        similarity: None,
+                    };
+                }
+                Ok(None) => {}
+                Err(()) => return Lookup::Skip("cache unavailable"),
+            }
         }
         let mut vector = None;
         if semantic
@@ -209,9 +212,10 @@ impl ResponseCache {
         })
     }
 
-    async fn get(&self, key: &Key) -> Option<Arc<Entry>> {
+    /// The entry under `key`; `Err` when the store cannot be reached.
+    async fn get(&self, key: &Key) -> Result<Option<Arc<Entry>>, ()> {
         match &self.store {
-            Store::Memory(m) => m.get(key),
+            Store::Memory(m) => Ok(m.get(key)),
             Store::Redis(r) => r.get(key).await,
         }
     }
@@ -231,12 +235,13 @@ impl ResponseCache {
                 continue;
             }
             match self.get(&key).await {
-                Some(entry) => return Some((sim, entry)),
-                None => {
+                Ok(Some(entry)) => return Some((sim, entry)),
+                Ok(None) => {
                     if let Store::Redis(r) = &self.store {
                         r.forget_vector(scope, &key).await;
                     }
                 }
+                Err(()) => return None,
             }
         }
         None
@@ -250,12 +255,7 @@ impl ResponseCache {
             return;
         }
         match &self.store {
-            Store::Memory(m) => {
-                m.put(pending.key, Arc::new(entry), encoded.len());
-                if let Some((scope, v, text)) = pending.semantic {
-                    m.put_vector(scope, v, pending.key, text);
-                }
-            }
+            Store::Memory(m) => Self::put_in_memory(m, pending, entry, encoded.len()),
             Store::Redis(r) => {
                 r.put(&pending.key, encoded).await;
                 if let Some((scope, v, text)) = pending.semantic {
@@ -265,8 +265,25 @@ impl ResponseCache {
         }
     }
 
-    /// Keep an answer without holding up the caller.
+    fn put_in_memory(m: &MemoryStore, pending: Pending, entry: Entry, size: usize) {
+        m.put(pending.key, Arc::new(entry), size);
+        if let Some((scope, v, text)) = pending.semantic {
+            m.put_vector(scope, v, pending.key, text);
+        }
+    }
+
+    /// Keep an answer without holding up the caller: at once in memory (so
+    /// the very next request can hit), in the background for Redis.
     pub fn put_later(self: &Arc<Self>, pending: Pending, entry: Entry) {
+        if let Store::Memory(m) = &self.store {
+            let encoded = entry.encode();
+            if !encoded.is_empty() && encoded.len() <= pending.max_bytes {
+                Self::put_in_memory(m, pending, entry, encoded.len());
+            } else {
+                metrics::counter!("switchyard_cache_too_large_total").increment(1);
+            }
+            return;
+        }
         let cache = self.clone();
         tokio::spawn(async move { cache.put(pending, entry).await });
     }

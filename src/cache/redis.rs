@@ -129,12 +129,13 @@ impl RedisStore {
         }
     }
 
-    /// The entry under `key`.
-    pub async fn get(&self, key: &Key) -> Option<Arc<Entry>> {
+    /// The entry under `key`; `Err` when Redis cannot be reached.
+    pub async fn get(&self, key: &Key) -> Result<Option<Arc<Entry>>, ()> {
         let bytes: Option<Vec<u8>> = self
             .run("get", redis::cmd("GET").arg(entry_key(key)).clone())
-            .await?;
-        Entry::decode(&bytes?).map(Arc::new)
+            .await
+            .ok_or(())?;
+        Ok(bytes.and_then(|b| Entry::decode(&b)).map(Arc::new))
     }
 
     /// Keep an encoded entry.

@@ -1,9 +1,10 @@
-//! Command line: `serve` and `check-config`.
+//! Command line: `serve`, `check-config`, `route`, `report`, `export`, `cache`.
 //!
 //! Both load the config the same way: `--config FILE`, else
 //! `SWITCHYARD_CONFIG`, else `./switchyard.toml` when it exists, else the
 //! embedded default built from the environment.
 
+mod cache;
 pub mod report;
 mod route;
 mod serve;
@@ -50,6 +51,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Export ledger rows for a date range as CSV or JSON Lines.
     Export(report::ExportArgs),
+    /// The response cache (purge).
+    Cache(cache::CacheArgs),
     /// Load and validate the config, print what it serves, and exit.
     CheckConfig {
         /// Config source.
@@ -155,6 +158,7 @@ pub fn main() -> ExitCode {
         Command::Route(args) => route::run(&args),
         Command::Report(args) => report::report(&args),
         Command::Export(args) => report::export(&args),
+        Command::Cache(args) => cache::run(&args),
         Command::CheckConfig { config } => match load_config(&config) {
             Ok(c) => {
                 for line in describe(&c) {

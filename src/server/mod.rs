@@ -103,6 +103,10 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .route("/admin/report/{kind}", get(api::admin::report))
         .route("/admin/requests/{id}", get(api::admin::request))
         .route("/admin/export", get(api::admin::export))
+        .route(
+            "/admin/cache",
+            axum::routing::delete(api::admin::purge_cache),
+        )
         .fallback(api::system::not_found)
         .method_not_allowed_fallback(api::system::method_not_allowed)
         .layer(from_fn_with_state(state.clone(), middleware::authenticate))

@@ -5,6 +5,7 @@
 
 mod bedrock;
 mod bedrock_ingress;
+mod cache;
 mod errors;
 mod ledger;
 mod lifecycle;

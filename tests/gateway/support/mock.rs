@@ -190,6 +190,25 @@ pub fn text_message(model: &str, text: &str) -> Value {
            "usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":9}})
 }
 
+/// A deterministic stand-in for an embedding model: word counts hashed
+/// into 64 dimensions (case and punctuation ignored).
+pub fn bag_of_words(text: &str) -> Vec<f32> {
+    let mut v = vec![0.0f32; 64];
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let h = word
+            .to_lowercase()
+            .bytes()
+            .fold(0xcbf29ce484222325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+            });
+        v[(h % 64) as usize] += 1.0;
+    }
+    v
+}
+
 #[derive(Default)]
 struct Inner {
     script: Mutex<VecDeque<Reply>>,
@@ -298,6 +317,20 @@ fn default_reply(path: &str, body: &Bytes) -> Reply {
                 gap: Duration::ZERO,
                 tail: StreamTail::Complete,
             }
+        };
+    }
+    if path == "/api/embed" || path.ends_with("/embeddings") {
+        let v = bag_of_words(req["input"].as_str().unwrap_or(""));
+        let body = if path == "/api/embed" {
+            json!({"model": model, "embeddings": [v]})
+        } else {
+            json!({"object": "list", "model": model, "data": [{"object": "embedding", "index": 0, "embedding": v}],
+                   "usage": {"prompt_tokens": 5, "total_tokens": 5}})
+        };
+        return Reply::Json {
+            status: 200,
+            headers: vec![],
+            body: body.to_string(),
         };
     }
     if path == "/api/tags" {
