@@ -1,9 +1,10 @@
 //! Micro-benchmarks of the hot pieces of a request: parsing a large Claude
-//! Code body, the routing decision on it, and the classifier alone.
+//! Code body, the routing decision on it, the classifier alone, and an
+//! exact cache hit (lookup, then the answer written as SSE).
 //!
 //! cargo bench --bench hot_paths
 
-#![allow(clippy::expect_used)]
+#![allow(clippy::expect_used, clippy::panic)]
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -76,5 +77,78 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(hot_paths, benches);
+/// An exact in-memory hit for `body`: the lookup, and the replay as SSE.
+fn cache_hit(c: &mut Criterion, name: &str, body: Bytes) {
+    use switchyard::cache::entry::{Entry, Origin};
+    use switchyard::cache::{Lookup, ResponseCache};
+    use switchyard::stream::ClientCodec;
+    let config = load_str(
+        &format!("{CONFIG}[cache]\nagents = true\n"),
+        ConfigSource::Embedded,
+        &|_| None,
+    )
+    .expect("config");
+    let router = Router::new(&config).expect("router");
+    let cache = ResponseCache::new(config.cache.as_ref().expect("cache")).expect("cache");
+    let raw = RawRequest::parse(body, BodyKind::Messages).expect("parses");
+    let headers = http::HeaderMap::new();
+    let plan = router.plan(&raw, &headers).expect("plan");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let answer = serde_json::from_value(
+        json!({"id": "msg_1", "model": "claude-sonnet-4-5", "content": [
+        {"type": "text", "text": "Here is the refactor plan. ".repeat(40)}],
+        "stop_reason": "end_turn", "usage": {"input_tokens": 1200, "output_tokens": 300}}),
+    )
+    .expect("answer");
+    let Lookup::Miss(pending) =
+        rt.block_on(cache.lookup(&plan, &raw, &headers, switchyard::core::Dialect::Anthropic))
+    else {
+        panic!("expected a miss");
+    };
+    rt.block_on(cache.put(
+        pending,
+        Entry {
+            answer,
+            origin: Origin::default(),
+            usage: Default::default(),
+        },
+    ));
+    let codec = switchyard::api::anthropic::sse::AnthropicCodec;
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            let Lookup::Hit { entry, .. } = rt.block_on(cache.lookup(
+                &plan,
+                black_box(&raw),
+                &headers,
+                switchyard::core::Dialect::Anthropic,
+            )) else {
+                panic!("expected a hit");
+            };
+            let mut enc = codec.stream_encoder(&raw);
+            let mut out = std::collections::VecDeque::new();
+            for e in switchyard::stream::assemble::answer_events(&entry.answer) {
+                enc.encode(&e, &mut out);
+            }
+            out
+        })
+    });
+}
+
+fn cache_benches(c: &mut Criterion) {
+    let small = Bytes::from(
+        json!({"model": "sonnet", "max_tokens": 512, "system": "You are a helpful assistant.",
+               "messages": [{"role": "user", "content": "What's the capital of France?"}]})
+        .to_string(),
+    );
+    cache_hit(c, "cache: exact hit + SSE replay, short question", small);
+    cache_hit(
+        c,
+        "cache: exact hit + SSE replay, 377 KB Claude Code body",
+        large_claude_code_body(),
+    );
+}
+
+criterion_group!(hot_paths, benches, cache_benches);
 criterion_main!(hot_paths);

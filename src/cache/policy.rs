@@ -10,7 +10,6 @@
 
 use crate::config::{CacheConfig, RouteCache};
 use crate::core::RawRequest;
-use crate::core::fields::Fields;
 use http::HeaderMap;
 
 /// What to do with one request.
@@ -51,20 +50,19 @@ impl Facts {
                 || (m.role == "user"
                     && memchr::memmem::find(raw.content_of(m), b"\"tool_result\"").is_some())
         });
-        let temperature = serde_json::from_slice::<Fields<'_>>(raw.bytes())
-            .ok()
-            .and_then(|f| {
-                f.0.iter()
-                    .find(|(k, _)| k == "temperature")
-                    .and_then(|(_, v)| v.get().parse::<f64>().ok())
-            });
         Facts {
             tools: raw.has_tools(),
             tool_results,
             turns: raw.messages().len(),
-            temperature,
+            temperature: raw.temperature(),
         }
     }
+}
+
+/// Whether the client asked for a cached answer or none
+/// (`cache-control: only-if-cached`).
+pub fn only_if_cached(headers: &HeaderMap) -> bool {
+    directive(headers, "only-if-cached")
 }
 
 /// `cache-control` directives the client sent.

@@ -62,6 +62,7 @@ pub struct RawRequest {
     has_tools: bool,
     thinking: Option<String>,
     has_images: bool,
+    temperature: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +78,7 @@ struct Envelope<'a> {
     #[serde(borrow)]
     tools: Option<&'a RawValue>,
     thinking: Option<ThinkingShape>,
+    temperature: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -196,6 +198,7 @@ impl RawRequest {
             has_tools,
             thinking,
             has_images,
+            temperature: env.temperature,
             kind,
             bytes,
         })
@@ -260,6 +263,11 @@ impl RawRequest {
         serde_json::from_slice::<serde_json::Value>(&self.bytes)
             .map(|v| super::estimate_input_tokens(&v))
             .unwrap_or(self.bytes.len() as u64 / 4)
+    }
+
+    /// `temperature`, when the request sets it.
+    pub fn temperature(&self) -> Option<f64> {
+        self.temperature
     }
 
     /// `thinking.type`, when the request sets it (`enabled`, `adaptive`, `disabled`).

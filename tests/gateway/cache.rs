@@ -251,7 +251,19 @@ async fn cache_control_is_honoured() {
         "miss",
         "no-cache asks upstream"
     );
+    assert_eq!(cache_header(&with("only-if-cached").await.unwrap()), "hit");
     assert_eq!(mock.seen().len(), 3);
+    let unseen = gw
+        .client()
+        .post(format!("{}/v1/messages", gw.url))
+        .header("x-api-key", MASTER_KEY)
+        .header("cache-control", "only-if-cached")
+        .body(ask("claude-sonnet-4-5", "never asked", false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unseen.status(), 504);
+    assert_eq!(mock.seen().len(), 3, "only-if-cached never goes upstream");
 }
 
 #[tokio::test]

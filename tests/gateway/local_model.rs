@@ -22,6 +22,10 @@ async fn start_llama() -> Option<LlamaServer> {
         std::env::var("SWITCHYARD_LLAMA_SERVER"),
         std::env::var("SWITCHYARD_GGUF"),
     ) else {
+        assert!(
+            std::env::var("SWITCHYARD_REQUIRE_MODELS").is_err(),
+            "SWITCHYARD_REQUIRE_MODELS is set but SWITCHYARD_LLAMA_SERVER / SWITCHYARD_GGUF are not"
+        );
         eprintln!(
             "local_model: SWITCHYARD_LLAMA_SERVER / SWITCHYARD_GGUF not set; run scripts/local-model.sh (CI does)"
         );

@@ -6,6 +6,7 @@
 mod bedrock;
 mod bedrock_ingress;
 mod cache;
+mod cache_shared;
 mod errors;
 mod ledger;
 mod lifecycle;
