@@ -7,6 +7,7 @@
 //! request). `server` wires it into axum; `config` and `cli` sit on top.
 
 pub mod api;
+pub mod bench;
 pub mod cache;
 pub mod cli;
 pub mod config;

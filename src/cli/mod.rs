@@ -1,4 +1,5 @@
-//! Command line: `serve`, `check-config`, `route`, `report`, `export`, `cache`.
+//! Command line: `serve`, `check-config`, `route`, `report`, `export`,
+//! `cache`, `bench`.
 //!
 //! Both load the config the same way: `--config FILE`, else
 //! `SWITCHYARD_CONFIG`, else `./switchyard.toml` when it exists, else the
@@ -51,6 +52,9 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Export ledger rows for a date range as CSV or JSON Lines.
     Export(report::ExportArgs),
+    /// Measure the gateway's added latency, throughput, streams and memory
+    /// against a built-in mock upstream.
+    Bench(crate::bench::BenchArgs),
     /// The response cache (purge).
     Cache(cache::CacheArgs),
     /// Load and validate the config, print what it serves, and exit.
@@ -159,6 +163,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::report(&args),
         Command::Export(args) => report::export(&args),
         Command::Cache(args) => cache::run(&args),
+        Command::Bench(args) => crate::bench::run(&args),
         Command::CheckConfig { config } => match load_config(&config) {
             Ok(c) => {
                 for line in describe(&c) {

@@ -35,6 +35,10 @@ pub struct Store {
     backend: Backend,
 }
 
+/// Rows per INSERT statement: 35 parameters each stays well inside
+/// SQLite's and PostgreSQL's limits on bound parameters.
+const INSERT_CHUNK: usize = 100;
+
 /// The SQLite URL for a file (created when missing).
 pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
@@ -65,8 +69,16 @@ impl Store {
                     Ok(())
                 })
             });
+        let url = if backend == Backend::Sqlite && !url.contains("mode=") {
+            // A ledger file that does not exist yet is created, as the
+            // README's `sqlite://switchyard.db` promises.
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_string()
+        };
         let pool = options
-            .connect(url)
+            .connect(&url)
             .await
             .map_err(|e| format!("cannot open the ledger database: {e}"))?;
         if backend == Backend::Sqlite {
@@ -87,51 +99,55 @@ impl Store {
     }
 
     /// Insert rows in one transaction (rows already present are left alone,
-    /// so a retried batch does not duplicate).
+    /// so a retried batch does not duplicate). Rows go in multi-row
+    /// statements, so SQL is parsed once per chunk rather than once per row.
     pub async fn insert(&self, rows: &[LedgerRow]) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        for r in rows {
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let sql = queries::insert_sql(chunk.len());
             // Not a persistent statement: through the Any driver a NULL binds
             // with a guessed type, and a cached statement would keep that guess.
-            sqlx::query(queries::INSERT)
-                .persistent(false)
-                .bind(&r.id)
-                .bind(r.ts_ms)
-                .bind(&r.day)
-                .bind(&r.key_id)
-                .bind(&r.user_id)
-                .bind(&r.team)
-                .bind(&r.session_id)
-                .bind(&r.agent_id)
-                .bind(&r.dialect)
-                .bind(&r.endpoint)
-                .bind(&r.requested_model)
-                .bind(&r.route)
-                .bind(&r.tier)
-                .bind(&r.provider)
-                .bind(&r.model)
-                .bind(&r.upstream_model)
-                .bind(i64::from(r.stream))
-                .bind(r.attempts)
-                .bind(r.fallbacks)
-                .bind(&r.cache)
-                .bind(r.status)
-                .bind(&r.outcome)
-                .bind(&r.error_kind)
-                .bind(r.input_tokens)
-                .bind(r.output_tokens)
-                .bind(r.cache_write_5m_tokens)
-                .bind(r.cache_write_1h_tokens)
-                .bind(r.cache_read_tokens)
-                .bind(i64::from(r.output_estimated))
-                .bind(i64::from(r.priced))
-                .bind(r.cost_nusd)
-                .bind(r.baseline_nusd)
-                .bind(r.latency_ms)
-                .bind(r.ttft_ms)
-                .bind(r.overhead_ms)
-                .execute(&mut *tx)
-                .await?;
+            // Built from constants and numbers only.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+            for r in chunk {
+                q = q
+                    .bind(&r.id)
+                    .bind(r.ts_ms)
+                    .bind(&r.day)
+                    .bind(&r.key_id)
+                    .bind(&r.user_id)
+                    .bind(&r.team)
+                    .bind(&r.session_id)
+                    .bind(&r.agent_id)
+                    .bind(&r.dialect)
+                    .bind(&r.endpoint)
+                    .bind(&r.requested_model)
+                    .bind(&r.route)
+                    .bind(&r.tier)
+                    .bind(&r.provider)
+                    .bind(&r.model)
+                    .bind(&r.upstream_model)
+                    .bind(i64::from(r.stream))
+                    .bind(r.attempts)
+                    .bind(r.fallbacks)
+                    .bind(&r.cache)
+                    .bind(r.status)
+                    .bind(&r.outcome)
+                    .bind(&r.error_kind)
+                    .bind(r.input_tokens)
+                    .bind(r.output_tokens)
+                    .bind(r.cache_write_5m_tokens)
+                    .bind(r.cache_write_1h_tokens)
+                    .bind(r.cache_read_tokens)
+                    .bind(i64::from(r.output_estimated))
+                    .bind(i64::from(r.priced))
+                    .bind(r.cost_nusd)
+                    .bind(r.baseline_nusd)
+                    .bind(r.latency_ms)
+                    .bind(r.ttft_ms)
+                    .bind(r.overhead_ms);
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await
     }

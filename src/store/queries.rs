@@ -14,13 +14,33 @@ const COLUMNS: &str = "id, ts_ms, day, key_id, user_id, team, session_id, agent_
     outcome, error_kind, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
     cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms";
 
-/// Insert one row; a row already present is left alone.
-pub const INSERT: &str = "INSERT INTO requests (id, ts_ms, day, key_id, user_id, team, session_id, agent_id, \
+/// The head of a multi-row insert (`VALUES` and `ON CONFLICT` follow).
+pub const INSERT_HEAD: &str = "INSERT INTO requests (id, ts_ms, day, key_id, user_id, team, session_id, agent_id, \
     dialect, endpoint, requested_model, route, tier, provider, model, upstream_model, stream, attempts, fallbacks, \
     cache, status, outcome, error_kind, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
-    cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-    $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35) ON CONFLICT (id) DO NOTHING";
+    cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms) ";
+
+/// Columns of a ledger row.
+const INSERT_COLUMNS: usize = 35;
+
+/// A multi-row insert of `rows` rows with `$n` placeholders (which both
+/// SQLite and PostgreSQL read); a row already present is left alone.
+pub fn insert_sql(rows: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(INSERT_HEAD.len() + rows * INSERT_COLUMNS * 5 + 40);
+    sql.push_str(INSERT_HEAD);
+    sql.push_str("VALUES ");
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..INSERT_COLUMNS {
+            let sep = if c == 0 { "" } else { ", " };
+            let _ = write!(sql, "{sep}${}", r * INSERT_COLUMNS + c + 1);
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (id) DO NOTHING");
+    sql
+}
 
 /// Sums over a time range.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

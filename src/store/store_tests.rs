@@ -137,6 +137,14 @@ async fn exercise(store: Store) {
     assert!(store.row(&id("a")).await.unwrap().is_none());
     assert_eq!(store.totals(t0, t0 + 10).await.unwrap().requests, 2);
     store.purge_before(t0 + 10).await.unwrap();
+    // A batch larger than one INSERT statement, with a row seen before.
+    let many: Vec<LedgerRow> = (0..250)
+        .map(|i| row(&id(&format!("m{i}")), t0 + 20, "haiku", 1, 2, "success"))
+        .collect();
+    store.insert(&many[..1]).await.unwrap();
+    store.insert(&many).await.unwrap();
+    assert_eq!(store.totals(t0 + 20, t0 + 21).await.unwrap().requests, 250);
+    store.purge_before(t0 + 21).await.unwrap();
 }
 
 #[tokio::test]
@@ -168,4 +176,16 @@ async fn bad_urls_are_explained() {
             .unwrap_err()
             .contains("unsupported")
     );
+}
+
+#[tokio::test]
+async fn a_plain_sqlite_url_creates_the_file() {
+    let dir = std::env::temp_dir().join(format!("switchyard-store-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("new.db");
+    Store::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    assert!(file.exists());
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -98,7 +98,12 @@ const REGIONAL: &[&str] = &["us.", "eu.", "jp.", "au.", "apac."];
 /// The embedded table, most specific first. Sources:
 /// ../shared/reference/wire-protocols.md §5 (Anthropic's pricing page for
 /// the API; LiteLLM's table for Bedrock).
-fn embedded() -> Vec<Row> {
+fn embedded() -> &'static [Row] {
+    static TABLE: std::sync::LazyLock<Vec<Row>> = std::sync::LazyLock::new(embedded_table);
+    &TABLE
+}
+
+fn embedded_table() -> Vec<Row> {
     let sonnet = rates("3", "3.75", "6", "0.30", "15");
     let sonnet_long = rates("6", "7.50", "12", "0.60", "22.50");
     let sonnet_regional = rates("3.30", "4.125", "6.60", "0.33", "16.50");
@@ -193,7 +198,7 @@ impl PriceBook {
             return Some(p);
         }
         embedded()
-            .into_iter()
+            .iter()
             .find(|r| r.patterns.iter().any(|p| glob_match(p, model)))
             .map(|r| r.price)
     }

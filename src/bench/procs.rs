@@ -1,0 +1,203 @@
+//! The processes under test, each this same binary in a child process: the
+//! mock upstream (`switchyard bench --mock-only`) and the gateway
+//! (`switchyard serve` with a generated config pointing at the mock). Apart
+//! from the load generator, so that talking to either costs a real
+//! cross-process hop and the gateway's memory can be read on its own.
+
+use super::load::HttpClient;
+use http_body_util::Full;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running child; killed and cleaned up on drop.
+pub struct Child {
+    child: std::process::Child,
+    dir: PathBuf,
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub base: String,
+}
+
+/// The config the gateway runs with: one Anthropic and one OpenAI provider
+/// on the mock, a model per dialect, and a route that caches (asking for a
+/// model by name skips the routes, so the cached one has its own name).
+pub fn config(listen: SocketAddr, mock: SocketAddr, dir: &std::path::Path) -> String {
+    let db = dir.join("ledger.db");
+    format!(
+        r#"listen = "{listen}"
+auth = "none"
+database_url = "sqlite://{db}"
+
+[providers.mock-anthropic]
+kind = "anthropic"
+base_url = "http://{mock}"
+api_key = "bench"
+
+[providers.mock-openai]
+kind = "openai"
+base_url = "http://{mock}/v1"
+api_key = "bench"
+
+[models.bench]
+provider = "mock-anthropic"
+id = "claude-sonnet-4-5"
+
+[models.bench-openai]
+provider = "mock-openai"
+id = "gpt-4o-mini"
+
+[cache]
+exact = false
+
+[[routes]]
+match = {{ model = "bench-cached" }}
+model = "bench"
+cache = {{ exact = true }}
+
+[[routes]]
+match = {{ model = "bench-openai" }}
+model = "bench-openai"
+
+[[routes]]
+model = "bench"
+"#,
+        db = db.display()
+    )
+}
+
+impl Child {
+    /// Start the mock upstream and wait until it answers.
+    pub async fn mock(client: &HttpClient, listen: SocketAddr) -> Result<Child, String> {
+        let dir = scratch("mock")?;
+        let listen = if listen.port() == 0 {
+            free_port()?
+        } else {
+            listen
+        };
+        let args = ["bench", "--mock-only", "--mock-listen", &listen.to_string()];
+        Child::spawn(client, dir, &args, listen).await
+    }
+
+    /// Start `switchyard serve` in front of the mock and wait until it
+    /// answers `/health`.
+    pub async fn gateway(client: &HttpClient, mock: SocketAddr) -> Result<Child, String> {
+        let dir = scratch("gateway")?;
+        let listen = free_port()?;
+        let config_path = dir.join("switchyard.toml");
+        std::fs::write(&config_path, config(listen, mock, &dir))
+            .map_err(|e| format!("{}: {e}", config_path.display()))?;
+        let config_arg = config_path.display().to_string();
+        Child::spawn(client, dir, &["serve", "--config", &config_arg], listen).await
+    }
+
+    async fn spawn(
+        client: &HttpClient,
+        dir: PathBuf,
+        args: &[&str],
+        listen: SocketAddr,
+    ) -> Result<Child, String> {
+        let log = std::fs::File::create(dir.join("log")).map_err(|e| e.to_string())?;
+        let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
+        let child = Command::new(exe)
+            .args(args)
+            .env_remove("SWITCHYARD_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("starting `switchyard {}`: {e}", args.join(" ")))?;
+        let mut child = Child {
+            child,
+            dir,
+            base: format!("http://{listen}"),
+        };
+        child.wait_ready(client).await?;
+        Ok(child)
+    }
+
+    async fn wait_ready(&mut self, client: &HttpClient) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let uri: http::Uri = format!("{}/health", self.base)
+            .parse()
+            .map_err(|e| format!("{e}"))?;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let log = std::fs::read_to_string(self.dir.join("log")).unwrap_or_default();
+                return Err(format!("{} exited ({status}):\n{log}", self.base));
+            }
+            let req = http::Request::get(uri.clone()).body(Full::default());
+            if let Ok(req) = req
+                && let Ok(resp) = client.request(req).await
+                && resp.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(format!("{} did not answer /health within 15 s", self.base))
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn scratch(what: &str) -> Result<PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!("switchyard-bench-{}-{what}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+fn free_port() -> Result<SocketAddr, String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    l.local_addr().map_err(|e| e.to_string())
+}
+
+/// Resident memory of a process: (now, peak), in bytes. Linux only.
+pub fn rss(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_config_loads() {
+        let dir = std::env::temp_dir();
+        let text = config(
+            "127.0.0.1:4000".parse().unwrap(),
+            "127.0.0.1:4001".parse().unwrap(),
+            &dir,
+        );
+        let config =
+            crate::config::load_str(&text, crate::config::ConfigSource::Embedded, &|_| None)
+                .unwrap();
+        assert_eq!(config.models.len(), 2);
+        assert!(config.cache.is_some());
+    }
+
+    #[test]
+    fn own_memory_is_readable() {
+        let (now, peak) = rss(std::process::id()).unwrap();
+        assert!(now > 0 && peak >= now);
+    }
+}
