@@ -104,7 +104,7 @@ impl Store {
     pub async fn insert(&self, rows: &[LedgerRow]) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         for chunk in rows.chunks(INSERT_CHUNK) {
-            let sql = queries::insert_sql(chunk.len());
+            let sql = queries::insert_sql(chunk.len(), self.backend == Backend::Postgres);
             // Not a persistent statement: through the Any driver a NULL binds
             // with a guessed type, and a cached statement would keep that guess.
             // Built from constants and numbers only.
