@@ -19,4 +19,5 @@ pub mod server;
 pub mod store;
 pub mod stream;
 pub mod telemetry;
+pub mod ui;
 pub mod usage;

@@ -35,9 +35,11 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     resp
 }
 
-/// Paths anyone may call.
+/// Paths anyone may call (the dashboard checks its own session cookie).
 fn is_public(path: &str) -> bool {
     matches!(path, "/" | "/health" | "/metrics" | "/api/hello")
+        || path == "/ui"
+        || path.starts_with("/ui/")
 }
 
 /// The key a client presented: `x-api-key`, else `Authorization: Bearer`.

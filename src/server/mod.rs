@@ -107,6 +107,7 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
             "/admin/cache",
             axum::routing::delete(api::admin::purge_cache),
         )
+        .merge(crate::ui::routes())
         .fallback(api::system::not_found)
         .method_not_allowed_fallback(api::system::method_not_allowed)
         .layer(from_fn_with_state(state.clone(), middleware::authenticate))

@@ -322,6 +322,29 @@ impl Store {
         rows.iter().map(ledger_row).collect()
     }
 
+    /// The requests of one Claude Code session in `[from_ms, to_ms)`,
+    /// dearest first.
+    pub async fn session_rows(
+        &self,
+        session: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<LedgerRow>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM requests WHERE session_id = $1 AND ts_ms >= $2 AND ts_ms < $3 \
+             ORDER BY cost_nusd DESC, ts_ms DESC LIMIT $4"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(session)
+            .bind(from_ms)
+            .bind(to_ms)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(ledger_row).collect()
+    }
+
     /// Rows of `[from_ms, to_ms)` after the row `(ts_ms, id)`, oldest first:
     /// pages of an export.
     pub async fn rows_after(

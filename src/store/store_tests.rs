@@ -121,6 +121,16 @@ async fn exercise(store: Store) {
         (sessions[0].key.as_deref(), sessions[0].requests),
         (Some("sess-1"), 3)
     );
+    let of_session = store.session_rows("sess-1", t0, t0 + 10, 10).await.unwrap();
+    assert_eq!(of_session.len(), 3);
+    assert!(of_session[0].cost_nusd >= of_session[2].cost_nusd);
+    assert!(
+        store
+            .session_rows("nope", t0, t0 + 10, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let top = store.rows(t0, t0 + 10, Order::Cost, 1).await.unwrap();
     assert_eq!(top[0].id, id("a"));
     assert_eq!(

@@ -1,0 +1,500 @@
+//! The dashboard's pages, each built from the same reports as
+//! `switchyard report` (the cards carry the report's exact values in
+//! `data-value`, so a test can hold the page to the JSON API).
+
+use super::charts;
+use super::html::{card, esc, page, pct, table, usd};
+use crate::server::AppState;
+use crate::store::{Group, Store};
+use crate::usage::reports::{Range, Report, Summary, build, today, usd as nusd};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use std::fmt::Write;
+
+fn store(state: &AppState) -> Result<&Store, String> {
+    state
+        .store
+        .as_ref()
+        .ok_or_else(|| "this gateway runs without a ledger".to_string())
+}
+
+async fn report(state: &AppState, kind: &str, range: Range, top: i64) -> Result<Report, String> {
+    build(
+        store(state)?,
+        kind,
+        range,
+        &state.config.ledger.fixed_monthly,
+        top,
+    )
+    .await
+    .map_err(|e| format!("ledger query failed: {e}"))
+}
+
+/// A card whose exact report value sits in `data-value`.
+fn value_card(id: &str, key: &str, shown: &str, exact: &str, sub: &str) -> String {
+    card(key, shown, sub).replacen(
+        "<div class=card>",
+        &format!(
+            "<div class=card data-id='{}' data-value='{}'>",
+            esc(id),
+            esc(exact)
+        ),
+        1,
+    )
+}
+
+fn summary_cards(prefix: &str, s: &Summary, r: &Report) -> String {
+    let saved = format!("saved {} of {}", usd(s.saved_usd), usd(s.baseline_usd));
+    let savings = s.savings_pct.map(|d| d.to_string()).unwrap_or_default();
+    let l = &r.latency;
+    [
+        value_card(
+            &format!("{prefix}-cost"),
+            "cost",
+            &usd(s.cost_usd),
+            &s.cost_usd.to_string(),
+            &saved,
+        ),
+        value_card(
+            &format!("{prefix}-savings"),
+            "savings vs baseline",
+            &pct(s.savings_pct),
+            &savings,
+            "baseline: every request on the premium model",
+        ),
+        value_card(
+            &format!("{prefix}-requests"),
+            "requests",
+            &s.requests.to_string(),
+            &s.requests.to_string(),
+            &format!("{} failed · {} fell back", s.failed, s.fallbacks),
+        ),
+        value_card(
+            &format!("{prefix}-success"),
+            "success rate",
+            &format!("{}%", s.success_rate),
+            &s.success_rate.to_string(),
+            &format!(
+                "failure {}% · fallback {}%",
+                s.failure_rate, s.fallback_rate
+            ),
+        ),
+        value_card(
+            &format!("{prefix}-cache"),
+            "cache hit rate",
+            &format!("{}%", s.cache_hit_rate),
+            &s.cache_hit_rate.to_string(),
+            &format!("{} hits saved {}", s.cache_hits, usd(s.cache_saved_usd)),
+        ),
+        value_card(
+            &format!("{prefix}-latency"),
+            "latency p50 / p95",
+            &format!("{:.0} / {:.0} ms", l.p50_ms, l.p95_ms),
+            &l.p50_ms.to_string(),
+            &format!(
+                "gateway overhead {:.2} / {:.2} ms",
+                l.overhead_p50_ms, l.overhead_p95_ms
+            ),
+        ),
+    ]
+    .concat()
+}
+
+fn range_form(action: &str, range: Range, query: &str) -> String {
+    format!(
+        "<form class=range method=get action='{action}'>\
+         <label>From<input type=date name=from value='{}'></label>\
+         <label>To<input type=date name=to value='{}'></label>\
+         <button type=submit>Show</button>\
+         <a class=btn id=export-csv href='/ui/export{q}&format=csv' download>Export CSV</a>\
+         <a class=btn id=export-json href='/ui/export{q}&format=jsonl' download>Export JSON</a>\
+         <a class=btn href='/ui/report{q}&format=json'>Report JSON</a></form>",
+        range.from,
+        range.to,
+        q = esc(query)
+    )
+}
+
+fn f(d: Decimal) -> f64 {
+    d.to_f64().unwrap_or(0.0)
+}
+
+/// Today and the range: money, rates, latency, the daily trend, issues.
+pub async fn overview(state: &AppState, range: Range, query: String) -> Result<String, String> {
+    let day = report(state, "daily", Range::day(today()), 0).await?;
+    let r = report(state, "range", range, 0).await?;
+    let mut body = format!("<h1>Overview</h1>{}", range_form("/ui", range, &query));
+    let _ = write!(
+        body,
+        "<h2>Today ({})</h2><div class=cards>{}</div>\
+         <h2>{} to {}</h2><div class=cards>{}</div>\
+         <h2>Cost and baseline per day</h2><div class=panel>{}</div>",
+        day.from,
+        summary_cards("today", &day.summary, &day),
+        r.from,
+        r.to,
+        summary_cards("range", &r.summary, &r),
+        charts::trend(&daily(&r))
+    );
+    if !r.issues.is_empty() {
+        body.push_str("<h2>Worth a look</h2><div class=panel><ul>");
+        for i in &r.issues {
+            let _ = write!(body, "<li>{}</li>", esc(i));
+        }
+        body.push_str("</ul></div>");
+    }
+    Ok(page("Overview", "/ui", &query, Some(60), &body))
+}
+
+/// Every day of the range, zero where nothing ran.
+fn daily(r: &Report) -> Vec<(String, f64, f64)> {
+    let (Ok(from), Ok(to)) = (
+        crate::usage::reports::parse_date(&r.from),
+        crate::usage::reports::parse_date(&r.to),
+    ) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut d = from;
+    while d <= to {
+        let name = d.to_string();
+        let line = r.days.iter().find(|l| l.name == name);
+        out.push((
+            name,
+            line.map_or(0.0, |l| f(l.cost_usd)),
+            line.map_or(0.0, |l| f(l.baseline_usd)),
+        ));
+        match d.next_day() {
+            Some(n) => d = n,
+            None => break,
+        }
+    }
+    out
+}
+
+fn lines_table(lines: &[crate::usage::reports::Line], what: &str) -> String {
+    let rows: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            vec![
+                esc(&l.name),
+                l.requests.to_string(),
+                format!("{}%", l.share),
+                l.failed.to_string(),
+                l.fallbacks.to_string(),
+                usd(l.cost_usd),
+                usd(l.baseline_usd),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            what,
+            "#requests",
+            "#share",
+            "#failed",
+            "#fallbacks",
+            "#cost",
+            "#baseline",
+        ],
+        &rows,
+    )
+}
+
+/// Where requests went: per model and per tier.
+pub async fn models(state: &AppState, range: Range, query: String) -> Result<String, String> {
+    let r = report(state, "models", range, 0).await?;
+    let by_cost: Vec<_> = r
+        .models
+        .iter()
+        .map(|l| (l.name.clone(), f(l.cost_usd), usd(l.cost_usd)))
+        .collect();
+    let by_tier: Vec<_> = r
+        .tiers
+        .iter()
+        .map(|l| {
+            (
+                l.name.clone(),
+                l.requests as f64,
+                format!("{} ({}%)", l.requests, l.share),
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Models and tiers</h1>{}\
+         <h2>Requests per tier</h2><div class=panel>{}</div>\
+         <h2>Cost per model</h2><div class=panel>{}</div>\
+         <h2>Models</h2><div class=panel>{}</div><h2>Tiers</h2><div class=panel>{}</div>",
+        range_form("/ui/models", range, &query),
+        charts::bars(&by_tier),
+        charts::bars(&by_cost),
+        lines_table(&r.models, "model"),
+        lines_table(&r.tiers, "tier"),
+    );
+    Ok(page(
+        "Models and tiers",
+        "/ui/models",
+        &query,
+        Some(60),
+        &body,
+    ))
+}
+
+fn requests_table(rows: &[crate::usage::reports::TopRequest], query: &str) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|t| {
+            vec![
+                format!(
+                    "<a href='/ui/requests/{}{}'>{}</a>",
+                    esc(&t.id),
+                    esc(query),
+                    esc(&t.id)
+                ),
+                time_of(t.ts_ms),
+                esc(t.model.as_deref().unwrap_or("-")),
+                esc(t.session.as_deref().unwrap_or("-")),
+                t.tokens.to_string(),
+                usd(t.cost_usd),
+                usd(t.baseline_usd),
+                t.status.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "request",
+            "time (UTC)",
+            "model",
+            "session",
+            "#tokens",
+            "#cost",
+            "#baseline",
+            "#status",
+        ],
+        &rows,
+    )
+}
+
+fn time_of(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(|t| {
+            format!(
+                "{} {:02}:{:02}:{:02}",
+                t.date(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// The dearest requests and Claude Code sessions.
+pub async fn spend(state: &AppState, range: Range, query: String) -> Result<String, String> {
+    let r = report(state, "sessions", range, 25).await?;
+    let sessions: Vec<Vec<String>> = r
+        .sessions
+        .iter()
+        .map(|l| {
+            vec![
+                format!(
+                    "<a href='/ui/sessions/{}{}'>{}</a>",
+                    esc(&l.name),
+                    esc(&query),
+                    esc(&l.name)
+                ),
+                esc(l.agent.as_deref().unwrap_or("-")),
+                l.requests.to_string(),
+                l.failed.to_string(),
+                usd(l.cost_usd),
+                usd(l.baseline_usd),
+            ]
+        })
+        .collect();
+    let body = format!(
+        "<h1>Top spend</h1>{}<h2>Most expensive requests</h2><div class=panel>{}</div>\
+         <h2>Sessions and agents</h2><div class=panel>{}</div>",
+        range_form("/ui/spend", range, &query),
+        requests_table(&r.top_requests, &query),
+        table(
+            &[
+                "session",
+                "agent",
+                "#requests",
+                "#failed",
+                "#cost",
+                "#baseline"
+            ],
+            &sessions
+        ),
+    );
+    Ok(page("Top spend", "/ui/spend", &query, Some(60), &body))
+}
+
+/// One session's requests.
+pub async fn session(
+    state: &AppState,
+    id: String,
+    range: Range,
+    query: String,
+) -> Result<String, String> {
+    let (from, to) = range.millis();
+    let rows = store(state)?
+        .session_rows(&id, from, to, 200)
+        .await
+        .map_err(|e| format!("ledger query failed: {e}"))?;
+    let top: Vec<_> = rows
+        .into_iter()
+        .map(|r| crate::usage::reports::TopRequest {
+            tokens: r.input_tokens
+                + r.cache_read_tokens
+                + r.cache_write_5m_tokens
+                + r.cache_write_1h_tokens
+                + r.output_tokens,
+            id: r.id,
+            ts_ms: r.ts_ms,
+            model: r.model,
+            session: r.session_id,
+            cost_usd: nusd(r.cost_nusd),
+            baseline_usd: nusd(r.baseline_nusd),
+            status: r.status,
+        })
+        .collect();
+    let body = format!(
+        "<h1>Session {}</h1><p>{} to {}, dearest first</p><div class=panel>{}</div>",
+        esc(&id),
+        range.from,
+        range.to,
+        requests_table(&top, &query)
+    );
+    Ok(page("Session", "/ui/spend", &query, None, &body))
+}
+
+/// One ledger record, every field.
+pub async fn request(state: &AppState, id: String, query: String) -> Result<String, String> {
+    let row = store(state)?
+        .row(&id)
+        .await
+        .map_err(|e| format!("ledger query failed: {e}"))?;
+    let Some(row) = row else {
+        return Ok(page(
+            "Request",
+            "/ui/spend",
+            &query,
+            None,
+            &format!("<h1>No request {}</h1>", esc(&id)),
+        ));
+    };
+    let json = crate::usage::render::export_json(&row);
+    let rows: Vec<Vec<String>> = json
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                    vec![esc(k), esc(&text)]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Request {}</h1><div class=panel>{}</div>",
+        esc(&id),
+        table(&["field", "value"], &rows)
+    );
+    Ok(page("Request", "/ui/spend", &query, None, &body))
+}
+
+/// Providers and models: circuit-breaker state now, error rate in the
+/// last hour.
+pub async fn health(state: &AppState, query: String) -> Result<String, String> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let hour = now - 3_600_000;
+    let store = store(state)?;
+    let by_model = store
+        .group(Group::Model, hour, now + 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    let by_provider = store
+        .group(Group::Provider, hour, now + 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    let breakers = state.router.health().snapshot();
+    let rate = |rows: &[crate::store::GroupRow], name: &str| {
+        rows.iter().find(|g| g.key.as_deref() == Some(name)).map_or(
+            ("0".to_string(), "–".to_string()),
+            |g| {
+                let r = if g.requests > 0 {
+                    g.failed as f64 * 100.0 / g.requests as f64
+                } else {
+                    0.0
+                };
+                (g.requests.to_string(), format!("{r:.1}%"))
+            },
+        )
+    };
+    let state_cell = |key: &str| {
+        let open: Vec<_> = breakers
+            .iter()
+            .filter(|b| b.target == key || b.target.starts_with(&format!("{key}/")))
+            .collect();
+        match open.iter().find(|b| b.state != "up") {
+            Some(b) if b.state == "cooling_down" => {
+                format!("<span class=bad>cooling down ({} s left)</span>", b.detail)
+            }
+            Some(_) => "<span class=warn>probing</span>".to_string(),
+            None => "<span class=ok>up</span>".to_string(),
+        }
+    };
+    let providers: Vec<Vec<String>> = state
+        .config
+        .providers
+        .iter()
+        .map(|p| {
+            let (n, r) = rate(&by_provider, &p.name);
+            vec![
+                esc(&p.name),
+                esc(p.kind.as_str()),
+                state_cell(&p.name),
+                n,
+                r,
+            ]
+        })
+        .collect();
+    let models: Vec<Vec<String>> = state
+        .router
+        .models()
+        .iter()
+        .map(|m| {
+            let (n, r) = rate(&by_model, &m.name);
+            let key = format!("{}/{}", m.provider, m.id.as_deref().unwrap_or(&m.name));
+            vec![esc(&m.name), esc(&m.provider), state_cell(&key), n, r]
+        })
+        .collect();
+    let body = format!(
+        "<h1>Health</h1><p>Breaker state now; requests and error rate over the last hour. Refreshes every 15 s.</p>\
+         <h2>Providers</h2><div class=panel>{}</div><h2>Models</h2><div class=panel>{}</div>",
+        table(
+            &[
+                "provider",
+                "kind",
+                "state",
+                "#requests (1 h)",
+                "#error rate"
+            ],
+            &providers
+        ),
+        table(
+            &[
+                "model",
+                "provider",
+                "state",
+                "#requests (1 h)",
+                "#error rate"
+            ],
+            &models
+        ),
+    );
+    Ok(page("Health", "/ui/health", &query, Some(15), &body))
+}
