@@ -6,7 +6,7 @@ use super::charts;
 use super::html::{card, esc, page, pct, table, usd};
 use crate::server::AppState;
 use crate::store::{Group, Store};
-use crate::usage::reports::{Range, Report, Summary, build, today, usd as nusd};
+use crate::usage::reports::{Range, Report, Summary, build, today};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use std::fmt::Write;
@@ -344,23 +344,7 @@ pub async fn session(
         .session_rows(&id, from, to, 200)
         .await
         .map_err(|e| format!("ledger query failed: {e}"))?;
-    let top: Vec<_> = rows
-        .into_iter()
-        .map(|r| crate::usage::reports::TopRequest {
-            tokens: r.input_tokens
-                + r.cache_read_tokens
-                + r.cache_write_5m_tokens
-                + r.cache_write_1h_tokens
-                + r.output_tokens,
-            id: r.id,
-            ts_ms: r.ts_ms,
-            model: r.model,
-            session: r.session_id,
-            cost_usd: nusd(r.cost_nusd),
-            baseline_usd: nusd(r.baseline_nusd),
-            status: r.status,
-        })
-        .collect();
+    let top = crate::usage::reports::top(rows);
     let body = format!(
         "<h1>Session {}</h1><p>{} to {}, dearest first</p><div class=panel>{}</div>",
         esc(&id),

@@ -214,7 +214,8 @@ pub struct TopRequest {
     pub status: i64,
 }
 
-fn top(rows: Vec<LedgerRow>) -> Vec<TopRequest> {
+/// Ledger rows as top-list entries.
+pub fn top(rows: Vec<LedgerRow>) -> Vec<TopRequest> {
     rows.into_iter()
         .map(|r| TopRequest {
             tokens: r.input_tokens
