@@ -69,6 +69,15 @@ fn benches(c: &mut Criterion) {
     c.bench_function("parse: large Claude Code body", |b| {
         b.iter(|| RawRequest::parse(black_box(body.clone()), BodyKind::Messages))
     });
+    let scope = switchyard::cache::key::KeyScope {
+        dialect: switchyard::core::Dialect::Anthropic,
+        routed_model: "claude-sonnet-4-5",
+        betas: None,
+        client_key: None,
+    };
+    c.bench_function("cache key: exact key of a large Claude Code body", |b| {
+        b.iter(|| switchyard::cache::key::exact_key(&scope, black_box(&body)))
+    });
     c.bench_function("route: decision on a large Claude Code body", |b| {
         b.iter(|| router.plan(black_box(&raw), &headers))
     });

@@ -14,7 +14,8 @@ use crate::error::UpstreamError;
 use crate::stream::sse::encode_data;
 use crate::stream::{ClientCodec, EventEncoder, openai_error_event};
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 use std::collections::{HashMap, VecDeque};
 
 /// Writes canonical events as OpenAI chunks.
@@ -41,13 +42,53 @@ impl OpenAiEncoder {
         }
     }
 
-    fn chunk(&self, delta: Value, finish: Option<&str>, out: &mut VecDeque<Bytes>) {
-        let c = json!({
-            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        });
-        out.push_back(encode_data(c.to_string().as_bytes()));
+    /// One `data:` chunk, serialized straight from borrowed fields (this
+    /// runs per token: no intermediate `Value`, one buffer).
+    fn chunk<D: Serialize>(&self, delta: &D, finish: Option<&str>, out: &mut VecDeque<Bytes>) {
+        #[derive(Serialize)]
+        struct Choice<'a, D> {
+            index: u32,
+            delta: &'a D,
+            finish_reason: Option<&'a str>,
+        }
+        #[derive(Serialize)]
+        struct Chunk<'a, D> {
+            id: &'a str,
+            object: &'static str,
+            created: u64,
+            model: &'a str,
+            choices: [Choice<'a, D>; 1],
+        }
+        let chunk = Chunk {
+            id: &self.id,
+            object: "chat.completion.chunk",
+            created: self.created,
+            model: &self.model,
+            choices: [Choice {
+                index: 0,
+                delta,
+                finish_reason: finish,
+            }],
+        };
+        let mut buf = Vec::with_capacity(160 + self.id.len() + self.model.len());
+        buf.extend_from_slice(b"data: ");
+        if serde_json::to_writer(&mut buf, &chunk).is_ok() {
+            buf.extend_from_slice(b"\n\n");
+            out.push_back(Bytes::from(buf));
+        }
     }
+}
+
+/// A text delta: `{"content": "…"}`.
+#[derive(Serialize)]
+struct Content<'a> {
+    content: &'a str,
+}
+
+/// A thinking delta: `{"reasoning_content": "…"}`.
+#[derive(Serialize)]
+struct Reasoning<'a> {
+    reasoning_content: &'a str,
 }
 
 impl EventEncoder for OpenAiEncoder {
@@ -57,7 +98,7 @@ impl EventEncoder for OpenAiEncoder {
                 self.id = completion_id(&message.id);
                 self.model = message.model.clone();
                 message.usage.apply_to(&mut self.usage);
-                self.chunk(json!({"role": "assistant", "content": ""}), None, out);
+                self.chunk(&json!({"role": "assistant", "content": ""}), None, out);
             }
             StreamEvent::ContentBlockStart {
                 index,
@@ -66,17 +107,21 @@ impl EventEncoder for OpenAiEncoder {
                 let n = self.tool_index.len();
                 self.tool_index.insert(*index, n);
                 let call = json!({"index": n, "id": t.id, "type": "function", "function": {"name": t.name, "arguments": ""}});
-                self.chunk(json!({"tool_calls": [call]}), None, out);
+                self.chunk(&json!({"tool_calls": [call]}), None, out);
             }
             StreamEvent::ContentBlockDelta { index, delta } => match delta {
-                Delta::TextDelta { text } => self.chunk(json!({"content": text}), None, out),
-                Delta::ThinkingDelta { thinking } => {
-                    self.chunk(json!({"reasoning_content": thinking}), None, out)
-                }
+                Delta::TextDelta { text } => self.chunk(&Content { content: text }, None, out),
+                Delta::ThinkingDelta { thinking } => self.chunk(
+                    &Reasoning {
+                        reasoning_content: thinking,
+                    },
+                    None,
+                    out,
+                ),
                 Delta::InputJsonDelta { partial_json } if !partial_json.is_empty() => {
                     if let Some(n) = self.tool_index.get(index) {
                         let call = json!({"index": n, "function": {"arguments": partial_json}});
-                        self.chunk(json!({"tool_calls": [call]}), None, out);
+                        self.chunk(&json!({"tool_calls": [call]}), None, out);
                     }
                 }
                 _ => {}
@@ -86,7 +131,7 @@ impl EventEncoder for OpenAiEncoder {
                     u.apply_to(&mut self.usage);
                 }
                 if let Some(stop) = &delta.stop_reason {
-                    self.chunk(json!({}), Some(finish_from_stop_reason(stop)), out);
+                    self.chunk(&json!({}), Some(finish_from_stop_reason(stop)), out);
                 }
             }
             StreamEvent::MessageStop => {
@@ -144,6 +189,7 @@ impl ClientCodec for OpenAiCodec {
 mod tests {
     use super::*;
     use crate::stream::sse::SseDecoder;
+    use serde_json::Value;
 
     #[test]
     fn anthropic_fixture_becomes_openai_chunks() {

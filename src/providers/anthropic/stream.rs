@@ -12,8 +12,26 @@ pub struct AnthropicDecoder {
     stopped: bool,
 }
 
+/// The body of a `content_block_delta` event, read without going through
+/// the tagged `StreamEvent` (that buffers the whole event first; deltas are
+/// nearly every event of a stream).
+#[derive(serde::Deserialize)]
+struct BlockDelta {
+    index: usize,
+    delta: crate::core::Delta,
+}
+
 impl AnthropicDecoder {
-    fn take(&mut self, data: &[u8], out: &mut Vec<StreamEvent>) {
+    fn take(&mut self, name: &str, data: &[u8], out: &mut Vec<StreamEvent>) {
+        if name == "content_block_delta"
+            && let Ok(d) = serde_json::from_slice::<BlockDelta>(data)
+        {
+            out.push(StreamEvent::ContentBlockDelta {
+                index: d.index,
+                delta: d.delta,
+            });
+            return;
+        }
         match serde_json::from_slice::<StreamEvent>(data) {
             Ok(event) => {
                 self.stopped |=
@@ -36,14 +54,14 @@ impl EventDecoder for AnthropicDecoder {
                 format!("upstream SSE event over {} bytes", e.0),
             )
         })? {
-            self.take(e.data(), out);
+            self.take(e.name(), e.data(), out);
         }
         Ok(())
     }
 
     fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), UpstreamError> {
         while let Ok(Some(e)) = self.sse.end_of_stream() {
-            self.take(e.data(), out);
+            self.take(e.name(), e.data(), out);
         }
         if self.stopped {
             Ok(())
