@@ -60,6 +60,18 @@ pub fn fail(mut guard: RecordGuard, dialect: Dialect, error: GatewayError) -> Re
     super::error_response(dialect, &error)
 }
 
+/// [`fail`], saying how the cache took part.
+fn fail_cached(
+    guard: RecordGuard,
+    dialect: Dialect,
+    error: GatewayError,
+    cache: &CacheStatus,
+) -> Response {
+    let mut resp = fail(guard, dialect, error);
+    cache.set_headers(&mut resp);
+    resp
+}
+
 /// Read and check the body.
 pub async fn parse_body(
     state: &AppState,
@@ -165,9 +177,7 @@ pub async fn chat(
     };
     guard.update(|r| r.cache = Some(cache_status.as_str()));
     if crate::cache::policy::only_if_cached(headers) {
-        let mut resp = fail(guard, dialect, GatewayError::NotCached);
-        cache_status.set_headers(&mut resp);
-        return resp;
+        return fail_cached(guard, dialect, GatewayError::NotCached, &cache_status);
     }
     let needs_translation = plan
         .targets
@@ -176,9 +186,12 @@ pub async fn chat(
     let canonical = match needs_translation.then(|| codec.canonical(&raw)).transpose() {
         Ok(c) => c,
         Err(e) => {
-            let mut resp = fail(guard, dialect, GatewayError::InvalidRequest(e));
-            cache_status.set_headers(&mut resp);
-            return resp;
+            return fail_cached(
+                guard,
+                dialect,
+                GatewayError::InvalidRequest(e),
+                &cache_status,
+            );
         }
     };
     let deadline = Instant::now() + state.config.timeouts.total;
@@ -210,22 +223,20 @@ pub async fn chat(
     .await;
     let success = match result {
         Ok(s) => s,
-        Err(e) => {
-            let mut resp = fail(guard, dialect, e);
-            cache_status.set_headers(&mut resp);
-            return resp;
-        }
+        Err(e) => return fail_cached(guard, dialect, e, &cache_status),
     };
     state.router.served(&plan, success.target);
-    let origin = plan.targets.get(success.target).map(|t| Origin {
-        model: t.model.name.clone(),
-        provider: t.provider.name.clone(),
-        upstream_model: t.upstream_model.clone(),
-        tier: t.tier.clone(),
-    });
     // What to store the answer under, once it is complete.
-    let keep = match (&state.cache, pending, origin) {
-        (Some(cache), Some(p), Some(o)) => Some((cache.clone(), p, o)),
+    let keep = match (&state.cache, pending, plan.targets.get(success.target)) {
+        (Some(cache), Some(p), Some(t)) => {
+            let origin = Origin {
+                model: t.model.name.clone(),
+                provider: t.provider.name.clone(),
+                upstream_model: t.upstream_model.clone(),
+                tier: t.tier.clone(),
+            };
+            Some((cache.clone(), p, origin))
+        }
         _ => None,
     };
     if let Some(t) = plan.targets.get(success.target) {

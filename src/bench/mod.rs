@@ -13,11 +13,11 @@ pub mod mock;
 pub mod procs;
 pub mod report;
 
+use crate::cli::runtime;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use http_body_util::{BodyExt, Full};
-use load::HttpClient;
-use load::{Run, Target};
+use load::{HttpClient, Run, Target};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -73,13 +73,10 @@ pub struct BenchArgs {
 
 /// Run the benchmark.
 pub fn run(args: &BenchArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
+    let runtime = match runtime(true) {
+        Ok(r) => r,
         Err(e) => {
-            eprintln!("bench: cannot start a runtime: {e}");
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
@@ -233,11 +230,7 @@ async fn bench(args: &BenchArgs) -> Result<(), String> {
     let client = load::client();
     eprintln!("starting the mock upstream and a gateway in front of it…");
     let mock_child = procs::Child::mock(&client, args.mock_listen).await?;
-    let mock_addr: SocketAddr = mock_child
-        .base
-        .trim_start_matches("http://")
-        .parse()
-        .map_err(|e| format!("mock address: {e}"))?;
+    let mock_addr = mock_child.addr;
     let gw = procs::Child::gateway(&client, mock_addr).await?;
     eprintln!(
         "mock upstream on {}, gateway on {}",

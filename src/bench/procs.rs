@@ -17,6 +17,8 @@ pub struct Child {
     dir: PathBuf,
     /// Base URL, e.g. `http://127.0.0.1:40123`.
     pub base: String,
+    /// Where it listens.
+    pub addr: SocketAddr,
 }
 
 /// The config the gateway runs with: one Anthropic and one OpenAI provider
@@ -111,6 +113,7 @@ impl Child {
             child,
             dir,
             base: format!("http://{listen}"),
+            addr: listen,
         };
         child.wait_ready(client).await?;
         Ok(child)

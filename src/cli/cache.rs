@@ -3,7 +3,7 @@
 //! the running gateway, which is asked through `DELETE /admin/cache` with
 //! the master key.
 
-use super::{ConfigArgs, load_config};
+use super::{ConfigArgs, load_config, runtime};
 use crate::config::{AuthConfig, CacheBackend};
 use secrecy::ExposeSecret;
 use std::process::ExitCode;
@@ -44,13 +44,10 @@ pub fn run(args: &CacheArgs) -> ExitCode {
         eprintln!("the config has no [cache]: nothing to purge");
         return ExitCode::FAILURE;
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(false) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };

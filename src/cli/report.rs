@@ -68,13 +68,6 @@ fn fail(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
-}
-
 /// The range a report covers.
 pub fn range_of(
     kind: Kind,
@@ -115,7 +108,7 @@ pub fn report(args: &ReportArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let rt = match runtime() {
+    let rt = match super::runtime(false) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -152,7 +145,7 @@ pub fn export(args: &ExportArgs) -> ExitCode {
         (Ok(_), Ok(_)) => return fail("--from is after --to"),
         (Err(e), _) | (_, Err(e)) => return fail(e),
     };
-    let rt = match runtime() {
+    let rt = match super::runtime(false) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };

@@ -1,6 +1,6 @@
 //! `switchyard serve`: load the config, bind, serve until SIGTERM/SIGINT.
 
-use super::{ConfigArgs, describe, load_config};
+use super::{ConfigArgs, describe, load_config, runtime};
 use crate::server::{Gateway, shutdown_signal};
 use crate::telemetry::{init_tracing, prometheus};
 use std::net::SocketAddr;
@@ -27,13 +27,10 @@ pub fn run(args: &ConfigArgs, listen: Option<SocketAddr>) -> ExitCode {
         }
         config.listen = addr;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(true) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };

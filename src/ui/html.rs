@@ -98,10 +98,14 @@ pub fn page(title: &str, active: &str, query: &str, refresh: Option<u32>, body: 
     out
 }
 
-/// A summary card.
-pub fn card(key: &str, value: &str, sub: &str) -> String {
+/// A summary card; `exact` puts the report's exact value in `data-value`
+/// (under `data-id`), so a test can hold the page to the JSON API.
+pub fn card(key: &str, value: &str, sub: &str, exact: Option<(&str, &str)>) -> String {
+    let data = exact.map_or(String::new(), |(id, v)| {
+        format!(" data-id='{}' data-value='{}'", esc(id), esc(v))
+    });
     format!(
-        "<div class=card><div class=k>{}</div><div class=v>{}</div><div class=s>{}</div></div>",
+        "<div class=card{data}><div class=k>{}</div><div class=v>{}</div><div class=s>{}</div></div>",
         esc(key),
         esc(value),
         esc(sub)

@@ -30,17 +30,9 @@ async fn report(state: &AppState, kind: &str, range: Range, top: i64) -> Result<
     .map_err(|e| format!("ledger query failed: {e}"))
 }
 
-/// A card whose exact report value sits in `data-value`.
+/// A card carrying its exact report value.
 fn value_card(id: &str, key: &str, shown: &str, exact: &str, sub: &str) -> String {
-    card(key, shown, sub).replacen(
-        "<div class=card>",
-        &format!(
-            "<div class=card data-id='{}' data-value='{}'>",
-            esc(id),
-            esc(exact)
-        ),
-        1,
-    )
+    card(key, shown, sub, Some((id, exact)))
 }
 
 fn summary_cards(prefix: &str, s: &Summary, r: &Report) -> String {

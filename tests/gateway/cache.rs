@@ -57,15 +57,7 @@ async fn answer_text(resp: reqwest::Response, openai: bool, stream: bool) -> Str
                 .to_string()
         }
         (true, true) => {
-            let data: Vec<&str> = text
-                .split("\n\n")
-                .filter_map(|b| b.trim().strip_prefix("data: "))
-                .collect();
-            assert_eq!(data.last(), Some(&"[DONE]"), "{text}");
-            let chunks: Vec<Value> = data[..data.len() - 1]
-                .iter()
-                .map(|d| serde_json::from_str(d).unwrap())
-                .collect();
+            let chunks = openai_chunks(&text);
             assert!(
                 chunks
                     .iter()

@@ -120,15 +120,7 @@ fn check_openai_answer(v: &Value) {
 }
 
 fn check_openai_stream(text: &str) {
-    let data: Vec<&str> = text
-        .split("\n\n")
-        .filter_map(|b| b.trim().strip_prefix("data: "))
-        .collect();
-    assert_eq!(data.last(), Some(&"[DONE]"), "{text}");
-    let chunks: Vec<Value> = data[..data.len() - 1]
-        .iter()
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect();
+    let chunks = openai_chunks(text);
     assert!(
         chunks.iter().any(|c| c["choices"][0]["delta"]["content"]
             .as_str()

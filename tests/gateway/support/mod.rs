@@ -247,6 +247,19 @@ pub fn sse_events(text: &str) -> Vec<(String, serde_json::Value)> {
         .collect()
 }
 
+/// The chunks of an OpenAI SSE body, which must end with `data: [DONE]`.
+pub fn openai_chunks(text: &str) -> Vec<serde_json::Value> {
+    let data: Vec<&str> = text
+        .split("\n\n")
+        .filter_map(|b| b.trim().strip_prefix("data: "))
+        .collect();
+    assert_eq!(data.last(), Some(&"[DONE]"), "{text}");
+    data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
 /// The installed crypto provider etc. are process-wide; tests share them.
 pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
