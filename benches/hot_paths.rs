@@ -90,7 +90,7 @@ fn benches(c: &mut Criterion) {
 fn cache_hit(c: &mut Criterion, name: &str, body: Bytes) {
     use switchyard::cache::entry::{Entry, Origin};
     use switchyard::cache::{Lookup, ResponseCache};
-    use switchyard::stream::ClientCodec;
+    use switchyard::protocol::ClientCodec;
     let config = load_str(
         &format!("{CONFIG}[cache]\nagents = true\n"),
         ConfigSource::Embedded,
@@ -124,7 +124,7 @@ fn cache_hit(c: &mut Criterion, name: &str, body: Bytes) {
             usage: Default::default(),
         },
     ));
-    let codec = switchyard::api::anthropic::sse::AnthropicCodec;
+    let codec = switchyard::protocol::anthropic::AnthropicCodec;
     c.bench_function(name, |b| {
         b.iter(|| {
             let Lookup::Hit { entry, .. } = rt.block_on(cache.lookup(

@@ -10,14 +10,14 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::collections::VecDeque;
 use std::hint::black_box;
-use switchyard::api::openai::sse::OpenAiCodec;
+use switchyard::core::UsageMeter;
 use switchyard::core::{BodyKind, RawRequest};
-use switchyard::providers::anthropic::stream::AnthropicDecoder;
-use switchyard::stream::AnthropicPassthrough;
-use switchyard::stream::codec::ClientCodec;
+use switchyard::protocol::ClientCodec;
+use switchyard::protocol::Transcoder;
+use switchyard::protocol::anthropic::AnthropicDecoder;
+use switchyard::protocol::anthropic::AnthropicPassthrough;
+use switchyard::protocol::openai::OpenAiCodec;
 use switchyard::stream::codec::Translator;
-use switchyard::stream::meter::UsageMeter;
-use switchyard::stream::relay::Transcoder;
 
 const DELTAS: usize = 200;
 
@@ -100,7 +100,7 @@ fn streams(c: &mut Criterion) {
         b.iter(|| {
             let mut m = UsageMeter::default();
             for (name, data) in black_box(&events) {
-                m.observe(name, data);
+                switchyard::protocol::anthropic::meter::observe(&mut m, name, data);
             }
             m.usage()
         })

@@ -2,7 +2,7 @@
 //!
 //! [`UpstreamError`] describes what a provider did wrong (or what went wrong on
 //! the way to it); [`GatewayError`] is everything a request can end with. The
-//! client dialects (`api::anthropic::error`, later `api::openai::error`) only
+//! client dialects (`protocol::*::error`) only
 //! render these; the decisions — which status, whether to retry, whether to
 //! fall back — live here, beside the kinds, in one tested table.
 

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod error;
+pub mod protocol;
 pub mod providers;
 pub mod routing;
 pub mod server;

@@ -5,8 +5,8 @@
 
 use crate::cache::entry::Entry;
 use crate::core::RawRequest;
+use crate::protocol::ClientCodec;
 use crate::routing::Plan;
-use crate::stream::ClientCodec;
 use crate::stream::assemble::answer_events;
 use crate::usage::{Outcome, RecordGuard};
 use axum::body::Body;

@@ -5,10 +5,10 @@
 use crate::api::serve::{fail, json_response, served_by};
 use crate::core::{RawRequest, estimate_input_tokens};
 use crate::error::UpstreamErrorKind;
+use crate::protocol::ClientCodec;
 use crate::providers::Call;
 use crate::routing::dispatch;
 use crate::server::AppState;
-use crate::stream::ClientCodec;
 use crate::usage::{Outcome, RecordGuard};
 use axum::response::Response;
 use bytes::Bytes;

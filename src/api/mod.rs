@@ -36,9 +36,8 @@ pub fn dialect_for_path(path: &str) -> Dialect {
 
 /// Render an error in a dialect.
 pub fn error_response(dialect: Dialect, error: &GatewayError) -> Response {
-    match dialect {
-        Dialect::Anthropic => anthropic::error::error_response(error),
-        Dialect::OpenAi => openai::error::error_response(error),
-        Dialect::Bedrock => bedrock::error::error_response(error),
+    if let GatewayError::Internal(detail) = error {
+        tracing::error!(detail = %detail, "internal error");
     }
+    crate::protocol::error_reply(dialect, error).map(axum::body::Body::from)
 }

@@ -9,12 +9,13 @@ use crate::cache::capture::{Capture, answer_of};
 use crate::cache::entry::{Entry, Origin};
 use crate::core::{BodyKind, Dialect, RawRequest};
 use crate::error::GatewayError;
+use crate::protocol::ClientCodec;
 use crate::providers::{Call, Opened};
 use crate::routing::{Plan, dispatch};
 use crate::server::AppState;
 use crate::server::body::read_body;
 use crate::server::middleware::RequestId;
-use crate::stream::{ClientCodec, Relay, StreamEnd};
+use crate::stream::{Relay, StreamEnd};
 use crate::usage::{CLIENT_CLOSED_STATUS, Outcome, RecordGuard, RequestRecord};
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -266,8 +267,8 @@ pub async fn chat(
                 });
                 match (end, &meter.error) {
                     (StreamEnd::Completed, None) => guard.finish(200, Outcome::Success, None),
-                    (StreamEnd::Completed, Some((kind, _))) => {
-                        guard.finish(200, Outcome::StreamFailed, Some(kind))
+                    (StreamEnd::Completed, Some(error)) => {
+                        guard.finish(200, Outcome::StreamFailed, Some(&error.kind))
                     }
                     (StreamEnd::Failed(e), _) => {
                         guard.finish(200, Outcome::StreamFailed, Some(e.kind.as_str()))

@@ -5,28 +5,18 @@
 
 use super::entry::{Entry, Origin};
 use super::{Pending, ResponseCache};
+use crate::core::UsageMeter;
 use crate::core::{ChatResponse, Dialect, StreamEvent};
-use crate::providers::{anthropic, bedrock, openai};
+use crate::protocol::EventDecoder;
+use crate::protocol::client_codec;
 use crate::stream::assemble::Assembler;
-use crate::stream::{EventDecoder, StreamEnd, Tap, UsageMeter};
+use crate::stream::{StreamEnd, Tap};
 use bytes::Bytes;
 use std::sync::Arc;
 
-/// A decoder for what a client of `dialect` is sent.
-fn decoder_for(dialect: Dialect) -> Box<dyn EventDecoder> {
-    match dialect {
-        Dialect::Anthropic => Box::new(anthropic::stream::AnthropicDecoder::default()),
-        Dialect::OpenAi => Box::new(openai::decode::OpenAiDecoder::default()),
-        Dialect::Bedrock => Box::new(bedrock::eventstream::BedrockDecoder::default()),
-    }
-}
-
 /// The whole answer in a JSON body sent to a client of `dialect`.
 pub fn answer_of(dialect: Dialect, body: &[u8]) -> Option<ChatResponse> {
-    match dialect {
-        Dialect::Anthropic | Dialect::Bedrock => anthropic::decode_answer(body).ok(),
-        Dialect::OpenAi => openai::decode::decode_answer(body).ok(),
-    }
+    client_codec(dialect).decode_answer(body)
 }
 
 /// Watches a stream on its way to the client and stores it if it completes.
@@ -53,7 +43,7 @@ impl Capture {
             cache,
             pending,
             origin,
-            decoder: decoder_for(dialect),
+            decoder: client_codec(dialect).stream_decoder(),
             assembler: Assembler::default(),
             events: Vec::new(),
             seen: 0,

@@ -242,7 +242,7 @@ pub enum WireApi {
 }
 
 /// Bedrock's settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BedrockSettings {
     /// AWS region.
     pub region: String,

@@ -6,8 +6,8 @@
 //! them; translation between dialects always does. Nothing here knows about
 //! HTTP, axum or a provider.
 
-pub mod dialect;
 pub mod fields;
+mod meter;
 mod raw;
 mod request;
 mod response;
@@ -15,6 +15,7 @@ mod stream;
 mod tokens;
 mod usage;
 
+pub use meter::UsageMeter;
 pub use raw::{BodyKind, MessageIndex, RawRequest};
 pub use request::{
     ChatRequest, Content, ContentBlock, MediaBlock, Message, RedactedThinkingBlock, Role,

@@ -95,16 +95,12 @@ impl Router {
     /// Resolve the credentials of every provider that needs them (Bedrock),
     /// warming their caches: one line per provider, sorted by name.
     pub async fn check_credentials(&self) -> Vec<(String, Result<String, String>)> {
-        let mut providers: Vec<&Arc<Provider>> = self
-            .providers
-            .values()
-            .filter(|p| p.bedrock_auth().is_some())
-            .collect();
+        let mut providers: Vec<&Arc<Provider>> = self.providers.values().collect();
         providers.sort_by(|a, b| a.name.cmp(&b.name));
         let mut out = Vec::new();
         for p in providers {
-            if let Some(auth) = p.bedrock_auth() {
-                out.push((p.name.clone(), auth.check().await));
+            if let Some(checked) = p.check_credentials().await {
+                out.push((p.name.clone(), checked));
             }
         }
         out

@@ -1,49 +1,19 @@
 //! Translation between stream formats through canonical events.
 //!
-//! A provider contributes an [`EventDecoder`] (its bytes → canonical events),
-//! the client's dialect an [`EventEncoder`] (canonical events → its bytes);
+//! The upstream's protocol contributes an [`EventDecoder`] (its bytes →
+//! canonical events), the client's dialect an [`EventEncoder`] (canonical
+//! events → its bytes);
 //! the [`Translator`] drives both, meters the events, and — for providers
 //! whose answers may be unusable — holds output back behind an
 //! [`AnswerGuard`] until the answer has shown it is sound, so a bad answer
 //! can still be retried elsewhere.
 
 use super::guard::AnswerGuard;
-use super::meter::UsageMeter;
-use super::relay::Transcoder;
-use crate::core::{ChatRequest, ChatResponse, Dialect, RawRequest, StreamEvent};
+use crate::core::{StreamEvent, UsageMeter};
 use crate::error::UpstreamError;
+use crate::protocol::{EventDecoder, EventEncoder, Transcoder};
 use bytes::Bytes;
 use std::collections::VecDeque;
-
-/// A provider's stream bytes → canonical events.
-pub trait EventDecoder: Send {
-    /// Decode a chunk; push complete events.
-    fn feed(&mut self, chunk: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), UpstreamError>;
-    /// The stream ended: push what remains, fail if it was cut short.
-    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), UpstreamError>;
-}
-
-/// Canonical events → a client dialect's stream bytes.
-pub trait EventEncoder: Send {
-    /// Encode one event (zero or more chunks).
-    fn encode(&mut self, event: &StreamEvent, out: &mut VecDeque<Bytes>);
-    /// An error event in this dialect.
-    fn error(&self, error: &UpstreamError) -> Bytes;
-}
-
-/// What providers need from the client's dialect.
-pub trait ClientCodec: Send + Sync {
-    /// The dialect.
-    fn dialect(&self) -> Dialect;
-    /// The client's request in canonical form (for providers of another dialect).
-    fn canonical(&self, raw: &RawRequest) -> Result<ChatRequest, String>;
-    /// A stream encoder for this request.
-    fn stream_encoder(&self, raw: &RawRequest) -> Box<dyn EventEncoder>;
-    /// A whole answer in this dialect.
-    fn encode_answer(&self, raw: &RawRequest, answer: &ChatResponse) -> Bytes;
-    /// An error event in this dialect (for failures inside a stream).
-    fn error_event(&self, error: &UpstreamError) -> Bytes;
-}
 
 /// Decoder + encoder + meter (+ guard): a translating transcoder.
 pub struct Translator {

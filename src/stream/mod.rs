@@ -1,23 +1,17 @@
-//! Streams: SSE decoding and encoding, usage metering, and the pull-based
-//! relay that carries an upstream stream to the client.
+//! Streams: the pull-based relay that carries an upstream stream to the
+//! client, the translator (decoder + encoder through canonical events), the
+//! answer guard, assembling whole answers from events and back, and the one
+//! table choosing the transcoder for an upstream protocol × client dialect.
 //!
-//! Transcoders pair a provider's stream format with a client dialect; the
-//! relay drives one without knowing either. Nothing here knows about axum or
-//! about how requests are routed.
+//! Wire formats are `protocol`'s; nothing here knows about axum or about
+//! how requests are routed.
 
-pub mod anthropic;
 pub mod assemble;
 pub mod codec;
-pub mod frames;
 pub mod guard;
-pub mod meter;
-pub mod openai;
 pub mod relay;
-pub mod sse;
+pub mod table;
 
-pub use anthropic::{AnthropicPassthrough, anthropic_error_event};
-pub use codec::{ClientCodec, EventDecoder, EventEncoder, Translator};
+pub use codec::Translator;
 pub use guard::{AnswerGuard, check_answer};
-pub use meter::UsageMeter;
-pub use openai::{OpenAiPassthrough, openai_error_event};
-pub use relay::{ByteStream, OnEnd, Relay, StreamEnd, Tap, Transcoder};
+pub use relay::{ByteStream, OnEnd, Relay, StreamEnd, Tap};

@@ -9,8 +9,9 @@
 //! when the client goes away and the body is dropped, which drops (and so
 //! cancels) the upstream request.
 
-use super::meter::UsageMeter;
+use crate::core::UsageMeter;
 use crate::error::{TimeoutKind, UpstreamError, UpstreamErrorKind};
+use crate::protocol::Transcoder;
 use bytes::Bytes;
 use futures_util::Stream;
 use std::collections::VecDeque;
@@ -22,18 +23,6 @@ use tokio::time::{Instant, Sleep};
 
 /// Upstream body bytes.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, UpstreamError>> + Send>>;
-
-/// Turns upstream bytes into client bytes, metering usage on the way.
-pub trait Transcoder: Send {
-    /// Decode `chunk`, push complete client-ready events to `out`.
-    fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError>;
-    /// The upstream ended: flush, and fail if the stream was incomplete.
-    fn finish(&mut self, out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError>;
-    /// An error event in the client's dialect.
-    fn error_event(&self, error: &UpstreamError) -> Bytes;
-    /// What was counted so far.
-    fn meter(&self) -> &UsageMeter;
-}
 
 /// How a relayed stream ended.
 #[derive(Debug, Clone)]
@@ -116,10 +105,13 @@ impl Relay {
             }
         }
         let meter = self.transcoder.meter();
-        if let (Some((kind, message)), 0) = (&meter.error, meter.content_events) {
+        if let (Some(error), 0) = (&meter.error, meter.content_events) {
             return Err(UpstreamError::new(
-                crate::error::kind_for_anthropic_error_type(kind),
-                format!("upstream stream error before any content: {message}"),
+                crate::error::kind_for_anthropic_error_type(&error.kind),
+                format!(
+                    "upstream stream error before any content: {}",
+                    error.message
+                ),
             ));
         }
         self.idle_timer.as_mut().reset(Instant::now() + self.idle);

@@ -1,10 +1,10 @@
 //! Handlers for the Anthropic endpoints: `/v1/messages` and
 //! `/v1/messages/count_tokens`.
 
-use super::sse::AnthropicCodec;
 use crate::api::count::{Counted, serve_count};
 use crate::api::serve::{chat, fail, parse_body, start_record};
 use crate::core::{BodyKind, Dialect};
+use crate::protocol::anthropic::AnthropicCodec;
 use crate::server::AppState;
 use crate::server::middleware::RequestId;
 use axum::Extension;

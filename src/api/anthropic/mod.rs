@@ -4,6 +4,4 @@
 //! When the provider speaks this dialect too, bodies and stream events pass
 //! through untouched (only `model` is rewritten).
 
-pub mod error;
 pub mod handler;
-pub mod sse;

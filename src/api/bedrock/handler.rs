@@ -4,17 +4,17 @@
 //! `claude-haiku-4-5-20251001`), so Bedrock-mode clients get the same routes
 //! as everyone else.
 
-use super::codec::BedrockCodec;
 use crate::api::count::{Counted, serve_count};
 use crate::api::serve::{chat, fail, start_record};
 use crate::core::{BodyKind, Dialect, RawRequest};
 use crate::error::GatewayError;
-use crate::providers::bedrock::anthropic_model_name;
-use crate::providers::bedrock::body::messages_body;
+use crate::protocol::bedrock::BedrockCodec;
+use crate::protocol::bedrock::anthropic_model_name;
+use crate::protocol::bedrock::body::messages_body;
+use crate::protocol::bedrock::frames::EVENTSTREAM_CONTENT_TYPE;
 use crate::server::AppState;
 use crate::server::body::read_body;
 use crate::server::middleware::RequestId;
-use crate::stream::frames::EVENTSTREAM_CONTENT_TYPE;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, State};

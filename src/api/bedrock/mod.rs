@@ -8,6 +8,4 @@
 //! stream from the URL, betas into the `anthropic-beta` header), then routed
 //! like any other request.
 
-pub mod codec;
-pub mod error;
 pub mod handler;

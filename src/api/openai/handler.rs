@@ -1,8 +1,8 @@
 //! Handler for `POST /v1/chat/completions`.
 
-use super::sse::OpenAiCodec;
 use crate::api::serve::{chat, fail, parse_body, start_record};
 use crate::core::{BodyKind, Dialect};
+use crate::protocol::openai::OpenAiCodec;
 use crate::server::AppState;
 use crate::server::middleware::RequestId;
 use axum::Extension;

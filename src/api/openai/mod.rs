@@ -5,7 +5,4 @@
 //! rewritten); other providers get it translated through the canonical
 //! request, and their answers are translated back.
 
-pub mod convert;
-pub mod error;
 pub mod handler;
-pub mod sse;

@@ -1,4 +1,4 @@
-//! Tests of the Anthropic adapter: what goes upstream, and how errors read.
+//! Tests of the Anthropic adapter: what goes upstream.
 
 use super::*;
 use crate::config::Timeouts;
@@ -55,10 +55,10 @@ fn request_swaps_keys_and_keeps_betas() {
         query: Some("beta=true"),
         canonical: None,
         capabilities: crate::config::Capabilities::all(),
-        client: &crate::api::anthropic::sse::AnthropicCodec,
+        client: &crate::protocol::anthropic::AnthropicCodec,
     };
     let req = adapter(Some("sk-upstream"))
-        .request(&call, Endpoint::Messages)
+        .build(&call, Operation::Messages)
         .unwrap();
     assert_eq!(req.uri(), "http://127.0.0.1:9/prefix/v1/messages?beta=true");
     let h = req.headers();
@@ -78,7 +78,7 @@ fn request_swaps_keys_and_keeps_betas() {
         req.body().as_ref(),
         br#"{"model":"claude-sonnet-4-5-20250929","max_tokens":9,"messages":[],"x":{"keep":true}}"#
     );
-    let count = adapter(None).request(&call, Endpoint::CountTokens).unwrap();
+    let count = adapter(None).build(&call, Operation::CountTokens).unwrap();
     assert_eq!(
         count.uri(),
         "http://127.0.0.1:9/prefix/v1/messages/count_tokens?beta=true"
@@ -104,77 +104,9 @@ fn default_version_when_client_sends_none() {
         query: None,
         canonical: None,
         capabilities: crate::config::Capabilities::all(),
-        client: &crate::api::anthropic::sse::AnthropicCodec,
+        client: &crate::protocol::anthropic::AnthropicCodec,
     };
-    let req = adapter(None).request(&call, Endpoint::Messages).unwrap();
+    let req = adapter(None).build(&call, Operation::Messages).unwrap();
     assert_eq!(req.uri(), "http://127.0.0.1:9/prefix/v1/messages");
     assert_eq!(req.headers()["anthropic-version"], DEFAULT_VERSION);
-}
-
-#[test]
-fn error_classification() {
-    let body = |t: &str, m: &str| {
-        Bytes::from(format!(
-            r#"{{"type":"error","error":{{"type":"{t}","message":"{m}"}}}}"#
-        ))
-    };
-    let mut h = HeaderMap::new();
-    h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-    let e = classify_error(
-        StatusCode::TOO_MANY_REQUESTS,
-        &h,
-        body("rate_limit_error", "slow down"),
-    );
-    assert_eq!(e.kind, UpstreamErrorKind::RateLimited);
-    assert_eq!(e.retry_after.unwrap(), "7");
-
-    let e = classify_error(
-        StatusCode::UNAUTHORIZED,
-        &h,
-        body("authentication_error", "invalid x-api-key sk-ant-abc"),
-    );
-    assert_eq!(e.kind, UpstreamErrorKind::Auth);
-    assert!(
-        !e.message.contains("sk-ant"),
-        "no upstream details leak: {}",
-        e.message
-    );
-    assert!(e.passthrough.is_none());
-
-    let b = body("invalid_request_error", "max_tokens too large");
-    let e = classify_error(StatusCode::BAD_REQUEST, &h, b.clone());
-    assert_eq!(
-        (e.kind, e.passthrough),
-        (
-            UpstreamErrorKind::InvalidRequest,
-            Some((Dialect::Anthropic, b))
-        )
-    );
-    assert!(e.message.contains("max_tokens too large"));
-
-    let e = classify_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &h,
-        body("overloaded_error", "Overloaded"),
-    );
-    assert_eq!(e.kind, UpstreamErrorKind::Overloaded);
-    let e = classify_error(
-        StatusCode::BAD_GATEWAY,
-        &h,
-        Bytes::from_static(b"<html>nginx</html>"),
-    );
-    assert_eq!(e.kind, UpstreamErrorKind::Server);
-    assert!(e.message.contains("Bad Gateway"));
-}
-
-#[test]
-fn answers_are_metered() {
-    let body = br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[],"stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":3,"cache_read_input_tokens":100}}"#;
-    let m = adapter(None).meter_answer(body).unwrap();
-    assert_eq!(m.usage().cache_read_tokens, 100);
-    assert_eq!(m.stop_reason.as_deref(), Some("end_turn"));
-    assert_eq!(
-        adapter(None).meter_answer(b"not json").unwrap_err().kind,
-        UpstreamErrorKind::Malformed
-    );
 }

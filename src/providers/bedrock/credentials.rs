@@ -98,10 +98,14 @@ impl BedrockAuth {
     /// How a Bedrock provider authenticates: its API key, its configured
     /// access keys, `AWS_BEARER_TOKEN_BEDROCK`, or the AWS chain (`None` for
     /// other kinds of provider).
-    pub fn from_config(config: &ProviderConfig) -> Option<Self> {
-        let b = config.bedrock.as_ref()?;
+    pub fn from_config(config: &ProviderConfig) -> Self {
+        let default = crate::config::BedrockSettings {
+            region: "us-east-1".into(),
+            ..Default::default()
+        };
+        let b = config.bedrock.as_ref().unwrap_or(&default);
         if let Some(key) = &config.api_key {
-            return Some(BedrockAuth::Bearer(key.clone()));
+            return BedrockAuth::Bearer(key.clone());
         }
         if let (Some(id), Some(secret)) = (&b.access_key_id, &b.secret_access_key) {
             let token = b
@@ -110,19 +114,19 @@ impl BedrockAuth {
                 .map(|t| t.expose_secret().to_string());
             let creds =
                 Credentials::new(id, secret.expose_secret(), token, None, "switchyard-config");
-            return Some(BedrockAuth::Static(creds));
+            return BedrockAuth::Static(creds);
         }
         if let Ok(key) = std::env::var("AWS_BEARER_TOKEN_BEDROCK")
             && !key.trim().is_empty()
         {
-            return Some(BedrockAuth::Bearer(SecretString::from(key)));
+            return BedrockAuth::Bearer(SecretString::from(key));
         }
-        Some(BedrockAuth::Chain {
+        BedrockAuth::Chain {
             region: b.region.clone(),
             profile: b.profile.clone(),
             provider: OnceCell::new(),
             cached: RwLock::new(None),
-        })
+        }
     }
 
     /// Credentials for the next request.
@@ -175,9 +179,10 @@ impl BedrockAuth {
 pub async fn check_all(providers: &[ProviderConfig]) -> Vec<(String, Result<String, String>)> {
     let mut out = Vec::new();
     for p in providers {
-        let Some(auth) = BedrockAuth::from_config(p) else {
+        if p.bedrock.is_none() {
             continue;
-        };
+        }
+        let auth = BedrockAuth::from_config(p);
         out.push((p.name.clone(), auth.check().await));
     }
     out

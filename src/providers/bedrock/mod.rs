@@ -2,26 +2,29 @@
 //! InvokeModelWithResponseStream (and count-tokens), signed with SigV4
 //! (service `bedrock`) over the exact body bytes, or with a Bedrock API key.
 //!
-//! Pure: builds and signs requests from already-resolved credentials,
-//! classifies error answers; `credentials` resolves, `eventstream` decodes.
+//! The adapter resolves credentials (`credentials`: the AWS chain, access
+//! keys or an API key, cached and refreshed) and builds and signs requests;
+//! the body rewrite, the event stream and the error shapes are
+//! `protocol::bedrock`'s.
 
-pub mod body;
 pub mod credentials;
-pub mod eventstream;
 
-use super::Call;
+use super::{Adapter, Call, Operation as Op};
 use crate::config::ProviderConfig;
 use crate::core::Dialect;
-use crate::error::{TimeoutKind, UpstreamError, UpstreamErrorKind};
+use crate::error::{UpstreamError, UpstreamErrorKind};
+use crate::protocol::Wire;
+use crate::protocol::bedrock::body;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use base64::Engine;
 use bytes::Bytes;
+use credentials::BedrockAuth;
 use credentials::Resolved;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use serde::Deserialize;
+use futures_util::future::BoxFuture;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderName, HeaderValue, Method};
 use std::time::SystemTime;
 
 /// Which Bedrock operation.
@@ -45,12 +48,13 @@ impl Operation {
     }
 }
 
-/// Request builder and error classifier for Bedrock.
-#[derive(Debug, Clone)]
+/// Request builder and signer for Bedrock.
+#[derive(Debug)]
 pub struct BedrockAdapter {
     region: String,
     endpoint: String,
     extra_headers: Vec<(HeaderName, HeaderValue)>,
+    auth: BedrockAuth,
 }
 
 /// A model id as Bedrock wants it in the path: `:` kept, `/` (ARNs) and
@@ -67,30 +71,6 @@ pub fn encode_model_id(id: &str) -> String {
     out
 }
 
-/// The Anthropic model name inside a Bedrock model id, ARN or inference
-/// profile: `us.anthropic.claude-sonnet-4-5-20250929-v1:0` →
-/// `claude-sonnet-4-5-20250929`. `None` for ids that are not Claude's.
-pub fn anthropic_model_name(id: &str) -> Option<String> {
-    let id = id.rsplit('/').next().unwrap_or(id);
-    let start = id.find("anthropic.")? + "anthropic.".len();
-    // What comes before is a geography prefix (`us.`, `eu.`, `global.`, …).
-    if id[..start - "anthropic.".len()].contains(['/', ':']) {
-        return None;
-    }
-    let name = &id[start..];
-    let name = match name.rfind("-v") {
-        Some(i)
-            if name[i + 2..]
-                .split(':')
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) =>
-        {
-            &name[..i]
-        }
-        _ => name,
-    };
-    (!name.is_empty()).then(|| name.to_string())
-}
-
 fn bad(e: impl std::fmt::Display) -> UpstreamError {
     UpstreamError::new(
         UpstreamErrorKind::Transport,
@@ -100,11 +80,16 @@ fn bad(e: impl std::fmt::Display) -> UpstreamError {
 
 impl BedrockAdapter {
     /// An adapter for this provider (`base_url` is the endpoint).
-    pub fn new(config: &ProviderConfig, region: &str) -> Self {
+    pub fn new(config: &ProviderConfig) -> Self {
         BedrockAdapter {
-            region: region.to_string(),
+            region: config
+                .bedrock
+                .as_ref()
+                .map_or("us-east-1", |b| b.region.as_str())
+                .to_string(),
             endpoint: config.base_url.clone(),
             extra_headers: config.headers.clone(),
+            auth: BedrockAuth::from_config(config),
         }
     }
 
@@ -118,7 +103,7 @@ impl BedrockAdapter {
     }
 
     /// The signed upstream request.
-    pub fn request(
+    pub fn build(
         &self,
         call: &Call<'_>,
         op: Operation,
@@ -212,103 +197,36 @@ impl BedrockAdapter {
         instructions.apply_to_request_http1x(req);
         Ok(())
     }
+}
 
-    /// Classify a non-2xx answer.
-    pub fn classify_error(
-        &self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: Bytes,
-    ) -> UpstreamError {
-        classify_error(status, headers, body)
+impl Adapter for BedrockAdapter {
+    fn wire(&self) -> Wire {
+        Wire::BedrockInvoke
     }
-}
 
-#[derive(Deserialize, Default)]
-struct ErrorBody {
-    #[serde(default, alias = "Message")]
-    message: String,
-    #[serde(default, rename = "__type", alias = "code")]
-    kind: Option<String>,
-}
-
-/// Classify a Bedrock error answer (the exception name from
-/// `x-amzn-ErrorType` or the body decides; the status backs it up).
-pub fn classify_error(status: StatusCode, headers: &HeaderMap, body: Bytes) -> UpstreamError {
-    let parsed: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-    let name = headers
-        .get("x-amzn-errortype")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or(parsed.kind)
-        .map(|n| {
-            let n = n.split(':').next().unwrap_or("").to_string();
-            n.rsplit('#').next().unwrap_or("").to_string()
+    fn request<'a>(
+        &'a self,
+        call: &'a Call<'a>,
+        op: Op,
+    ) -> BoxFuture<'a, Result<Option<http::Request<Bytes>>, UpstreamError>> {
+        Box::pin(async move {
+            let auth = self.auth.resolve().await?;
+            let op = match op {
+                Op::CountTokens => Operation::CountTokens,
+                Op::Messages if call.raw.is_stream() => Operation::InvokeStream,
+                Op::Messages => Operation::Invoke,
+            };
+            self.build(call, op, &auth).map(Some)
         })
-        .unwrap_or_default();
-    let kind = match name.as_str() {
-        "" => crate::error::kind_for_status(status),
-        "ModelErrorException" | "InternalServerException" | "ModelStreamErrorException" => {
-            UpstreamErrorKind::Server
-        }
-        "ModelTimeoutException" => UpstreamErrorKind::Timeout(TimeoutKind::FirstByte),
-        n => eventstream::exception_kind(n),
-    };
-    let mut message = match kind {
-        UpstreamErrorKind::Auth => {
-            "Bedrock rejected the gateway's credentials; check the provider's AWS credentials"
-                .to_string()
-        }
-        _ => format!(
-            "Bedrock {}: {}",
-            if name.is_empty() {
-                status.as_str()
-            } else {
-                &name
-            },
-            parsed.message
-        ),
-    };
-    if parsed.message.contains("on-demand throughput")
-        || parsed.message.contains("inference profile")
-    {
-        message.push_str(
-            " (hint: invoke this model through an inference profile, e.g. id = \"us.anthropic.claude-…\" or \"global.anthropic.claude-…\", not the base model id)",
-        );
     }
-    let status = match kind {
-        // Throttling and "not ready" are rate limits whatever the status said.
-        UpstreamErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        UpstreamErrorKind::InvalidRequest if !status.is_client_error() => StatusCode::BAD_REQUEST,
-        _ => status,
-    };
-    UpstreamError {
-        kind,
-        status: Some(status),
-        retry_after: headers.get(RETRY_AFTER).cloned(),
-        passthrough: (kind == UpstreamErrorKind::InvalidRequest)
-            .then_some((Dialect::Bedrock, body)),
-        message,
+
+    fn count_answer(&self, body: Bytes) -> Result<Bytes, UpstreamError> {
+        crate::protocol::bedrock::count_tokens_answer(&body)
     }
-}
 
-#[derive(Deserialize)]
-struct CountTokens {
-    #[serde(rename = "inputTokens")]
-    input_tokens: u64,
-}
-
-/// Bedrock's count-tokens answer in Anthropic's shape.
-pub fn count_tokens_answer(body: &[u8]) -> Result<Bytes, UpstreamError> {
-    let c: CountTokens = serde_json::from_slice(body).map_err(|e| {
-        UpstreamError::new(
-            UpstreamErrorKind::Malformed,
-            format!("bad count-tokens answer: {e}"),
-        )
-    })?;
-    Ok(Bytes::from(
-        serde_json::json!({"input_tokens": c.input_tokens}).to_string(),
-    ))
+    fn check_credentials(&self) -> BoxFuture<'_, Option<Result<String, String>>> {
+        Box::pin(async move { Some(self.auth.check().await) })
+    }
 }
 
 #[cfg(test)]

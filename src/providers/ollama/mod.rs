@@ -1,20 +1,18 @@
-//! Ollama's native API: `POST /api/chat` (NDJSON streams) and model
-//! discovery from `GET /api/tags`.
+//! Ollama's native API: `POST /api/chat` (NDJSON streams, always
+//! translated) and model discovery from `GET /api/tags`.
 //!
 //! (With `api = "anthropic"` or `api = "openai"` an ollama provider uses the
 //! Anthropic or OpenAI adapter against Ollama's `/v1` endpoints instead.)
 
-pub mod decode;
-pub mod encode;
-
-use super::Call;
-use super::openai::classify_error as classify_openai_style;
-use crate::config::{Capabilities, ProviderConfig};
+use super::{Adapter, Call, Operation};
+use crate::config::ProviderConfig;
 use crate::error::{UpstreamError, UpstreamErrorKind};
+use crate::protocol::Wire;
+use crate::protocol::ollama::encode;
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use serde::Deserialize;
+use http::{HeaderName, HeaderValue, Method};
 
 /// Request builder and error classifier for `/api/chat`.
 #[derive(Debug, Clone)]
@@ -33,7 +31,7 @@ impl OllamaAdapter {
     }
 
     /// The upstream request for `call` (always translated).
-    pub fn request(&self, call: &Call<'_>) -> Result<http::Request<Bytes>, UpstreamError> {
+    pub fn build(&self, call: &Call<'_>) -> Result<http::Request<Bytes>, UpstreamError> {
         let request = call.canonical.ok_or_else(|| {
             UpstreamError::new(
                 UpstreamErrorKind::Transport,
@@ -63,88 +61,28 @@ impl OllamaAdapter {
             )
         })
     }
+}
 
-    /// Classify a non-2xx answer (`{"error": "..."}`).
-    pub fn classify_error(
-        &self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: Bytes,
-    ) -> UpstreamError {
-        let mut e = classify_openai_style(status, headers, body, crate::core::Dialect::OpenAi);
-        e.passthrough = None; // not a client dialect
-        e
+impl Adapter for OllamaAdapter {
+    fn wire(&self) -> Wire {
+        Wire::OllamaNative
     }
 
-    /// `GET /api/tags` URL.
-    pub fn tags_url(&self) -> String {
-        format!("{}/api/tags", self.base_url)
+    fn request<'a>(
+        &'a self,
+        call: &'a Call<'a>,
+        op: Operation,
+    ) -> BoxFuture<'a, Result<Option<http::Request<Bytes>>, UpstreamError>> {
+        let built = match op {
+            Operation::Messages => self.build(call).map(Some),
+            Operation::CountTokens => Ok(None),
+        };
+        Box::pin(std::future::ready(built))
     }
-}
 
-#[derive(Deserialize)]
-struct Tags {
-    #[serde(default)]
-    models: Vec<Tag>,
-}
-
-#[derive(Deserialize)]
-struct Tag {
-    name: String,
-    #[serde(default)]
-    capabilities: Option<Vec<String>>,
-}
-
-/// A model an Ollama server lists.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
-    /// Its name (`llama3.2:latest`).
-    pub name: String,
-    /// What it can do, when the server says (newer servers do).
-    pub capabilities: Option<Capabilities>,
-}
-
-/// The models in an `/api/tags` answer.
-pub fn parse_tags(body: &[u8]) -> Result<Vec<Listed>, String> {
-    let tags: Tags =
-        serde_json::from_slice(body).map_err(|e| format!("not an /api/tags answer: {e}"))?;
-    Ok(tags
-        .models
-        .into_iter()
-        .map(|m| Listed {
-            name: m.name,
-            capabilities: m.capabilities.map(|c| Capabilities {
-                tools: c.iter().any(|x| x == "tools"),
-                vision: c.iter().any(|x| x == "vision"),
-                thinking: c.iter().any(|x| x == "thinking"),
-            }),
-        })
-        .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tags() {
-        let body = br#"{"models":[{"name":"llama3.2:latest","model":"llama3.2:latest","size":2019393189,"details":{"family":"llama"}},{"name":"qwen3:8b","capabilities":["completion","tools","thinking"]}]}"#;
-        let listed = parse_tags(body).unwrap();
-        assert_eq!(
-            listed[0],
-            Listed {
-                name: "llama3.2:latest".into(),
-                capabilities: None
-            }
-        );
-        assert_eq!(
-            listed[1].capabilities,
-            Some(Capabilities {
-                tools: true,
-                vision: false,
-                thinking: true
-            })
-        );
-        assert!(parse_tags(b"nope").is_err());
+    fn models_request(&self) -> Option<http::Request<Bytes>> {
+        http::Request::get(format!("{}/api/tags", self.base_url))
+            .body(Bytes::new())
+            .ok()
     }
 }

@@ -1,24 +1,22 @@
 //! OpenAI-compatible servers (OpenAI, vLLM, llama.cpp's llama-server, LM
 //! Studio, Ollama's `/v1`): `POST {base_url}/chat/completions`.
 //!
-//! Pure: OpenAI clients' bodies pass through with the model rewritten (and
-//! `include_usage` switched on for streams, so the gateway can meter);
-//! clients of other dialects are translated from the canonical request.
+//! Builds requests: OpenAI clients' bodies pass through with the model
+//! rewritten (and `include_usage` switched on for streams, so the gateway
+//! can meter); clients of other dialects are translated from the canonical
+//! request by `protocol::openai`.
 
-pub mod decode;
-pub mod encode;
-
-use super::Call;
+use super::{Adapter, Call, Operation};
 use crate::config::ProviderConfig;
 use crate::core::Dialect;
-use crate::core::dialect::OpenAiUsage;
-use crate::error::{UpstreamError, UpstreamErrorKind, kind_for_status};
-use crate::stream::UsageMeter;
+use crate::error::{UpstreamError, UpstreamErrorKind};
+use crate::protocol::Wire;
+use crate::protocol::openai::encode;
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use futures_util::future::BoxFuture;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderName, HeaderValue, Method};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde_json::Value;
 
 /// Request builder and error classifier for OpenAI-compatible servers.
@@ -47,7 +45,7 @@ impl OpenAiAdapter {
     }
 
     /// The upstream request for `call`.
-    pub fn request(&self, call: &Call<'_>) -> Result<http::Request<Bytes>, UpstreamError> {
+    pub fn build(&self, call: &Call<'_>) -> Result<http::Request<Bytes>, UpstreamError> {
         let body = if call.raw.dialect() == Dialect::OpenAi {
             passthrough_body(call)?
         } else {
@@ -69,47 +67,23 @@ impl OpenAiAdapter {
         }
         builder.body(body).map_err(encode_error)
     }
+}
 
-    /// Classify a non-2xx answer.
-    pub fn classify_error(
-        &self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: Bytes,
-    ) -> UpstreamError {
-        classify_error(status, headers, body, Dialect::OpenAi)
+impl Adapter for OpenAiAdapter {
+    fn wire(&self) -> Wire {
+        Wire::OpenAi
     }
 
-    /// Meter a whole OpenAI answer passed through as it is.
-    pub fn meter_answer(&self, body: &[u8]) -> Result<UsageMeter, UpstreamError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            #[serde(default)]
-            model: Option<String>,
-            #[serde(default)]
-            usage: Option<OpenAiUsage>,
-            #[serde(default)]
-            choices: Vec<Value>,
-        }
-        let a: Answer = serde_json::from_slice(body).map_err(|e| {
-            UpstreamError::new(
-                UpstreamErrorKind::Malformed,
-                format!("upstream answer is not a chat completion: {e}"),
-            )
-        })?;
-        let mut meter = UsageMeter::default();
-        meter.model = a.model;
-        meter.completed = true;
-        meter.stop_reason = a
-            .choices
-            .first()
-            .and_then(|c| c.get("finish_reason"))
-            .and_then(Value::as_str)
-            .map(|f| crate::core::dialect::stop_reason_from_finish(f).to_string());
-        if let Some(u) = a.usage {
-            meter.set_usage(u.to_usage());
-        }
-        Ok(meter)
+    fn request<'a>(
+        &'a self,
+        call: &'a Call<'a>,
+        op: Operation,
+    ) -> BoxFuture<'a, Result<Option<http::Request<Bytes>>, UpstreamError>> {
+        let built = match op {
+            Operation::Messages => self.build(call).map(Some),
+            Operation::CountTokens => Ok(None),
+        };
+        Box::pin(std::future::ready(built))
     }
 }
 
@@ -130,46 +104,4 @@ fn passthrough_body(call: &Call<'_>) -> Result<Bytes, UpstreamError> {
     serde_json::to_vec(&v)
         .map(Bytes::from)
         .map_err(encode_error)
-}
-
-/// Classify an OpenAI-style (or Ollama-style) error answer.
-pub fn classify_error(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: Bytes,
-    dialect: Dialect,
-) -> UpstreamError {
-    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-    let upstream_message = parsed
-        .as_ref()
-        .and_then(|v| v.get("error"))
-        .and_then(|e| {
-            e.get("message")
-                .and_then(Value::as_str)
-                .or_else(|| e.as_str())
-        })
-        .map(str::to_string)
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
-    let kind = kind_for_status(status);
-    let message = match kind {
-        UpstreamErrorKind::Auth => {
-            "the provider rejected the gateway's credentials; check the provider's api_key"
-                .to_string()
-        }
-        _ => format!("upstream returned {}: {upstream_message}", status.as_u16()),
-    };
-    let passable = matches!(
-        kind,
-        UpstreamErrorKind::InvalidRequest | UpstreamErrorKind::RateLimited
-    ) && parsed
-        .as_ref()
-        .and_then(|v| v.get("error"))
-        .is_some_and(Value::is_object);
-    UpstreamError {
-        kind,
-        status: Some(status),
-        retry_after: headers.get(RETRY_AFTER).cloned(),
-        passthrough: passable.then_some((dialect, body)),
-        message,
-    }
 }

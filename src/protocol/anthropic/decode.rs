@@ -1,9 +1,12 @@
-//! Anthropic SSE → canonical events, for clients of another dialect.
+//! Reading Anthropic answers: SSE → canonical events (for clients of
+//! another dialect), whole answers, and the usage of an answer passed on as
+//! it is.
 
-use crate::core::StreamEvent;
+use crate::core::{ChatResponse, StreamEvent, UsageMeter, UsageReport};
 use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::stream::EventDecoder;
-use crate::stream::sse::SseDecoder;
+use crate::protocol::EventDecoder;
+use crate::protocol::sse::SseDecoder;
+use serde::Deserialize;
 
 /// Decodes an Anthropic event stream into canonical events.
 #[derive(Debug, Default)]
@@ -72,6 +75,46 @@ impl EventDecoder for AnthropicDecoder {
             ))
         }
     }
+}
+
+/// Meter a non-streamed answer (which is passed on as it is).
+pub fn meter_answer(body: &[u8]) -> Result<UsageMeter, UpstreamError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
+        model: Option<String>,
+        #[serde(default)]
+        stop_reason: Option<String>,
+        #[serde(default)]
+        usage: Option<UsageReport>,
+    }
+    let answer: Answer = serde_json::from_slice(body).map_err(|e| {
+        UpstreamError::new(
+            UpstreamErrorKind::Malformed,
+            format!("upstream answer is not a message: {e}"),
+        )
+    })?;
+    let mut meter = UsageMeter::default();
+    meter.message_id = answer.id;
+    meter.model = answer.model;
+    meter.stop_reason = answer.stop_reason;
+    meter.completed = true;
+    if let Some(u) = &answer.usage {
+        meter.observe_report(u);
+    }
+    Ok(meter)
+}
+
+/// Decode a whole Anthropic answer.
+pub fn decode_answer(body: &[u8]) -> Result<ChatResponse, UpstreamError> {
+    serde_json::from_slice(body).map_err(|e| {
+        UpstreamError::new(
+            UpstreamErrorKind::Malformed,
+            format!("upstream answer is not a message: {e}"),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 //! Each upstream event is forwarded as the exact bytes the provider wrote,
 //! as soon as it is complete; only the meter looks inside.
 
-use super::frames;
-use super::meter::UsageMeter;
-use super::relay::Transcoder;
-use super::sse::{SseDecoder, encode_event};
+use super::meter;
+use crate::core::UsageMeter;
 use crate::error::{UpstreamError, UpstreamErrorKind, anthropic_error_type};
+use crate::protocol::Transcoder;
+use crate::protocol::bedrock::frames;
+use crate::protocol::sse::{SseDecoder, SseEvent, encode_event};
 use bytes::Bytes;
 use std::collections::VecDeque;
 
@@ -30,15 +31,20 @@ impl AnthropicPassthrough {
         }
     }
 
-    fn forward(&mut self, event: &super::sse::SseEvent, out: &mut VecDeque<Bytes>) {
-        self.meter.observe(event.name(), event.data());
+    fn forward(&mut self, event: &SseEvent, out: &mut VecDeque<Bytes>) {
+        meter::observe(&mut self.meter, event.name(), event.data());
         if !self.frames {
             out.push_back(event.raw().clone());
         } else if event.name() == "error" {
-            let (kind, message) = self.meter.error.clone().unwrap_or_default();
+            let (kind, message) = self
+                .meter
+                .error
+                .as_ref()
+                .map(|e| (e.kind.as_str(), e.message.as_str()))
+                .unwrap_or_default();
             out.push_back(frames::exception_frame(
-                frames::exception_for_anthropic(&kind),
-                &message,
+                frames::exception_for_anthropic(kind),
+                message,
             ));
         } else {
             out.push_back(frames::chunk_frame(event.data()));

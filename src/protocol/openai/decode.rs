@@ -7,15 +7,15 @@
 //! with broken JSON arguments is reported as an upstream error instead of
 //! reaching the client.
 
-use super::super::{parse_tool_arguments, tool_use_id};
-use crate::core::dialect::{OpenAiUsage, stop_reason_from_finish};
 use crate::core::{
     ChatResponse, ContentBlock, Delta, MessageDeltaBody, StreamEvent, TextBlock, ThinkingBlock,
-    ToolUseBlock, Usage, UsageReport,
+    ToolUseBlock, Usage, UsageMeter, UsageReport,
 };
 use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::stream::EventDecoder;
-use crate::stream::sse::SseDecoder;
+use crate::protocol::EventDecoder;
+use crate::protocol::openai::usage::{OpenAiUsage, stop_reason_from_finish};
+use crate::protocol::sse::SseDecoder;
+use crate::protocol::{parse_tool_arguments, tool_use_id};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -399,6 +399,38 @@ impl EventDecoder for OpenAiDecoder {
             "upstream closed the stream before it finished",
         ))
     }
+}
+
+/// Meter a whole OpenAI answer passed through as it is.
+pub fn meter_answer(body: &[u8]) -> Result<UsageMeter, UpstreamError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        model: Option<String>,
+        #[serde(default)]
+        usage: Option<OpenAiUsage>,
+        #[serde(default)]
+        choices: Vec<Value>,
+    }
+    let a: Answer = serde_json::from_slice(body).map_err(|e| {
+        UpstreamError::new(
+            UpstreamErrorKind::Malformed,
+            format!("upstream answer is not a chat completion: {e}"),
+        )
+    })?;
+    let mut meter = UsageMeter::default();
+    meter.model = a.model;
+    meter.completed = true;
+    meter.stop_reason = a
+        .choices
+        .first()
+        .and_then(|c| c.get("finish_reason"))
+        .and_then(Value::as_str)
+        .map(|f| stop_reason_from_finish(f).to_string());
+    if let Some(u) = a.usage {
+        meter.set_usage(u.to_usage());
+    }
+    Ok(meter)
 }
 
 #[cfg(test)]

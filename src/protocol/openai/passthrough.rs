@@ -4,11 +4,11 @@
 //! asks for `include_usage` so it can meter; when the client did not ask for
 //! it, the extra usage-only chunk is dropped here.
 
-use super::meter::UsageMeter;
-use super::relay::Transcoder;
-use super::sse::{SseDecoder, encode_data};
-use crate::core::dialect::{OpenAiUsage, stop_reason_from_finish};
+use crate::core::{ErrorBody, UsageMeter};
 use crate::error::{UpstreamError, UpstreamErrorKind, openai_error_type, openai_status};
+use crate::protocol::Transcoder;
+use crate::protocol::openai::usage::{OpenAiUsage, stop_reason_from_finish};
+use crate::protocol::sse::{SseDecoder, encode_data};
 use bytes::Bytes;
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -73,7 +73,10 @@ impl OpenAiPassthrough {
                 .get("message")
                 .and_then(|m| m.as_str())
                 .unwrap_or("upstream error");
-            self.meter.error = Some(("api_error".to_string(), message.to_string()));
+            self.meter.on_error(ErrorBody {
+                kind: "api_error".to_string(),
+                message: message.to_string(),
+            });
         }
         if self.meter.message_id.is_none() {
             self.meter.message_id = chunk.id;

@@ -3,10 +3,11 @@
 //! through untouched).
 
 use super::error::error_body_for;
+use super::passthrough::anthropic_error_event;
 use crate::core::{ChatRequest, ChatResponse, Dialect, RawRequest, StreamEvent};
 use crate::error::UpstreamError;
-use crate::stream::sse::encode_event;
-use crate::stream::{ClientCodec, EventEncoder, anthropic_error_event};
+use crate::protocol::sse::encode_event;
+use crate::protocol::{ClientCodec, EventDecoder, EventEncoder};
 use bytes::Bytes;
 use std::collections::VecDeque;
 
@@ -54,5 +55,13 @@ impl ClientCodec for AnthropicCodec {
 
     fn error_event(&self, error: &UpstreamError) -> Bytes {
         anthropic_error_event(error)
+    }
+
+    fn decode_answer(&self, body: &[u8]) -> Option<ChatResponse> {
+        super::decode_answer(body).ok()
+    }
+
+    fn stream_decoder(&self) -> Box<dyn EventDecoder> {
+        Box::new(super::AnthropicDecoder::default())
     }
 }

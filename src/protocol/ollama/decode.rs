@@ -4,13 +4,13 @@
 //! `done` line (`prompt_eval_count`, `eval_count`), and a tool call is
 //! signalled only by its presence (`done_reason` stays `stop`).
 
-use super::super::{parse_tool_arguments, tool_use_id};
 use crate::core::{
     ChatResponse, ContentBlock, Delta, MessageDeltaBody, StreamEvent, TextBlock, ThinkingBlock,
     ToolUseBlock, UsageReport,
 };
 use crate::error::{UpstreamError, UpstreamErrorKind};
-use crate::stream::EventDecoder;
+use crate::protocol::EventDecoder;
+use crate::protocol::{parse_tool_arguments, tool_use_id};
 use bytes::BytesMut;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};

@@ -5,11 +5,11 @@
 //! stay in place as system turns. Tool messages become `tool_result` blocks
 //! at the front of one user turn (merged with a user message that follows).
 
-use crate::core::dialect::{finish_from_stop_reason, usage_to_openai};
 use crate::core::{
     ChatRequest, ChatResponse, Content, ContentBlock, MediaBlock, Message, Role, TextBlock,
     Thinking, Tool, ToolChoice, ToolResultBlock, ToolUseBlock, Usage,
 };
+use crate::protocol::openai::usage::{finish_from_stop_reason, usage_to_openai};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 

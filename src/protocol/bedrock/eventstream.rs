@@ -8,10 +8,12 @@
 //! which checks both CRCs.
 
 use crate::core::StreamEvent;
+use crate::core::UsageMeter;
 use crate::error::{TimeoutKind, UpstreamError, UpstreamErrorKind};
-use crate::stream::frames::error_frame;
-use crate::stream::sse::encode_event;
-use crate::stream::{EventDecoder, Transcoder, UsageMeter, anthropic_error_event};
+use crate::protocol::anthropic::{anthropic_error_event, meter};
+use crate::protocol::bedrock::frames::error_frame;
+use crate::protocol::sse::encode_event;
+use crate::protocol::{EventDecoder, Transcoder};
 use aws_smithy_eventstream::frame::read_message_from;
 use aws_smithy_types::event_stream::Message;
 use base64::Engine;
@@ -219,7 +221,7 @@ impl Transcoder for BedrockStream {
         while let Some(frame) = self.frames.next_frame()? {
             match frame {
                 Frame::Event { name, json, raw } => {
-                    self.meter.observe(&name, &json);
+                    meter::observe(&mut self.meter, &name, &json);
                     if name == "message_stop" {
                         meter_metrics(&mut self.meter, &json);
                     }

@@ -2,7 +2,7 @@
 //! point, exceptions, and the transcoders.
 
 use super::*;
-use crate::stream::frames::{chunk_frame, exception_frame};
+use crate::protocol::bedrock::frames::{chunk_frame, exception_frame};
 
 /// The golden frame of ../shared/reference/wire-protocols.md §3.4, verified
 /// there against aws-smithy-eventstream and a hand-built Python frame.
@@ -22,7 +22,7 @@ fn fixture_frames() -> Vec<u8> {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    let mut dec = crate::stream::sse::SseDecoder::default();
+    let mut dec = crate::protocol::sse::SseDecoder::default();
     dec.feed(&sse);
     let mut out = Vec::new();
     while let Some(e) = dec.next_event().unwrap() {

@@ -2,7 +2,7 @@
 //! reasons and usage. (Anthropic's `input_tokens` excludes cached tokens;
 //! OpenAI's `prompt_tokens` includes them.)
 
-use super::Usage;
+use crate::core::Usage;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

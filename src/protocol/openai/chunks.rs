@@ -6,13 +6,14 @@
 //! `stream_options.include_usage`; the stream ends with `data: [DONE]`.
 
 use super::convert::{completion_id, from_canonical, now_secs, to_canonical};
-use crate::core::dialect::{finish_from_stop_reason, usage_to_openai};
+use super::passthrough::openai_error_event;
 use crate::core::{
     ChatRequest, ChatResponse, ContentBlock, Delta, Dialect, RawRequest, StreamEvent, Usage,
 };
 use crate::error::UpstreamError;
-use crate::stream::sse::encode_data;
-use crate::stream::{ClientCodec, EventEncoder, openai_error_event};
+use crate::protocol::openai::usage::{finish_from_stop_reason, usage_to_openai};
+use crate::protocol::sse::encode_data;
+use crate::protocol::{ClientCodec, EventDecoder, EventEncoder};
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::json;
@@ -183,12 +184,20 @@ impl ClientCodec for OpenAiCodec {
     fn error_event(&self, error: &UpstreamError) -> Bytes {
         openai_error_event(error)
     }
+
+    fn decode_answer(&self, body: &[u8]) -> Option<ChatResponse> {
+        super::decode_answer(body).ok()
+    }
+
+    fn stream_decoder(&self) -> Box<dyn EventDecoder> {
+        Box::new(super::OpenAiDecoder::default())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::sse::SseDecoder;
+    use crate::protocol::sse::SseDecoder;
     use serde_json::Value;
 
     #[test]

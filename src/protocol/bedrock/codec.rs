@@ -2,11 +2,11 @@
 //! ingress rewrote them), streamed answers are event-stream `chunk` frames,
 //! whole answers are Anthropic messages.
 
-use crate::api::anthropic::sse::AnthropicCodec;
 use crate::core::{ChatRequest, ChatResponse, Dialect, RawRequest, StreamEvent};
 use crate::error::UpstreamError;
-use crate::stream::frames::{chunk_frame, error_frame};
-use crate::stream::{ClientCodec, EventEncoder};
+use crate::protocol::anthropic::AnthropicCodec;
+use crate::protocol::bedrock::frames::{chunk_frame, error_frame};
+use crate::protocol::{ClientCodec, EventDecoder, EventEncoder};
 use bytes::Bytes;
 use std::collections::VecDeque;
 
@@ -50,5 +50,13 @@ impl ClientCodec for BedrockCodec {
 
     fn error_event(&self, error: &UpstreamError) -> Bytes {
         error_frame(error)
+    }
+
+    fn decode_answer(&self, body: &[u8]) -> Option<ChatResponse> {
+        AnthropicCodec.decode_answer(body)
+    }
+
+    fn stream_decoder(&self) -> Box<dyn EventDecoder> {
+        Box::new(super::BedrockDecoder::default())
     }
 }

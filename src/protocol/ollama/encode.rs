@@ -4,8 +4,8 @@
 //! the user message as bare base64, tool results name their tool, and
 //! sampling settings live under `options`.
 
-use super::super::openai::encode::{content_text, output_schema, tool_result_text, tools};
 use crate::core::{ChatRequest, ContentBlock, Message, Role};
+use crate::protocol::openai::encode::{content_text, output_schema, tool_result_text, tools};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
