@@ -129,8 +129,9 @@ fn update_metrics(r: &RequestRecord) {
             .increment(u64::from(r.attempts - 1));
     }
     if let Some(result) = r.cache {
-        metrics::counter!("switchyard_cache_requests_total", "result" => result).increment(1);
-        if result == "hit" {
+        metrics::counter!("switchyard_cache_requests_total", "result" => result.as_str())
+            .increment(1);
+        if result == crate::usage::CacheUse::Hit {
             metrics::histogram!("switchyard_cache_hit_duration_seconds")
                 .record(r.latency.as_secs_f64());
         }

@@ -6,10 +6,10 @@
 //! `GET /admin/export?from=&to=&format=csv|jsonl`
 //! `DELETE /admin/cache`
 
-use crate::cli::report::{Kind, range_of};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::store::Store;
 use crate::usage::render::{EXPORT_HEADER, csv, export_csv, export_json, markdown};
+use crate::usage::reports::{Kind, range_of};
 use crate::usage::reports::{Range, build, parse_date};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};

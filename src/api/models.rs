@@ -3,7 +3,7 @@
 
 use crate::core::Dialect;
 use crate::error::GatewayError;
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};

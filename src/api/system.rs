@@ -1,6 +1,6 @@
 //! System endpoints: liveness, health, metrics, and the dialect-aware 404/405.
 
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;

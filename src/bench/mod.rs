@@ -13,7 +13,7 @@ pub mod mock;
 pub mod procs;
 pub mod report;
 
-use crate::cli::runtime;
+use crate::server::runtime;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use http_body_util::{BodyExt, Full};

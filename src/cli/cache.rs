@@ -3,8 +3,9 @@
 //! the running gateway, which is asked through `DELETE /admin/cache` with
 //! the master key.
 
-use super::{ConfigArgs, load_config, runtime};
+use super::{ConfigArgs, load_config};
 use crate::config::{AuthConfig, CacheBackend};
+use crate::server::runtime;
 use secrecy::ExposeSecret;
 use std::process::ExitCode;
 

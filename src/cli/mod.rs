@@ -65,20 +65,6 @@ pub enum Command {
     },
 }
 
-/// A Tokio runtime for a command: multi-threaded for servers, else one
-/// thread.
-pub fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, String> {
-    let mut builder = if multi_thread {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    builder
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
-}
-
 fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
@@ -142,7 +128,7 @@ fn check_credentials(config: &Config) -> bool {
     if config.providers.iter().all(|p| p.bedrock.is_none()) {
         return true;
     }
-    let runtime = match runtime(false) {
+    let runtime = match crate::server::runtime(false) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");

@@ -3,22 +3,9 @@
 
 use super::{ConfigArgs, load_config};
 use crate::usage::render::{EXPORT_HEADER, Format, csv, export_csv, export_json, markdown};
-use crate::usage::reports::{Range, build, parse_date, today};
+use crate::usage::reports::{Kind, Range, build, parse_date, range_of};
 use std::io::Write;
 use std::process::ExitCode;
-
-/// Which report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Kind {
-    /// One day: cost, requests, models, failures, fallbacks, issues, top requests.
-    Daily,
-    /// Seven days: cost vs baseline, savings, rates, per-day trend.
-    Weekly,
-    /// Per model over a range.
-    Models,
-    /// Per Claude Code session and agent over a range.
-    Sessions,
-}
 
 /// Arguments of `report`.
 #[derive(Debug, clap::Args)]
@@ -68,31 +55,6 @@ fn fail(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// The range a report covers.
-pub fn range_of(
-    kind: Kind,
-    date: Option<&str>,
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<Range, String> {
-    let day = |s: Option<&str>| s.map(parse_date).transpose();
-    let end = day(date.or(to))?.unwrap_or_else(today);
-    Ok(match kind {
-        Kind::Daily => Range::day(end),
-        Kind::Weekly => Range::ending(end, 7),
-        Kind::Models | Kind::Sessions => {
-            let start = day(from)?.unwrap_or(end - time::Duration::days(6));
-            if start > end {
-                return Err("--from is after --to".into());
-            }
-            Range {
-                from: start,
-                to: end,
-            }
-        }
-    })
-}
-
 /// Run `report`.
 pub fn report(args: &ReportArgs) -> ExitCode {
     let config = match load_config(&args.config) {
@@ -108,7 +70,7 @@ pub fn report(args: &ReportArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let rt = match super::runtime(false) {
+    let rt = match crate::server::runtime(false) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -145,7 +107,7 @@ pub fn export(args: &ExportArgs) -> ExitCode {
         (Ok(_), Ok(_)) => return fail("--from is after --to"),
         (Err(e), _) | (_, Err(e)) => return fail(e),
     };
-    let rt = match super::runtime(false) {
+    let rt = match crate::server::runtime(false) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };

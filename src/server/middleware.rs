@@ -1,10 +1,10 @@
 //! Request middleware: the request id (and its tracing span), and gateway
 //! key checks. Rejections come back in the client's dialect.
 
-use super::AppState;
-use crate::api;
+use crate::api::{self, RequestId};
 use crate::config::AuthConfig;
 use crate::error::GatewayError;
+use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -14,10 +14,6 @@ use secrecy::ExposeSecret;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use tracing::Instrument;
-
-/// The gateway's id for a request, in its extensions.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
 
 /// Response header carrying the request id.
 pub const REQUEST_ID_HEADER: &str = "x-switchyard-request-id";

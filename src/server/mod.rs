@@ -4,14 +4,12 @@
 //! listener; [`Gateway::run`] serves until the shutdown future resolves, then
 //! lets in-flight requests finish for up to `shutdown_timeout`.
 
-pub mod body;
 pub mod middleware;
 
 use crate::api;
 use crate::config::Config;
-use crate::routing::Router;
-use crate::telemetry::LogAndMetrics;
-use crate::usage::{RecordSink, Tee};
+use crate::state::AppState;
+use crate::usage::RecordSink;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
@@ -19,60 +17,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-
-/// Everything a handler needs, shared by all requests.
-pub struct AppState {
-    /// The running config.
-    pub config: Config,
-    /// Model resolution and providers.
-    pub router: Router,
-    /// Where finished request records go (logs and metrics, then the
-    /// sinks given to [`AppState::new`]).
-    pub sink: Arc<dyn RecordSink>,
-    /// When the gateway started (RFC 3339), for `/v1/models`.
-    pub started_at: String,
-    /// The ledger's database, for reports (none when running without one).
-    pub store: Option<crate::store::Store>,
-    /// The response cache, when configured.
-    pub cache: Option<Arc<crate::cache::ResponseCache>>,
-}
-
-impl AppState {
-    /// Build the state for a config (discovering provider models); finished
-    /// records go to the log, the metrics, and each of `sinks`.
-    pub async fn new(
-        config: Config,
-        sinks: Vec<Arc<dyn RecordSink>>,
-        store: Option<crate::store::Store>,
-    ) -> Result<Self, String> {
-        crate::telemetry::prometheus();
-        let cache = match &config.cache {
-            Some(c) => Some(Arc::new(crate::cache::ResponseCache::new(c)?)),
-            None => None,
-        };
-        let mut router = Router::new(&config)?;
-        router.discover(std::time::Duration::from_secs(3)).await;
-        let mut all: Vec<Arc<dyn RecordSink>> = vec![Arc::new(LogAndMetrics)];
-        all.extend(sinks);
-        let sink: Arc<dyn RecordSink> = Arc::new(Tee(all));
-        let started_at = time::OffsetDateTime::now_utc()
-            .replace_nanosecond(0)
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string());
-        Ok(AppState {
-            config,
-            router,
-            sink,
-            started_at,
-            store,
-            cache,
-        })
-    }
-}
 
 /// The axum application for a state.
 pub fn app(state: Arc<AppState>) -> axum::Router {
@@ -188,6 +132,20 @@ impl Gateway {
         upkeep.abort();
         result
     }
+}
+
+/// A Tokio runtime for a command: multi-threaded for servers, else one
+/// thread.
+pub fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, String> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -13,7 +13,7 @@ pub mod charts;
 pub mod html;
 mod pages;
 
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::usage::reports::{Range, parse_date, today};
 use axum::Form;
 use axum::extract::{Path, Query, State};

@@ -4,7 +4,7 @@
 
 use super::charts;
 use super::html::{card, esc, page, pct, table, usd};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::store::{Group, Store};
 use crate::usage::reports::{Range, Report, Summary, build, today};
 use rust_decimal::Decimal;

@@ -154,7 +154,7 @@ impl LedgerRow {
         let price = pricer.price_of(r);
         let served = price.map(|p| p.cost(&r.usage)).unwrap_or_default();
         // A cache hit costs nothing; its tokens are what it saved.
-        let hit = r.cache == Some("hit");
+        let hit = r.cache == Some(super::CacheUse::Hit);
         let cost = if hit { Default::default() } else { served };
         // What the baseline would have charged for the same tokens; a
         // served-from-cache answer saves all of it.
@@ -192,7 +192,7 @@ impl LedgerRow {
             stream: r.stream,
             attempts: i64::from(r.attempts),
             fallbacks: i64::from(r.fallbacks),
-            cache: r.cache.map(str::to_string),
+            cache: r.cache.map(|c| c.as_str().to_string()),
             status: i64::from(r.status),
             outcome: r.outcome.as_str().to_string(),
             error_kind: r.error_kind.clone(),

@@ -12,4 +12,6 @@ pub mod reports;
 pub mod setup;
 pub mod writer;
 
-pub use record::{CLIENT_CLOSED_STATUS, Outcome, RecordGuard, RecordSink, RequestRecord, Tee};
+pub use record::{
+    CLIENT_CLOSED_STATUS, CacheUse, Outcome, RecordGuard, RecordSink, RequestRecord, Tee,
+};

@@ -29,6 +29,28 @@ impl Outcome {
     }
 }
 
+/// How the response cache took part in a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Answered from the cache.
+    Hit,
+    /// Looked up and not found.
+    Miss,
+    /// Left out (not cacheable, or told not to).
+    Skip,
+}
+
+impl CacheUse {
+    /// The ledger's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheUse::Hit => "hit",
+            CacheUse::Miss => "miss",
+            CacheUse::Skip => "skip",
+        }
+    }
+}
+
 /// Status recorded for a client that went away (nginx's convention).
 pub const CLIENT_CLOSED_STATUS: u16 = 499;
 
@@ -70,7 +92,7 @@ pub struct RequestRecord {
     /// Targets passed over before the one that served (failed or skipped).
     pub fallbacks: u32,
     /// Response cache: `hit`, `miss` or `skip` (none when caching is off).
-    pub cache: Option<&'static str>,
+    pub cache: Option<CacheUse>,
     /// Time spent waiting on providers (all attempts).
     pub upstream_time: Duration,
     /// HTTP status the client got.

@@ -355,3 +355,40 @@ pub async fn build(
         summary,
     })
 }
+/// Which report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// One day: cost, requests, models, failures, fallbacks, issues, top requests.
+    Daily,
+    /// Seven days: cost vs baseline, savings, rates, per-day trend.
+    Weekly,
+    /// Per model over a range.
+    Models,
+    /// Per Claude Code session and agent over a range.
+    Sessions,
+}
+
+/// The range a report covers.
+pub fn range_of(
+    kind: Kind,
+    date: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Range, String> {
+    let day = |s: Option<&str>| s.map(parse_date).transpose();
+    let end = day(date.or(to))?.unwrap_or_else(today);
+    Ok(match kind {
+        Kind::Daily => Range::day(end),
+        Kind::Weekly => Range::ending(end, 7),
+        Kind::Models | Kind::Sessions => {
+            let start = day(from)?.unwrap_or(end - time::Duration::days(6));
+            if start > end {
+                return Err("--from is after --to".into());
+            }
+            Range {
+                from: start,
+                to: end,
+            }
+        }
+    })
+}

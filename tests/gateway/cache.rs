@@ -128,9 +128,15 @@ async fn duplicates_hit_in_both_dialects_and_both_stream_modes() {
         }
     }
     let records = gw.records.wait_for(20).await;
-    let hits = records.iter().filter(|r| r.cache == Some("hit")).count();
+    let hits = records
+        .iter()
+        .filter(|r| r.cache == Some(switchyard::usage::CacheUse::Hit))
+        .count();
     assert_eq!(hits, 16);
-    for r in records.iter().filter(|r| r.cache == Some("hit")) {
+    for r in records
+        .iter()
+        .filter(|r| r.cache == Some(switchyard::usage::CacheUse::Hit))
+    {
         assert_eq!(
             (r.attempts, r.usage.input_tokens),
             (0, 25),

@@ -1,12 +1,11 @@
 //! Handlers for the Anthropic endpoints: `/v1/messages` and
 //! `/v1/messages/count_tokens`.
 
-use crate::api::count::{Counted, serve_count};
-use crate::api::serve::{chat, fail, parse_body, start_record};
+use crate::api::body::read_body;
+use crate::api::{RequestId, into_response};
 use crate::core::{BodyKind, Dialect};
-use crate::protocol::anthropic::AnthropicCodec;
-use crate::server::AppState;
-use crate::server::middleware::RequestId;
+use crate::pipeline::{self, Counted, RequestContext};
+use crate::state::AppState;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
@@ -23,11 +22,21 @@ pub async fn messages(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let guard = start_record(&state, &id, Dialect::Anthropic, "messages", &headers);
-    match parse_body(&state, &headers, body, BodyKind::Messages).await {
-        Ok(raw) => chat(&state, &AnthropicCodec, guard, raw, &headers, uri.query()).await,
-        Err(e) => fail(guard, Dialect::Anthropic, e),
-    }
+    let ctx = RequestContext::start(
+        &state,
+        &id.0,
+        Dialect::Anthropic,
+        "messages",
+        &headers,
+        uri.query(),
+    );
+    let parsed = read_body(body, &headers, state.config.body_limit)
+        .await
+        .and_then(|b| ctx.parse(b, BodyKind::Messages));
+    into_response(match parsed {
+        Ok(raw) => pipeline::chat(ctx, raw).await,
+        Err(e) => ctx.fail(e),
+    })
 }
 
 /// `POST /v1/messages/count_tokens`: forwarded when the provider can count,
@@ -39,23 +48,24 @@ pub async fn count_tokens(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let guard = start_record(&state, &id, Dialect::Anthropic, "count_tokens", &headers);
-    let raw = match parse_body(&state, &headers, body, BodyKind::CountTokens).await {
+    let ctx = RequestContext::start(
+        &state,
+        &id.0,
+        Dialect::Anthropic,
+        "count_tokens",
+        &headers,
+        uri.query(),
+    );
+    let parsed = read_body(body, &headers, state.config.body_limit)
+        .await
+        .and_then(|b| ctx.parse(b, BodyKind::CountTokens));
+    let raw = match parsed {
         Ok(r) => r,
-        Err(e) => return fail(guard, Dialect::Anthropic, e),
+        Err(e) => return into_response(ctx.fail(e)),
     };
     let render = |counted: Counted| match counted {
         Counted::Upstream(body) => body,
         Counted::Estimate(n) => Bytes::from(format!("{{\"input_tokens\":{n}}}")),
     };
-    serve_count(
-        &state,
-        guard,
-        raw,
-        &headers,
-        uri.query(),
-        &AnthropicCodec,
-        render,
-    )
-    .await
+    into_response(pipeline::count(ctx, raw, render).await)
 }

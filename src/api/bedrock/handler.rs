@@ -4,17 +4,15 @@
 //! `claude-haiku-4-5-20251001`), so Bedrock-mode clients get the same routes
 //! as everyone else.
 
-use crate::api::count::{Counted, serve_count};
-use crate::api::serve::{chat, fail, start_record};
+use crate::api::body::read_body;
+use crate::api::{RequestId, into_response};
 use crate::core::{BodyKind, Dialect, RawRequest};
 use crate::error::GatewayError;
-use crate::protocol::bedrock::BedrockCodec;
+use crate::pipeline::{self, Counted, RequestContext};
 use crate::protocol::bedrock::anthropic_model_name;
 use crate::protocol::bedrock::body::messages_body;
 use crate::protocol::bedrock::frames::EVENTSTREAM_CONTENT_TYPE;
-use crate::server::AppState;
-use crate::server::body::read_body;
-use crate::server::middleware::RequestId;
+use crate::state::AppState;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -73,13 +71,13 @@ async fn invoke_any(
     } else {
         "invoke"
     };
-    let guard = start_record(&state, &id, Dialect::Bedrock, endpoint, &headers);
+    let ctx = RequestContext::start(&state, &id.0, Dialect::Bedrock, endpoint, &headers, None);
     let model = routed_model(&state, &model_id);
     let (raw, headers) = match read_invoke(&state, &headers, body, &model, stream).await {
         Ok(r) => r,
-        Err(e) => return fail(guard, Dialect::Bedrock, e),
+        Err(e) => return into_response(ctx.fail(e)),
     };
-    let mut resp = chat(&state, &BedrockCodec, guard, raw, &headers, None).await;
+    let mut resp = pipeline::chat(ctx.with_headers(&headers), raw).await;
     if stream && resp.status().is_success() {
         let h = resp.headers_mut();
         h.insert(
@@ -95,7 +93,7 @@ async fn invoke_any(
     if let Ok(v) = HeaderValue::from_str(&id.0) {
         resp.headers_mut().insert("x-amzn-requestid", v);
     }
-    resp
+    into_response(resp)
 }
 
 /// `POST /model/{id}/invoke`.
@@ -160,7 +158,14 @@ pub async fn count_tokens(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let guard = start_record(&state, &id, Dialect::Bedrock, "count-tokens", &headers);
+    let ctx = RequestContext::start(
+        &state,
+        &id.0,
+        Dialect::Bedrock,
+        "count-tokens",
+        &headers,
+        None,
+    );
     let model = routed_model(&state, &model_id);
     let parsed = match read_body(body, &headers, state.config.body_limit).await {
         Ok(bytes) => count_body(&bytes, &model).map_err(GatewayError::InvalidRequest),
@@ -168,11 +173,11 @@ pub async fn count_tokens(
     };
     let (raw, betas) = match parsed {
         Ok(p) => p,
-        Err(e) => return fail(guard, Dialect::Bedrock, e),
+        Err(e) => return into_response(ctx.fail(e)),
     };
     let headers = with_betas(&headers, &betas);
     let render = |counted: Counted| {
         Bytes::from(serde_json::json!({"inputTokens": counted.input_tokens()}).to_string())
     };
-    serve_count(&state, guard, raw, &headers, None, &BedrockCodec, render).await
+    into_response(pipeline::count(ctx.with_headers(&headers), raw, render).await)
 }

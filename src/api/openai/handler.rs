@@ -1,10 +1,10 @@
 //! Handler for `POST /v1/chat/completions`.
 
-use crate::api::serve::{chat, fail, parse_body, start_record};
+use crate::api::body::read_body;
+use crate::api::{RequestId, into_response};
 use crate::core::{BodyKind, Dialect};
-use crate::protocol::openai::OpenAiCodec;
-use crate::server::AppState;
-use crate::server::middleware::RequestId;
+use crate::pipeline::{self, RequestContext};
+use crate::state::AppState;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
@@ -20,9 +20,19 @@ pub async fn chat_completions(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let guard = start_record(&state, &id, Dialect::OpenAi, "chat_completions", &headers);
-    match parse_body(&state, &headers, body, BodyKind::ChatCompletions).await {
-        Ok(raw) => chat(&state, &OpenAiCodec, guard, raw, &headers, uri.query()).await,
-        Err(e) => fail(guard, Dialect::OpenAi, e),
-    }
+    let ctx = RequestContext::start(
+        &state,
+        &id.0,
+        Dialect::OpenAi,
+        "chat_completions",
+        &headers,
+        uri.query(),
+    );
+    let parsed = read_body(body, &headers, state.config.body_limit)
+        .await
+        .and_then(|b| ctx.parse(b, BodyKind::ChatCompletions));
+    into_response(match parsed {
+        Ok(raw) => pipeline::chat(ctx, raw).await,
+        Err(e) => ctx.fail(e),
+    })
 }

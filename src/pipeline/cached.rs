@@ -3,17 +3,15 @@
 //! the same `x-switchyard-*` headers as a live answer, and one record that
 //! says it was a hit.
 
+use super::RequestContext;
+use super::reply::{Reply, ReplyBody, json_reply, set_header, sse_reply};
 use crate::cache::entry::Entry;
 use crate::core::RawRequest;
-use crate::protocol::ClientCodec;
 use crate::routing::Plan;
 use crate::stream::assemble::answer_events;
-use crate::usage::{Outcome, RecordGuard};
-use axum::body::Body;
-use axum::response::Response;
+use crate::usage::{CacheUse, Outcome};
 use bytes::BytesMut;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderValue};
 use std::collections::VecDeque;
 
 /// How the cache took part in a request, for `x-switchyard-cache`.
@@ -28,55 +26,44 @@ pub enum CacheStatus {
 }
 
 impl CacheStatus {
-    /// The ledger's word for it.
-    pub fn as_str(self) -> &'static str {
+    /// What the ledger records.
+    pub fn usage(self) -> CacheUse {
         match self {
-            CacheStatus::Hit(_) => "hit",
-            CacheStatus::Miss => "miss",
-            CacheStatus::Skip(_) => "skip",
+            CacheStatus::Hit(_) => CacheUse::Hit,
+            CacheStatus::Miss => CacheUse::Miss,
+            CacheStatus::Skip(_) => CacheUse::Skip,
         }
     }
 
     /// Add `x-switchyard-cache` (and the similarity or the skip reason).
-    pub fn set_headers(self, resp: &mut Response) {
-        let h = resp.headers_mut();
+    pub fn set_headers(self, h: &mut HeaderMap) {
         h.insert(
             "x-switchyard-cache",
-            HeaderValue::from_static(self.as_str()),
+            HeaderValue::from_static(self.usage().as_str()),
         );
         match self {
             CacheStatus::Hit(Some(sim)) => {
-                if let Ok(v) = HeaderValue::from_str(&format!("{sim:.4}")) {
-                    h.insert("x-switchyard-cache-similarity", v);
-                }
+                set_header(h, "x-switchyard-cache-similarity", &format!("{sim:.4}"));
             }
-            CacheStatus::Skip(why) => {
-                if let Ok(v) = HeaderValue::from_str(why) {
-                    h.insert("x-switchyard-cache-reason", v);
-                }
-            }
+            CacheStatus::Skip(why) => set_header(h, "x-switchyard-cache-reason", why),
             _ => {}
         }
     }
 }
 
-fn set(resp: &mut Response, name: &'static str, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        resp.headers_mut().insert(name, v);
-    }
-}
-
 /// Answer `raw` from `entry`, and finish its record as a hit.
-pub fn hit_response(
-    codec: &dyn ClientCodec,
-    mut guard: RecordGuard,
+pub fn hit_reply(
+    ctx: RequestContext<'_>,
     raw: &RawRequest,
     plan: &Plan,
     entry: &Entry,
     similarity: Option<f32>,
-) -> Response {
+) -> Reply {
+    let RequestContext {
+        codec, mut record, ..
+    } = ctx;
     let o = &entry.origin;
-    let mut resp = if raw.is_stream() {
+    let mut reply = if raw.is_stream() {
         let mut encoder = codec.stream_encoder(raw);
         let mut chunks = VecDeque::new();
         for event in answer_events(&entry.answer) {
@@ -86,23 +73,12 @@ pub fn hit_response(
         for c in chunks {
             body.extend_from_slice(&c);
         }
-        let mut r = Response::new(Body::from(body.freeze()));
-        r.headers_mut().insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream; charset=utf-8"),
-        );
-        r.headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        r
+        sse_reply(ReplyBody::Full(body.freeze()))
     } else {
-        let mut r = Response::new(Body::from(codec.encode_answer(raw, &entry.answer)));
-        r.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        r
+        json_reply(codec.encode_answer(raw, &entry.answer))
     };
-    *resp.status_mut() = StatusCode::OK;
-    guard.update(|r| {
-        r.cache = Some("hit");
+    record.update(|r| {
+        r.cache = Some(CacheUse::Hit);
         r.tier = o.tier.clone();
         r.model = Some(o.model.clone());
         r.provider = Some(o.provider.clone());
@@ -112,14 +88,15 @@ pub fn hit_response(
         r.response_model = Some(entry.answer.model.clone());
         r.ttft = Some(r.started.elapsed());
     });
-    guard.finish(200, Outcome::Success, None);
-    set(&mut resp, "x-switchyard-model", &o.upstream_model);
-    set(&mut resp, "x-switchyard-provider", &o.provider);
+    record.finish(200, Outcome::Success, None);
+    let h = reply.headers_mut();
+    set_header(h, "x-switchyard-model", &o.upstream_model);
+    set_header(h, "x-switchyard-provider", &o.provider);
     if let Some(t) = &o.tier {
-        set(&mut resp, "x-switchyard-tier", t);
+        set_header(h, "x-switchyard-tier", t);
     }
-    set(&mut resp, "x-switchyard-route", &plan.route);
-    set(&mut resp, "x-switchyard-attempts", "0");
+    set_header(h, "x-switchyard-route", &plan.route);
+    set_header(h, "x-switchyard-attempts", "0");
     let reason = match similarity {
         Some(s) => format!(
             "semantic cache hit (similarity {s:.4}); answered earlier by {}",
@@ -127,7 +104,7 @@ pub fn hit_response(
         ),
         None => format!("exact cache hit; answered earlier by {}", o.model),
     };
-    set(&mut resp, "x-switchyard-reason", &reason);
-    CacheStatus::Hit(similarity).set_headers(&mut resp);
-    resp
+    set_header(h, "x-switchyard-reason", &reason);
+    CacheStatus::Hit(similarity).set_headers(h);
+    reply
 }

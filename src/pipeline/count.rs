@@ -2,17 +2,15 @@
 //! (Anthropic's count_tokens, Bedrock's count-tokens), otherwise the gateway
 //! estimates locally and says so (`x-switchyard-token-count: estimate`).
 
-use crate::api::serve::{fail, json_response, served_by};
+use super::RequestContext;
+use super::reply::{Reply, json_reply, served_by};
 use crate::core::{RawRequest, estimate_input_tokens};
 use crate::error::UpstreamErrorKind;
-use crate::protocol::ClientCodec;
 use crate::providers::Call;
 use crate::routing::dispatch;
-use crate::server::AppState;
-use crate::usage::{Outcome, RecordGuard};
-use axum::response::Response;
+use crate::usage::Outcome;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue};
+use http::HeaderValue;
 use tokio::time::Instant;
 
 /// A count.
@@ -40,24 +38,21 @@ impl Counted {
 }
 
 /// Count `raw`'s input tokens and answer with `render(count)` as JSON.
-pub async fn serve_count(
-    state: &AppState,
-    mut guard: RecordGuard,
+pub async fn count(
+    mut ctx: RequestContext<'_>,
     raw: RawRequest,
-    headers: &HeaderMap,
-    query: Option<&str>,
-    codec: &dyn ClientCodec,
     render: impl FnOnce(Counted) -> Bytes,
-) -> Response {
-    let dialect = codec.dialect();
-    guard.update(|r| r.requested_model = Some(raw.model().to_string()));
-    let plan = match state.router.plan(&raw, headers) {
+) -> Reply {
+    ctx.record
+        .update(|r| r.requested_model = Some(raw.model().to_string()));
+    let state = ctx.state;
+    let plan = match state.router.plan(&raw, ctx.headers) {
         Ok(p) => p,
-        Err(e) => return fail(guard, dialect, e),
+        Err(e) => return ctx.fail(e),
     };
     let timeouts = &state.config.timeouts;
     let deadline = Instant::now() + timeouts.first_byte.min(timeouts.total);
-    let raw_ref = &raw;
+    let (raw_ref, headers, query, codec) = (&raw, ctx.headers, ctx.query, ctx.codec);
     let result = dispatch::run(
         &plan,
         &state.config.retry,
@@ -88,7 +83,7 @@ pub async fn serve_count(
             if e.last_upstream()
                 .is_some_and(|u| u.kind == UpstreamErrorKind::InvalidRequest) =>
         {
-            return fail(guard, dialect, e);
+            return ctx.fail(e);
         }
         Err(e) => {
             tracing::warn!(error = %e, "count_tokens upstream failed; answering with a local estimate");
@@ -103,15 +98,15 @@ pub async fn serve_count(
         }
     };
     let estimated = matches!(counted, Counted::Estimate(_));
-    let mut resp = json_response(render(counted));
+    let mut reply = json_reply(render(counted));
     if estimated {
-        resp.headers_mut().insert(
+        reply.headers_mut().insert(
             "x-switchyard-token-count",
             HeaderValue::from_static("estimate"),
         );
     }
-    guard.update(|r| r.attempts = attempts);
-    guard.finish(200, Outcome::Success, None);
-    served_by(&mut resp, &plan, target, attempts);
-    resp
+    ctx.record.update(|r| r.attempts = attempts);
+    ctx.record.finish(200, Outcome::Success, None);
+    served_by(reply.headers_mut(), &plan, target, attempts);
+    reply
 }

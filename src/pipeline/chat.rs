@@ -1,0 +1,250 @@
+//! A chat request (`/v1/messages`, `/v1/chat/completions`, Bedrock invoke)
+//! through its phases: plan, cache lookup, translation when a target needs
+//! another dialect, the attempt loop, and the answer — relayed as a stream
+//! or whole — with its record finished when the answer ends.
+
+use super::RequestContext;
+use super::cached::{CacheStatus, hit_reply};
+use super::reply::{Reply, ReplyBody, json_reply, served_by, sse_reply};
+use crate::cache::capture::{Capture, answer_of};
+use crate::cache::entry::{Entry, Origin};
+use crate::cache::{Lookup, Pending, ResponseCache};
+use crate::core::{ChatRequest, RawRequest, UsageMeter};
+use crate::error::GatewayError;
+use crate::providers::{Call, Opened};
+use crate::routing::Plan;
+use crate::routing::dispatch::{self, Success};
+use crate::stream::{Relay, StreamEnd};
+use crate::usage::{CLIENT_CLOSED_STATUS, Outcome, RecordGuard};
+use std::sync::Arc;
+use tokio::time::Instant;
+
+/// Where a complete answer will be stored.
+struct Keep {
+    cache: Arc<ResponseCache>,
+    pending: Pending,
+    origin: Origin,
+}
+
+/// Serve a chat request.
+pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
+    ctx.record.update(|r| {
+        r.requested_model = Some(raw.model().to_string());
+        r.stream = raw.is_stream();
+    });
+    let plan = match ctx.state.router.plan(&raw, ctx.headers) {
+        Ok(p) => p,
+        Err(e) => return ctx.fail(e),
+    };
+    ctx.record.update(|r| r.route = Some(plan.route.clone()));
+    let pending = match look_up(&mut ctx, &plan, &raw).await {
+        Ok(pending) => pending,
+        Err((entry, similarity)) => return hit_reply(ctx, &raw, &plan, &entry, similarity),
+    };
+    if crate::cache::policy::only_if_cached(ctx.headers) {
+        return ctx.fail(GatewayError::NotCached);
+    }
+    let canonical = match translate_if_needed(&ctx, &plan, &raw) {
+        Ok(c) => c,
+        Err(e) => return ctx.fail(e),
+    };
+    let success = match dispatch(&ctx, &plan, &raw, canonical.as_ref()).await {
+        Ok(s) => s,
+        Err(e) => return ctx.fail(e),
+    };
+    ctx.state.router.served(&plan, success.target);
+    let keep = keep_for(&ctx, pending, &plan, success.target);
+    record_target(&mut ctx.record, &plan, &success);
+    let (target, attempts) = (success.target, success.attempts);
+    let dialect = ctx.dialect();
+    let cache = ctx.cache;
+    let mut reply = match success.value {
+        Opened::Stream(relay) => relay_reply(ctx.record, relay, keep, dialect),
+        Opened::Json { body, meter } => {
+            if let Some(keep) = keep
+                && let Some(answer) = answer_of(dialect, &body)
+            {
+                let usage = meter.usage();
+                keep.cache.put_later(
+                    keep.pending,
+                    Entry {
+                        answer,
+                        origin: keep.origin,
+                        usage,
+                    },
+                );
+            }
+            finish_whole(ctx.record, &meter);
+            json_reply(body)
+        }
+    };
+    served_by(reply.headers_mut(), &plan, target, attempts);
+    if let Some(cache) = cache {
+        cache.set_headers(reply.headers_mut());
+    }
+    reply
+}
+
+/// Ask the response cache. `Err` is a hit to answer from; `Ok` carries what
+/// a miss needs to store the answer later.
+async fn look_up(
+    ctx: &mut RequestContext<'_>,
+    plan: &Plan,
+    raw: &RawRequest,
+) -> Result<Option<Pending>, (Arc<Entry>, Option<f32>)> {
+    let (status, pending) = match &ctx.state.cache {
+        None => (CacheStatus::Skip("off"), None),
+        Some(cache) => match cache.lookup(plan, raw, ctx.headers, ctx.dialect()).await {
+            Lookup::Hit { entry, similarity } => return Err((entry, similarity)),
+            Lookup::Miss(p) => (CacheStatus::Miss, Some(p)),
+            Lookup::Skip(why) => (CacheStatus::Skip(why), None),
+        },
+    };
+    ctx.cache = Some(status);
+    ctx.record.update(|r| r.cache = Some(status.usage()));
+    Ok(pending)
+}
+
+/// The canonical request, when some target cannot take the client's body.
+fn translate_if_needed(
+    ctx: &RequestContext<'_>,
+    plan: &Plan,
+    raw: &RawRequest,
+) -> Result<Option<ChatRequest>, GatewayError> {
+    let dialect = ctx.dialect();
+    let needed = plan
+        .targets
+        .iter()
+        .any(|t| !t.provider.passes_through(dialect));
+    needed
+        .then(|| ctx.codec.canonical(raw))
+        .transpose()
+        .map_err(GatewayError::InvalidRequest)
+}
+
+/// Run the attempt loop over the plan's targets.
+async fn dispatch(
+    ctx: &RequestContext<'_>,
+    plan: &Plan,
+    raw: &RawRequest,
+    canonical: Option<&ChatRequest>,
+) -> Result<Success<Opened>, GatewayError> {
+    let state = ctx.state;
+    let deadline = Instant::now() + state.config.timeouts.total;
+    let (headers, query, codec) = (ctx.headers, ctx.query, ctx.codec);
+    dispatch::run(
+        plan,
+        &state.config.retry,
+        deadline,
+        state.router.health(),
+        |target| {
+            let provider = target.provider.clone();
+            let upstream_model = target.upstream_model.clone();
+            let capabilities = target.model.capabilities;
+            async move {
+                let call = Call {
+                    raw,
+                    canonical,
+                    upstream_model: &upstream_model,
+                    capabilities,
+                    client_headers: headers,
+                    query,
+                    client: codec,
+                };
+                provider.open_messages(&call, deadline).await
+            }
+        },
+    )
+    .await
+}
+
+/// What to store the answer under, when the cache missed.
+fn keep_for(
+    ctx: &RequestContext<'_>,
+    pending: Option<Pending>,
+    plan: &Plan,
+    target: usize,
+) -> Option<Keep> {
+    let (cache, pending, t) = (
+        ctx.state.cache.as_ref()?,
+        pending?,
+        plan.targets.get(target)?,
+    );
+    Some(Keep {
+        cache: cache.clone(),
+        pending,
+        origin: Origin {
+            model: t.model.name.clone(),
+            provider: t.provider.name.clone(),
+            upstream_model: t.upstream_model.clone(),
+            tier: t.tier.clone(),
+        },
+    })
+}
+
+/// Record who served the request.
+fn record_target(record: &mut RecordGuard, plan: &Plan, success: &Success<Opened>) {
+    if let Some(t) = plan.targets.get(success.target) {
+        record.update(|r| {
+            r.tier = t.tier.clone();
+            r.model = Some(t.model.name.clone());
+            r.provider = Some(t.provider.name.clone());
+            r.upstream_model = Some(t.upstream_model.clone());
+            r.attempts = success.attempts;
+            r.fallbacks = success.target as u32;
+            r.upstream_time = success.upstream_time;
+        });
+    }
+}
+
+/// Finish the record of a whole answer.
+fn finish_whole(mut record: RecordGuard, meter: &UsageMeter) {
+    record.update(|r| {
+        r.usage = meter.usage();
+        r.stop_reason = meter.stop_reason.clone();
+        r.response_model = meter.model.clone();
+    });
+    record.finish(200, Outcome::Success, None);
+}
+
+/// Relay a stream; the record is finished when the stream ends, however.
+fn relay_reply(
+    mut record: RecordGuard,
+    mut relay: Relay,
+    keep: Option<Keep>,
+    dialect: crate::core::Dialect,
+) -> Reply {
+    record.update(|r| r.ttft = Some(r.started.elapsed()));
+    if let Some(keep) = keep {
+        relay.tap(Box::new(Capture::new(
+            keep.cache,
+            keep.pending,
+            keep.origin,
+            dialect,
+        )));
+    }
+    relay.on_end(Box::new(move |end, meter| {
+        let mut record = record;
+        record.update(|r| {
+            r.usage = meter.usage();
+            r.output_estimated = meter.output_estimated();
+            r.stop_reason = meter.stop_reason.clone();
+            r.response_model = meter.model.clone();
+        });
+        match (end, &meter.error) {
+            (StreamEnd::Completed, None) => record.finish(200, Outcome::Success, None),
+            (StreamEnd::Completed, Some(error)) => {
+                record.finish(200, Outcome::StreamFailed, Some(&error.kind))
+            }
+            (StreamEnd::Failed(e), _) => {
+                record.finish(200, Outcome::StreamFailed, Some(e.kind.as_str()))
+            }
+            (StreamEnd::ClientGone, _) => record.finish(
+                CLIENT_CLOSED_STATUS,
+                Outcome::ClientAborted,
+                Some("client_closed"),
+            ),
+        }
+    }));
+    sse_reply(ReplyBody::Stream(Box::new(relay)))
+}

@@ -1,0 +1,126 @@
+//! The request lifecycle, free of HTTP: plan → cache → dispatch → relay →
+//! record, for every client dialect.
+//!
+//! A [`RequestContext`] is opened when a request arrives (as pingora keeps a
+//! per-request context): it holds the shared state, the client's codec and
+//! headers, and the request's one [`RecordGuard`], so whatever happens —
+//! success, failure, client abort — exactly one record is written. Each
+//! phase reads and fills the context; the result is a [`Reply`]
+//! (`http::Response` whose body is whole bytes or a live relay) that `api`
+//! turns into an axum response. Nothing here sees axum types, so the whole
+//! lifecycle is testable without a server.
+
+mod cached;
+mod chat;
+mod count;
+mod reply;
+
+pub use cached::{CacheStatus, hit_reply};
+pub use chat::chat;
+pub use count::{Counted, count};
+pub use reply::{Reply, ReplyBody, json_reply, served_by, set_header, sse_reply};
+
+use crate::core::{BodyKind, Dialect, RawRequest};
+use crate::error::GatewayError;
+use crate::protocol::{ClientCodec, client_codec, error_reply};
+use crate::state::AppState;
+use crate::usage::{Outcome, RecordGuard, RequestRecord};
+use bytes::Bytes;
+use http::HeaderMap;
+
+/// Longest header value (session or agent id) kept in the record.
+const MAX_ID_CHARS: usize = 128;
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    let v = headers.get(name)?.to_str().ok()?.trim();
+    (!v.is_empty()).then(|| v.chars().take(MAX_ID_CHARS).collect())
+}
+
+/// One request on its way through the gateway.
+pub struct RequestContext<'a> {
+    /// The gateway's shared state.
+    pub state: &'a AppState,
+    /// The client's dialect.
+    pub codec: &'static dyn ClientCodec,
+    /// The client's headers.
+    pub headers: &'a HeaderMap,
+    /// The client's query string.
+    pub query: Option<&'a str>,
+    /// The request's record, finished exactly once.
+    pub record: RecordGuard,
+    /// How the response cache took part, once known.
+    pub cache: Option<CacheStatus>,
+}
+
+impl<'a> RequestContext<'a> {
+    /// Open the context (and the record) of a request that just arrived.
+    pub fn start(
+        state: &'a AppState,
+        request_id: &str,
+        dialect: Dialect,
+        endpoint: &'static str,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+    ) -> Self {
+        let mut record = RequestRecord::start(request_id.to_string(), dialect, endpoint);
+        record.session_id = header_text(headers, "x-claude-code-session-id");
+        record.agent_id = header_text(headers, "x-claude-code-agent-id");
+        RequestContext {
+            state,
+            codec: client_codec(dialect),
+            headers,
+            query,
+            record: RecordGuard::new(record, state.sink.clone()),
+            cache: None,
+        }
+    }
+
+    /// The same request with other headers (Bedrock clients' body betas
+    /// become `anthropic-beta`).
+    pub fn with_headers<'b>(self, headers: &'b HeaderMap) -> RequestContext<'b>
+    where
+        'a: 'b,
+    {
+        RequestContext { headers, ..self }
+    }
+
+    /// The client's dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.codec.dialect()
+    }
+
+    /// Parse a body read by the caller.
+    pub fn parse(&self, bytes: Bytes, kind: BodyKind) -> Result<RawRequest, GatewayError> {
+        RawRequest::parse(bytes, kind).map_err(GatewayError::InvalidRequest)
+    }
+
+    /// Finish the record with `error` and answer it in the client's dialect.
+    pub fn fail(mut self, error: GatewayError) -> Reply {
+        if let GatewayError::Upstream { attempts } = &error {
+            self.record.update(|r| {
+                r.attempts = attempts.len() as u32;
+                if let Some(last) = attempts.last() {
+                    r.model = Some(last.model.clone());
+                    r.provider = Some(last.provider.clone());
+                }
+            });
+        }
+        let dialect = self.dialect();
+        self.record.finish(
+            error.status().as_u16(),
+            Outcome::Failed,
+            Some(error.kind_str()),
+        );
+        if let GatewayError::Internal(detail) = &error {
+            tracing::error!(detail = %detail, "internal error");
+        }
+        let mut reply = error_reply(dialect, &error).map(ReplyBody::Full);
+        if let Some(cache) = self.cache {
+            cache.set_headers(reply.headers_mut());
+        }
+        reply
+    }
+}
+
+#[cfg(test)]
+mod tests;

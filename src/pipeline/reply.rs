@@ -1,0 +1,95 @@
+//! What the pipeline answers: an `http::Response` whose body is either
+//! whole bytes or a live relay, with the `x-switchyard-*` headers that say
+//! who served the request and why.
+
+use crate::routing::Plan;
+use crate::stream::Relay;
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+/// A reply's body.
+pub enum ReplyBody {
+    /// The whole body.
+    Full(Bytes),
+    /// A stream, pulled by the client.
+    Stream(Box<Relay>),
+}
+
+/// A reply to the client.
+pub type Reply = http::Response<ReplyBody>;
+
+/// Longest `x-switchyard-reason` value.
+const MAX_REASON_CHARS: usize = 400;
+
+/// Set a header when `value` is a valid header value.
+pub fn set_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(name, v);
+    }
+}
+
+/// A `200 application/json` reply.
+pub fn json_reply(body: Bytes) -> Reply {
+    let mut reply = Reply::new(ReplyBody::Full(body));
+    reply
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    reply
+}
+
+/// A `200 text/event-stream` reply whose body is `body`.
+pub fn sse_reply(body: ReplyBody) -> Reply {
+    let mut reply = Reply::new(body);
+    *reply.status_mut() = StatusCode::OK;
+    let h = reply.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    reply
+}
+
+/// Header values must be visible ASCII: arrows become `->`, anything else
+/// `?`, and the text is cut at `max` characters.
+fn header_safe(text: &str, max: usize) -> String {
+    text.replace('→', "->")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(max)
+        .collect()
+}
+
+/// Add the `x-switchyard-*` headers naming who served the request and why.
+pub fn served_by(headers: &mut HeaderMap, plan: &Plan, target: usize, attempts: u32) {
+    if let Some(t) = plan.targets.get(target) {
+        set_header(headers, "x-switchyard-model", &t.upstream_model);
+        set_header(headers, "x-switchyard-provider", &t.provider.name);
+        if let Some(tier) = &t.tier {
+            set_header(headers, "x-switchyard-tier", tier);
+        }
+    }
+    set_header(headers, "x-switchyard-route", &plan.route);
+    set_header(headers, "x-switchyard-attempts", &attempts.to_string());
+    let mut reason = plan.reason_line();
+    if target > 0 {
+        reason.push_str(&format!(
+            "; fell back to target {} of {}",
+            target + 1,
+            plan.targets.len()
+        ));
+    }
+    set_header(
+        headers,
+        "x-switchyard-reason",
+        &header_safe(&reason, MAX_REASON_CHARS),
+    );
+}
