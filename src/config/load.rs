@@ -644,7 +644,7 @@ fn read_model(
     })
 }
 
-fn read_rates(t: &Table, path: &str, errors: &mut Errors) -> crate::usage::pricing::Rates {
+fn read_rates(t: &Table, path: &str, errors: &mut Errors) -> crate::core::Rates {
     use rust_decimal::Decimal;
     let s = Section::new(t, path, PRICE_KEYS, errors);
     let mut get = |key: &str| -> Option<Decimal> {
@@ -667,7 +667,7 @@ fn read_rates(t: &Table, path: &str, errors: &mut Errors) -> crate::usage::prici
     let cache_write_5m = get("cache_write_5m").unwrap_or(input * Decimal::new(125, 2));
     let cache_write_1h = get("cache_write_1h").unwrap_or(input * Decimal::from(2));
     let cache_read = get("cache_read").unwrap_or(input * Decimal::new(1, 1));
-    crate::usage::pricing::Rates {
+    crate::core::Rates {
         input,
         output,
         cache_write_5m,
@@ -676,7 +676,7 @@ fn read_rates(t: &Table, path: &str, errors: &mut Errors) -> crate::usage::prici
     }
 }
 
-fn read_price(t: &Table, path: &str, errors: &mut Errors) -> crate::usage::pricing::Price {
+fn read_price(t: &Table, path: &str, errors: &mut Errors) -> crate::core::Price {
     let long_context = match t.get("long_context") {
         Some(Value::Table(l)) => Some(read_rates(l, &join(path, "long_context"), errors)),
         Some(_) => {
@@ -691,7 +691,7 @@ fn read_price(t: &Table, path: &str, errors: &mut Errors) -> crate::usage::prici
     };
     let mut base_table = t.clone();
     base_table.remove("long_context");
-    crate::usage::pricing::Price {
+    crate::core::Price {
         base: read_rates(&base_table, path, errors),
         long_context,
     }

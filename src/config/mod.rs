@@ -18,7 +18,8 @@ pub use defaults::detect_default;
 pub use interpolate::{InterpolateError, interpolate};
 pub use load::{load_file, load_str};
 pub use routing::{
-    HealthConfig, RouteAction, RouteConfig, RouteMatch, RoutingConfig, TierConfig, default_routes,
+    HealthConfig, RouteAction, RouteConfig, RouteMatch, RoutingConfig, Thresholds, TierConfig,
+    default_routes,
 };
 pub use section::{ConfigError, ConfigErrors};
 
@@ -101,7 +102,7 @@ impl Config {
         } else {
             dir
         };
-        crate::store::sqlite_url(&dir.join("switchyard.db"))
+        sqlite_url(&dir.join("switchyard.db"))
     }
 
     /// The prices file, resolved against the config's directory.
@@ -320,7 +321,7 @@ pub struct ModelConfig {
     /// Context window in tokens, when known.
     pub context_window: Option<u64>,
     /// Price override (USD per million tokens).
-    pub price: Option<crate::usage::pricing::Price>,
+    pub price: Option<crate::core::Price>,
 }
 
 impl ModelConfig {
@@ -333,4 +334,9 @@ impl ModelConfig {
 /// Whether `addr` only accepts connections from this machine.
 pub fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
+}
+
+/// The SQLite URL of a ledger file (created when missing).
+pub fn sqlite_url(path: &std::path::Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
 }

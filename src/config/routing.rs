@@ -17,7 +17,6 @@
 //! ```
 
 use super::section::{Errors, Section, closest, join};
-use crate::routing::classifier::Thresholds;
 use http::HeaderName;
 use std::time::Duration;
 use toml::{Table, Value};
@@ -402,6 +401,25 @@ fn read_match(t: &Table, path: &str, errors: &mut Errors) -> RouteMatch {
         images: bool_key(&s, "images", errors),
         input_tokens_above: s.u64("input_tokens_above", errors),
         headers,
+    }
+}
+
+/// Score boundaries between the levels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Scores from here are at least cheap.
+    pub cheap_from: f64,
+    /// Scores from here are premium.
+    pub premium_from: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        // Midway between the typical scores of neighbouring tiers on the dev set.
+        Thresholds {
+            cheap_from: 0.36,
+            premium_from: 0.60,
+        }
     }
 }
 

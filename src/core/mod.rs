@@ -8,6 +8,7 @@
 
 pub mod fields;
 mod meter;
+mod price;
 mod raw;
 mod request;
 mod response;
@@ -16,6 +17,7 @@ mod tokens;
 mod usage;
 
 pub use meter::UsageMeter;
+pub use price::{LONG_CONTEXT_TOKENS, Price, Rates};
 pub use raw::{BodyKind, MessageIndex, RawRequest};
 pub use request::{
     ChatRequest, Content, ContentBlock, MediaBlock, Message, RedactedThinkingBlock, Role,

@@ -46,24 +46,7 @@ impl Level {
     pub const ALL: [Level; 3] = [Level::Local, Level::Cheap, Level::Premium];
 }
 
-/// Score boundaries between the levels.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Thresholds {
-    /// Scores from here are at least cheap.
-    pub cheap_from: f64,
-    /// Scores from here are premium.
-    pub premium_from: f64,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        // Midway between the typical scores of neighbouring tiers on the dev set.
-        Thresholds {
-            cheap_from: 0.36,
-            premium_from: 0.60,
-        }
-    }
-}
+pub use crate::config::Thresholds;
 
 /// A decision and why.
 #[derive(Debug, Clone, PartialEq)]

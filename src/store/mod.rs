@@ -7,14 +7,14 @@
 //! inserts, and reports read.
 
 mod queries;
+mod row;
 
 pub use queries::{Group, GroupRow, Order, Totals};
+pub use row::LedgerRow;
 
-use crate::usage::ledger::LedgerRow;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
-use std::path::Path;
 use std::time::Duration;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -39,10 +39,7 @@ pub struct Store {
 /// SQLite's and PostgreSQL's limits on bound parameters.
 const INSERT_CHUNK: usize = 100;
 
-/// The SQLite URL for a file (created when missing).
-pub fn sqlite_url(path: &Path) -> String {
-    format!("sqlite://{}?mode=rwc", path.display())
-}
+pub use crate::config::sqlite_url;
 
 impl Store {
     /// Connect, and migrate the schema.

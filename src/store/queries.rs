@@ -3,8 +3,8 @@
 //! Dynamic SQL here is assembled only from constants and enum-chosen column
 //! names; every value is a bind.
 
+use super::LedgerRow;
 use super::Store;
-use crate::usage::ledger::LedgerRow;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};

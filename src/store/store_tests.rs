@@ -1,8 +1,8 @@
 //! The same ledger checks against SQLite and against the PostgreSQL on this
 //! machine (SWITCHYARD_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/test).
 
+use super::LedgerRow;
 use super::*;
-use crate::usage::ledger::LedgerRow;
 
 /// A row at `ts_ms` with the given model, cost and outcome.
 pub fn row(

@@ -1,6 +1,7 @@
 //! Golden tests: recorded cost equals the hand-computed provider price.
 
 use super::*;
+use crate::core::Usage;
 
 fn usage(input: u64, output: u64, w5: u64, w1h: u64, read: u64) -> Usage {
     Usage {
