@@ -6,6 +6,9 @@
 //! by a short timeout; when Redis fails the cache is skipped for a moment
 //! (with a warning at most every 30 s) and requests go on without it.
 
+// The outage timestamps are locked for a read or a write, never across an await.
+#![allow(clippy::disallowed_types)]
+
 use super::entry::Entry;
 use super::key::{Key, hex};
 use super::memory::{Candidate, best};

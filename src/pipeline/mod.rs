@@ -123,4 +123,5 @@ impl<'a> RequestContext<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_types)]
 mod tests;

@@ -175,7 +175,7 @@ impl Provider {
         headers_by: Instant,
         deadline: Instant,
     ) -> Result<reqwest::Response, UpstreamError> {
-        let resp = self.client.send(request, headers_by).await?;
+        let resp = self.client.send(request, headers_by, deadline).await?;
         if resp.status().is_success() {
             return Ok(resp);
         }

@@ -45,13 +45,21 @@ impl UpstreamClient {
         Ok(UpstreamClient { http })
     }
 
-    /// Send `request`; fail with a first-byte timeout if the response
-    /// headers have not arrived by `headers_by`.
+    /// Send `request`; fail with a timeout if the response headers have not
+    /// arrived by `headers_by` — the total timeout when that is `deadline`
+    /// (whole answers: their headers come after the generation), else the
+    /// first-byte one.
     pub async fn send(
         &self,
         request: http::Request<Bytes>,
         headers_by: Instant,
+        deadline: Instant,
     ) -> Result<reqwest::Response, UpstreamError> {
+        let late = if headers_by >= deadline {
+            TimeoutKind::Total
+        } else {
+            TimeoutKind::FirstByte
+        };
         let request = reqwest::Request::try_from(request).map_err(|e| {
             UpstreamError::new(
                 UpstreamErrorKind::Transport,
@@ -61,7 +69,7 @@ impl UpstreamClient {
         match tokio::time::timeout_at(headers_by, self.http.execute(request)).await {
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(e)) => Err(transport_error(e)),
-            Err(_) => Err(UpstreamError::timeout(TimeoutKind::FirstByte)),
+            Err(_) => Err(UpstreamError::timeout(late)),
         }
     }
 }

@@ -142,6 +142,7 @@ where
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_types)]
 mod tests {
     use super::*;
     use crate::config::{ConfigSource, load_str};

@@ -4,6 +4,9 @@
 //! again for twice as long. A dead local server then costs nothing instead
 //! of a timeout per request.
 
+// The breaker map is locked for a lookup or an update, never across an await.
+#![allow(clippy::disallowed_types)]
+
 use crate::config::HealthConfig;
 use crate::error::UpstreamErrorKind;
 use std::collections::HashMap;

@@ -215,6 +215,7 @@ impl Drop for RecordGuard {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_types)]
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};

@@ -248,23 +248,16 @@ async fn semantic_entries_are_shared_through_redis() {
     assert_eq!(hit, Some(1.0));
 }
 
-fn minilm_dir() -> Option<String> {
-    match std::env::var("SWITCHYARD_MINILM_DIR") {
-        Ok(d) => Some(d),
-        Err(_) => {
-            assert!(
-                std::env::var("SWITCHYARD_REQUIRE_MODELS").is_err(),
-                "SWITCHYARD_REQUIRE_MODELS is set but SWITCHYARD_MINILM_DIR is not"
-            );
-            eprintln!("SWITCHYARD_MINILM_DIR not set; run scripts/local-model.sh (CI does)");
-            None
-        }
-    }
+fn minilm_dir() -> String {
+    std::env::var("SWITCHYARD_MINILM_DIR").unwrap_or_else(|_| {
+        panic!("SWITCHYARD_MINILM_DIR is not set: eval \"$(scripts/local-model.sh)\" first")
+    })
 }
 
 #[tokio::test]
+#[ignore = "needs a local model: run scripts/local-model.sh, then cargo test -- --ignored (CI does)"]
 async fn the_local_embedder_matches_the_reference_vectors() {
-    let Some(dir) = minilm_dir() else { return };
+    let dir = minilm_dir();
     let embedder = switchyard::cache::semantic::local::LocalEmbedder::load(dir.as_ref()).unwrap();
     let reference: Value = serde_json::from_str(
         &std::fs::read_to_string(format!(
@@ -290,8 +283,9 @@ async fn the_local_embedder_matches_the_reference_vectors() {
 }
 
 #[tokio::test]
+#[ignore = "needs a local model: run scripts/local-model.sh, then cargo test -- --ignored (CI does)"]
 async fn the_local_embedder_tells_paraphrases_from_near_misses() {
-    let Some(dir) = minilm_dir() else { return };
+    let dir = minilm_dir();
     let mock = MockUpstream::start().await;
     let config = |threshold: &str| {
         format!(

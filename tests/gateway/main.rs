@@ -1,7 +1,12 @@
 //! Integration tests: a real HTTP client drives an in-process gateway that
 //! talks to scripted mock upstreams over real sockets.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_types
+)]
 
 mod bedrock;
 mod bedrock_ingress;

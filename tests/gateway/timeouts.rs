@@ -13,23 +13,21 @@ fn config(timeouts: &str) -> String {
 async fn first_byte_timeout_is_a_504() {
     let mock = MockUpstream::start().await;
     let gw = TestGateway::start(&mock.url(), &config("first_byte = \"150ms\"")).await;
-    for stream in [true] {
-        mock.push(Reply::Delay(
-            Duration::from_secs(5),
-            Box::new(Reply::text_stream("late", Duration::ZERO)),
-        ));
-        let resp = gw.post("/v1/messages", &body("claude-x", stream)).await;
-        assert_eq!(resp.status(), 504);
-        let v: Value = resp.json().await.unwrap();
-        assert_eq!(v["error"]["type"], "timeout_error");
-        assert!(
-            v["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("first_byte"),
-            "{v}"
-        );
-    }
+    mock.push(Reply::Delay(
+        Duration::from_secs(5),
+        Box::new(Reply::text_stream("late", Duration::ZERO)),
+    ));
+    let resp = gw.post("/v1/messages", &body("claude-x", true)).await;
+    assert_eq!(resp.status(), 504);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["type"], "timeout_error");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("first_byte"),
+        "{v}"
+    );
     // Headers in time but no first event: the same timeout.
     mock.push(Reply::Sse {
         events: vec![],
@@ -38,6 +36,46 @@ async fn first_byte_timeout_is_a_504() {
     });
     let resp = gw.post("/v1/messages", &body("claude-x", true)).await;
     assert_eq!(resp.status(), 504);
+}
+
+fn whole(text: &str) -> Reply {
+    Reply::Json {
+        status: 200,
+        headers: vec![],
+        body: crate::support::mock::text_message("claude-x", text).to_string(),
+    }
+}
+
+/// A whole (non-streamed) answer is generated before its headers arrive, so
+/// the first-byte timeout does not apply to it; the total timeout does.
+#[tokio::test]
+async fn a_late_whole_answer_times_out_at_total() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(
+        &mock.url(),
+        &config("first_byte = \"100ms\"\ntotal = \"400ms\""),
+    )
+    .await;
+    // Later than first_byte, in time for total: answered.
+    mock.push(Reply::Delay(
+        Duration::from_millis(200),
+        Box::new(whole("in time")),
+    ));
+    let resp = gw.post("/v1/messages", &body("claude-x", false)).await;
+    assert_eq!(resp.status(), 200);
+    // Later than total: a 504 that names it.
+    mock.push(Reply::Delay(
+        Duration::from_secs(5),
+        Box::new(whole("late")),
+    ));
+    let resp = gw.post("/v1/messages", &body("claude-x", false)).await;
+    assert_eq!(resp.status(), 504);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["type"], "timeout_error");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("total"),
+        "{v}"
+    );
 }
 
 #[tokio::test]

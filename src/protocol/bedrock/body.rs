@@ -6,8 +6,6 @@
 
 use crate::core::fields::Fields;
 use serde_json::value::RawValue;
-use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
 
 /// The version Bedrock wants for Anthropic models.
 pub const ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
@@ -40,18 +38,6 @@ pub struct Rewritten {
     pub body: Vec<u8>,
     /// Fields dropped by the allowlist.
     pub dropped: Vec<String>,
-}
-
-fn note_dropped(fields: &[String]) {
-    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let Ok(mut seen) = SEEN.get_or_init(|| Mutex::new(HashSet::new())).lock() else {
-        return;
-    };
-    for f in fields {
-        if seen.insert(f.clone()) {
-            tracing::debug!(field = %f, "dropping a field Bedrock does not accept (logged once)");
-        }
-    }
 }
 
 fn clean_tools(raw: &RawValue) -> Option<String> {
@@ -126,7 +112,6 @@ pub fn invoke_body(
         out.push_str(&serde_json::Value::from(beta_list).to_string());
     }
     out.push('}');
-    note_dropped(&dropped);
     Ok(Rewritten {
         body: out.into_bytes(),
         dropped,

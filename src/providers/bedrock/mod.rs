@@ -25,6 +25,7 @@ use credentials::Resolved;
 use futures_util::future::BoxFuture;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue, Method};
+use std::collections::HashSet;
 use std::time::SystemTime;
 
 /// Which Bedrock operation.
@@ -55,6 +56,10 @@ pub struct BedrockAdapter {
     endpoint: String,
     extra_headers: Vec<(HeaderName, HeaderValue)>,
     auth: BedrockAuth,
+    /// Fields the body rewrite dropped, each logged once. Locked only when
+    /// a body had some, never across an await.
+    #[allow(clippy::disallowed_types)]
+    dropped_seen: std::sync::Mutex<HashSet<String>>,
 }
 
 /// A model id as Bedrock wants it in the path: `:` kept, `/` (ARNs) and
@@ -90,6 +95,7 @@ impl BedrockAdapter {
             endpoint: config.base_url.clone(),
             extra_headers: config.headers.clone(),
             auth: BedrockAuth::from_config(config),
+            dropped_seen: Default::default(),
         }
     }
 
@@ -115,9 +121,9 @@ impl BedrockAdapter {
             .and_then(|v| v.to_str().ok());
         let anthropic = Self::anthropic_body(call)?;
         let max_tokens = (op == Operation::CountTokens).then_some(1);
-        let invoke = body::invoke_body(&anthropic, betas, max_tokens)
-            .map_err(bad)?
-            .body;
+        let rewritten = body::invoke_body(&anthropic, betas, max_tokens).map_err(bad)?;
+        self.note_dropped(&rewritten.dropped);
+        let invoke = rewritten.body;
         let payload = match op {
             Operation::CountTokens => {
                 let b64 = base64::engine::general_purpose::STANDARD.encode(&invoke);
@@ -162,6 +168,21 @@ impl BedrockAdapter {
             Resolved::Sigv4(creds) => self.sign(&mut req, creds.clone())?,
         }
         Ok(req)
+    }
+
+    /// Log each field the rewrite dropped, once per provider.
+    fn note_dropped(&self, fields: &[String]) {
+        if fields.is_empty() {
+            return;
+        }
+        let Ok(mut seen) = self.dropped_seen.lock() else {
+            return;
+        };
+        for f in fields {
+            if seen.insert(f.clone()) {
+                tracing::debug!(field = %f, "dropping a field Bedrock does not accept (logged once)");
+            }
+        }
     }
 
     /// SigV4 over the exact bytes; `host` is signed from the URI.
