@@ -132,7 +132,7 @@ impl Default for CacheConfig {
     }
 }
 
-const CACHE_KEYS: &[&str] = &[
+pub(super) static CACHE_KEYS: &[&str] = &[
     "backend",
     "ttl",
     "max_entries",
@@ -143,7 +143,7 @@ const CACHE_KEYS: &[&str] = &[
     "agents",
     "semantic",
 ];
-const SEMANTIC_KEYS: &[&str] = &[
+pub(super) static SEMANTIC_KEYS: &[&str] = &[
     "embedder",
     "model_dir",
     "base_url",
@@ -154,30 +154,20 @@ const SEMANTIC_KEYS: &[&str] = &[
     "max_vectors",
     "all_routes",
 ];
-const ROUTE_CACHE_KEYS: &[&str] = &["exact", "semantic", "agents"];
-
-fn flag(s: &Section<'_>, key: &str, errors: &mut Errors) -> Option<bool> {
-    match s.table.get(key)? {
-        Value::Boolean(b) => Some(*b),
-        _ => {
-            errors.add(&s.path(key), "expected true or false", None);
-            None
-        }
-    }
-}
+pub(super) static ROUTE_CACHE_KEYS: &[&str] = &["exact", "semantic", "agents"];
 
 /// A route's `cache = { … }`.
 pub(super) fn read_route_cache(t: &Table, path: &str, errors: &mut Errors) -> RouteCache {
     let s = Section::new(t, path, ROUTE_CACHE_KEYS, errors);
     RouteCache {
-        exact: flag(&s, "exact", errors),
-        semantic: flag(&s, "semantic", errors),
-        agents: flag(&s, "agents", errors),
+        exact: s.bool("exact", errors),
+        semantic: s.bool("semantic", errors),
+        agents: s.bool("agents", errors),
     }
 }
 
 /// `[cache]` and `redis_url` (`None`: no caching).
-pub(super) fn read(root: &Table, errors: &mut Errors) -> Option<CacheConfig> {
+pub(super) fn read(root: &Section<'_>, errors: &mut Errors) -> Option<CacheConfig> {
     let redis_url = match root.get("redis_url") {
         Some(Value::String(u)) if !u.trim().is_empty() => Some(u.trim().to_string()),
         Some(Value::String(_)) | None => None,
@@ -223,17 +213,14 @@ pub(super) fn read(root: &Table, errors: &mut Errors) -> Option<CacheConfig> {
         .size("max_entry_bytes", errors)
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
         .unwrap_or(c.max_entry_bytes);
-    c.per_key = flag(&s, "per_key", errors).unwrap_or(false);
-    c.defaults.exact = Some(flag(&s, "exact", errors).unwrap_or(true));
-    c.defaults.agents = Some(flag(&s, "agents", errors).unwrap_or(false));
-    match t.get("semantic") {
+    c.per_key = s.bool("per_key", errors).unwrap_or(false);
+    c.defaults.exact = Some(s.bool("exact", errors).unwrap_or(true));
+    c.defaults.agents = Some(s.bool("agents", errors).unwrap_or(false));
+    match s.get("semantic") {
         Some(Value::Table(st)) => {
-            let all = st
-                .get("all_routes")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            c.defaults.semantic = Some(all);
-            c.semantic = read_semantic(st, errors);
+            let (semantic, all_routes) = read_semantic(st, errors);
+            c.defaults.semantic = Some(all_routes);
+            c.semantic = semantic;
         }
         Some(_) => errors.add("cache.semantic", "expected a [cache.semantic] table", None),
         None => {}
@@ -241,8 +228,10 @@ pub(super) fn read(root: &Table, errors: &mut Errors) -> Option<CacheConfig> {
     Some(c)
 }
 
-fn read_semantic(t: &Table, errors: &mut Errors) -> Option<SemanticConfig> {
+/// `[cache.semantic]`, and whether it applies to every route (`all_routes`).
+fn read_semantic(t: &Table, errors: &mut Errors) -> (Option<SemanticConfig>, bool) {
     let s = Section::new(t, "cache.semantic", SEMANTIC_KEYS, errors);
+    let all_routes = s.bool("all_routes", errors).unwrap_or(false);
     let model = s.non_empty_str("model", errors);
     let base_url = s.non_empty_str("base_url", errors);
     let embedder = match s.str("embedder", errors).as_deref() {
@@ -256,7 +245,7 @@ fn read_semantic(t: &Table, errors: &mut Errors) -> Option<SemanticConfig> {
                     "the local embedder needs a model directory",
                     Some("a directory with model.safetensors, config.json, tokenizer.json".into()),
                 );
-                return None;
+                return (None, all_routes);
             }
         },
         Some("ollama") => EmbedderConfig::Ollama {
@@ -279,23 +268,11 @@ fn read_semantic(t: &Table, errors: &mut Errors) -> Option<SemanticConfig> {
                 },
                 Some("local, ollama or openai".into()),
             );
-            return None;
+            return (None, all_routes);
         }
     };
-    let threshold = match t.get("threshold") {
-        None => 0.92,
-        Some(Value::Float(f)) if (0.0..=1.0).contains(f) => *f as f32,
-        Some(Value::Integer(1)) => 1.0,
-        Some(_) => {
-            errors.add(
-                "cache.semantic.threshold",
-                "expected a number from 0 to 1",
-                Some("e.g. 0.92".into()),
-            );
-            0.92
-        }
-    };
-    Some(SemanticConfig {
+    let threshold = s.fraction("threshold", errors).unwrap_or(0.92) as f32;
+    let semantic = SemanticConfig {
         embedder,
         threshold,
         max_turns: s.u64("max_turns", errors).map(|n| n as usize).unwrap_or(1),
@@ -303,5 +280,6 @@ fn read_semantic(t: &Table, errors: &mut Errors) -> Option<SemanticConfig> {
             .u64("max_vectors", errors)
             .map(|n| n as usize)
             .unwrap_or(10_000),
-    })
+    };
+    (Some(semantic), all_routes)
 }

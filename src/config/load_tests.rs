@@ -1,5 +1,6 @@
 //! Tests of the config loader.
 
+use super::super::WireApi;
 use super::*;
 use secrecy::ExposeSecret;
 
@@ -265,4 +266,135 @@ fn the_example_config_loads() {
         .and_then(|p| p.bedrock.as_ref())
         .unwrap();
     assert_eq!(bedrock.region, "us-east-1");
+}
+
+/// Every key a section accepts is read by the code that loads it: a key
+/// listed as accepted but never read would be silently ignored.
+#[test]
+fn every_accepted_key_is_read() {
+    let providers = r#"
+[providers.a]
+kind = "anthropic"
+base_url = "http://127.0.0.1:9"
+api_key = "k"
+headers = { x-team = "core" }
+timeouts = { connect = "1s", first_byte = "2s", idle = "3s", total = "4s" }
+[providers.o]
+kind = "ollama"
+api = "openai"
+discover = false
+[providers.b]
+kind = "bedrock"
+region = "us-east-1"
+profile = "p"
+endpoint = "http://127.0.0.1:9"
+access_key_id = "AKIAEXAMPLE"
+secret_access_key = "s"
+session_token = "t"
+[models.m]
+provider = "a"
+id = "claude-x"
+aliases = ["claude-*"]
+capabilities = ["tools"]
+context_window = 1000
+price = { input = 1, output = 2, cache_write_5m = 1.25, cache_write_1h = 2, cache_read = 0.1, long_context = { input = 2, output = 3 } }
+"#;
+    let full = format!(
+        r#"
+listen = "127.0.0.1:4000"
+master_key = "k"
+auth = "master_key"
+body_limit = "1MB"
+shutdown_timeout = "5s"
+database_url = "sqlite://x.db"
+retention = "30d"
+prices_file = "prices.json"
+redis_url = "redis://127.0.0.1:6379"
+[timeouts]
+connect = "1s"
+first_byte = "2s"
+idle = "3s"
+total = "4s"
+[retry]
+attempts = 1
+backoff = "10ms"
+max_backoff = "20ms"
+{providers}
+[tiers]
+cheap = ["m"]
+baseline = "m"
+[router]
+cheap_from = 0.3
+premium_from = 0.6
+sticky_sessions = true
+session_idle = "30m"
+[health]
+failures = 3
+cooldown = "30s"
+max_cooldown = "300s"
+[costs.fixed_monthly]
+box = 1.0
+[cache]
+backend = "memory"
+ttl = "1h"
+max_entries = 10
+max_bytes = "1MB"
+max_entry_bytes = "64KB"
+per_key = false
+exact = true
+agents = false
+[cache.semantic]
+embedder = "openai"
+base_url = "http://127.0.0.1:9"
+model = "e"
+api_key = "k"
+threshold = 0.9
+max_turns = 1
+max_vectors = 10
+all_routes = false
+[[routes]]
+name = "r"
+match = {{ model = "claude-*", tools = true, thinking = false, images = false, input_tokens_above = 10, headers = {{ x-a = "b" }} }}
+tier = "cheap"
+cache = {{ exact = true, semantic = false, agents = false }}
+[[routes]]
+match = {{ model = "x" }}
+targets = ["m"]
+[[routes]]
+match = {{ model = "y" }}
+model = "m"
+[[routes]]
+auto = true
+"#
+    );
+    // Errors (a missing prices file, say) do not matter here: only reads.
+    let _ = load(&full);
+    let _ = load(&format!(
+        "{providers}\n[cache.semantic]\nembedder = \"local\"\nmodel_dir = \"/m\"\n"
+    ));
+    let lists: &[(&str, &'static [&'static str])] = &[
+        ("top", TOP_KEYS),
+        ("timeouts", TIMEOUT_KEYS),
+        ("retry", RETRY_KEYS),
+        ("costs", COST_KEYS),
+        ("providers", super::super::provider::PROVIDER_KEYS),
+        ("models", super::super::model::MODEL_KEYS),
+        ("price", super::super::model::PRICE_KEYS),
+        ("long_context", super::super::model::RATE_KEYS),
+        ("cache", super::super::cache::CACHE_KEYS),
+        ("cache.semantic", super::super::cache::SEMANTIC_KEYS),
+        ("route cache", super::super::cache::ROUTE_CACHE_KEYS),
+        ("routes", super::super::routing::ROUTE_KEYS),
+        ("match", super::super::routing::MATCH_KEYS),
+        ("router", super::super::routing::ROUTER_KEYS),
+        ("health", super::super::routing::HEALTH_KEYS),
+    ];
+    for (name, keys) in lists {
+        let read = super::super::section::read_keys(keys);
+        let unread: Vec<&str> = keys.iter().copied().filter(|k| !read.contains(k)).collect();
+        assert!(
+            unread.is_empty(),
+            "[{name}] accepts but never reads {unread:?}"
+        );
+    }
 }

@@ -9,6 +9,8 @@ mod cache;
 mod defaults;
 mod interpolate;
 mod load;
+mod model;
+mod provider;
 mod routing;
 mod section;
 pub mod units;

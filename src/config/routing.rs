@@ -161,8 +161,9 @@ pub fn default_routes() -> Vec<RouteConfig> {
     ]
 }
 
-const ROUTE_KEYS: &[&str] = &["name", "match", "tier", "targets", "model", "auto", "cache"];
-const MATCH_KEYS: &[&str] = &[
+pub(super) static ROUTE_KEYS: &[&str] =
+    &["name", "match", "tier", "targets", "model", "auto", "cache"];
+pub(super) static MATCH_KEYS: &[&str] = &[
     "model",
     "tools",
     "thinking",
@@ -170,23 +171,13 @@ const MATCH_KEYS: &[&str] = &[
     "input_tokens_above",
     "headers",
 ];
-const ROUTER_KEYS: &[&str] = &[
+pub(super) static ROUTER_KEYS: &[&str] = &[
     "cheap_from",
     "premium_from",
     "sticky_sessions",
     "session_idle",
 ];
-const HEALTH_KEYS: &[&str] = &["failures", "cooldown", "max_cooldown"];
-
-fn bool_key(s: &Section<'_>, key: &str, errors: &mut Errors) -> Option<bool> {
-    match s.table.get(key)? {
-        Value::Boolean(b) => Some(*b),
-        _ => {
-            errors.add(&s.path(key), "expected true or false", None);
-            None
-        }
-    }
-}
+pub(super) static HEALTH_KEYS: &[&str] = &["failures", "cooldown", "max_cooldown"];
 
 fn name_check(path: &str, name: &str, models: &[&str], errors: &mut Errors) {
     if !models.contains(&name) {
@@ -200,7 +191,7 @@ fn name_check(path: &str, name: &str, models: &[&str], errors: &mut Errors) {
 }
 
 /// Read the routing sections of the root table.
-pub(super) fn read(root: &Table, models: &[&str], errors: &mut Errors) -> RoutingConfig {
+pub(super) fn read(root: &Section<'_>, models: &[&str], errors: &mut Errors) -> RoutingConfig {
     let mut c = RoutingConfig::default();
     if let Some(Value::Table(t)) = root.get("tiers") {
         for (name, value) in t {
@@ -266,21 +257,14 @@ pub(super) fn read(root: &Table, models: &[&str], errors: &mut Errors) -> Routin
     }
     if let Some(Value::Table(t)) = root.get("router") {
         let s = Section::new(t, "router", ROUTER_KEYS, errors);
-        for (key, slot) in [
-            ("cheap_from", &mut c.cheap_from),
-            ("premium_from", &mut c.premium_from),
-        ] {
-            match t.get(key) {
-                Some(Value::Float(f)) if (0.0..=1.0).contains(f) => *slot = *f,
-                Some(Value::Integer(i)) if (0..=1).contains(i) => *slot = *i as f64,
-                Some(_) => errors.add(&s.path(key), "expected a number from 0 to 1", None),
-                None => {}
-            }
-        }
+        c.cheap_from = s.fraction("cheap_from", errors).unwrap_or(c.cheap_from);
+        c.premium_from = s.fraction("premium_from", errors).unwrap_or(c.premium_from);
         if c.cheap_from > c.premium_from {
             errors.add("router.cheap_from", "must not be above premium_from", None);
         }
-        c.sticky_sessions = bool_key(&s, "sticky_sessions", errors).unwrap_or(c.sticky_sessions);
+        c.sticky_sessions = s
+            .bool("sticky_sessions", errors)
+            .unwrap_or(c.sticky_sessions);
         c.session_idle = s.duration("session_idle", errors).unwrap_or(c.session_idle);
     }
     if let Some(Value::Table(t)) = root.get("health") {
@@ -335,7 +319,7 @@ fn read_route(
         name_check(&s.path("model"), &m, models, errors);
         actions.push(RouteAction::Targets(vec![m]));
     }
-    if bool_key(&s, "auto", errors) == Some(true) {
+    if s.bool("auto", errors) == Some(true) {
         if tiers.is_empty() {
             errors.add(
                 &s.path("auto"),
@@ -376,7 +360,7 @@ fn read_route(
 
 fn read_match(t: &Table, path: &str, errors: &mut Errors) -> RouteMatch {
     let s = Section::new(t, path, MATCH_KEYS, errors);
-    let models = match t.get("model") {
+    let models = match s.get("model") {
         Some(Value::String(m)) => vec![m.clone()],
         Some(_) => s.str_list("model", errors).unwrap_or_default(),
         None => Vec::new(),
@@ -396,9 +380,9 @@ fn read_match(t: &Table, path: &str, errors: &mut Errors) -> RouteMatch {
     }
     RouteMatch {
         models,
-        tools: bool_key(&s, "tools", errors),
-        thinking: bool_key(&s, "thinking", errors),
-        images: bool_key(&s, "images", errors),
+        tools: s.bool("tools", errors),
+        thinking: s.bool("thinking", errors),
+        images: s.bool("images", errors),
         input_tokens_above: s.u64("input_tokens_above", errors),
         headers,
     }

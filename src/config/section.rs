@@ -83,13 +83,45 @@ pub(super) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
 }
 
 /// Typed access to one table, reporting problems under its path.
+///
+/// The keys a section accepts are listed once, where it is opened; every
+/// read goes through [`Section::get`], which (in tests) notes the key, so a
+/// test can prove that no accepted key is left unread (see `read_keys`).
 pub(super) struct Section<'a> {
-    pub(super) table: &'a Table,
+    table: &'a Table,
     path: String,
+    #[cfg(test)]
+    allowed: &'static [&'static str],
+}
+
+#[cfg(test)]
+thread_local! {
+    /// (list, key) pairs read on this thread.
+    static READ: std::cell::RefCell<std::collections::HashSet<(usize, &'static str)>> =
+        Default::default();
+}
+
+/// The keys of `allowed` that some section opened with that list has read
+/// on this thread.
+#[cfg(test)]
+pub(super) fn read_keys(allowed: &'static [&'static str]) -> Vec<&'static str> {
+    READ.with(|r| {
+        let r = r.borrow();
+        allowed
+            .iter()
+            .copied()
+            .filter(|k| r.contains(&(allowed.as_ptr() as usize, *k)))
+            .collect()
+    })
 }
 
 impl<'a> Section<'a> {
-    pub(super) fn new(table: &'a Table, path: &str, allowed: &[&str], errors: &mut Errors) -> Self {
+    pub(super) fn new(
+        table: &'a Table,
+        path: &str,
+        allowed: &'static [&'static str],
+        errors: &mut Errors,
+    ) -> Self {
         for key in table.keys() {
             if !allowed.contains(&key.as_str()) {
                 let hint = match closest(key, allowed) {
@@ -102,6 +134,45 @@ impl<'a> Section<'a> {
         Section {
             table,
             path: path.to_string(),
+            #[cfg(test)]
+            allowed,
+        }
+    }
+
+    /// The value of `key`, if present.
+    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
+        #[cfg(test)]
+        if let Some(k) = self.allowed.iter().find(|k| **k == key) {
+            READ.with(|r| r.borrow_mut().insert((self.allowed.as_ptr() as usize, *k)));
+        }
+        self.table.get(key)
+    }
+
+    /// Whether `key` is present.
+    pub(super) fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// A number from 0 to 1.
+    pub(super) fn fraction(&self, key: &str, errors: &mut Errors) -> Option<f64> {
+        match self.get(key)? {
+            Value::Float(f) if (0.0..=1.0).contains(f) => Some(*f),
+            Value::Integer(i) if (0..=1).contains(i) => Some(*i as f64),
+            _ => {
+                errors.add(&self.path(key), "expected a number from 0 to 1", None);
+                None
+            }
+        }
+    }
+
+    /// A boolean.
+    pub(super) fn bool(&self, key: &str, errors: &mut Errors) -> Option<bool> {
+        match self.get(key)? {
+            Value::Boolean(b) => Some(*b),
+            _ => {
+                errors.add(&self.path(key), "expected true or false", None);
+                None
+            }
         }
     }
 
@@ -118,7 +189,7 @@ impl<'a> Section<'a> {
     }
 
     pub(super) fn str(&self, key: &str, errors: &mut Errors) -> Option<String> {
-        match self.table.get(key)? {
+        match self.get(key)? {
             Value::String(s) => Some(s.clone()),
             other => {
                 self.wrong_type(key, "a string", other, errors);
@@ -133,7 +204,7 @@ impl<'a> Section<'a> {
     }
 
     pub(super) fn u64(&self, key: &str, errors: &mut Errors) -> Option<u64> {
-        match self.table.get(key)? {
+        match self.get(key)? {
             Value::Integer(i) if *i >= 0 => Some(*i as u64),
             other => {
                 self.wrong_type(key, "a non-negative integer", other, errors);
@@ -150,7 +221,7 @@ impl<'a> Section<'a> {
         from_str: fn(&str) -> Result<T, String>,
         from_int: fn(u64) -> T,
     ) -> Option<T> {
-        match self.table.get(key)? {
+        match self.get(key)? {
             Value::String(s) => from_str(s)
                 .map_err(|e| errors.add(&self.path(key), e, None))
                 .ok(),
@@ -177,7 +248,7 @@ impl<'a> Section<'a> {
     }
 
     pub(super) fn str_list(&self, key: &str, errors: &mut Errors) -> Option<Vec<String>> {
-        match self.table.get(key)? {
+        match self.get(key)? {
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
@@ -200,7 +271,7 @@ impl<'a> Section<'a> {
     }
 
     pub(super) fn table(&self, key: &str, errors: &mut Errors) -> Option<&'a Table> {
-        match self.table.get(key)? {
+        match self.get(key)? {
             Value::Table(t) => Some(t),
             other => {
                 self.wrong_type(key, "a table", other, errors);
