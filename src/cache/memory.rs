@@ -4,7 +4,9 @@
 //! Both the entry count and the byte total are bounded with one weigher:
 //! each entry weighs its encoded size, but never less than
 //! `max_bytes / max_entries`, so the cache holds at most `max_entries`
-//! entries and at most `max_bytes` bytes.
+//! entries and at most `max_bytes` bytes. Vectors are bounded too: at most
+//! `max_vectors` a scope, and at most `max_entries` in all (a vector without
+//! its entry is useless), dead ones swept first.
 
 // The semantic vector map is locked for a scan or an insert, never across an await.
 #![allow(clippy::disallowed_types)]
@@ -42,11 +44,19 @@ pub fn best(mut scored: Vec<Candidate>, threshold: f32) -> Vec<Candidate> {
     scored
 }
 
+/// The semantic index: vectors by scope, and how many there are in all.
+#[derive(Default)]
+struct Index {
+    scopes: HashMap<Key, Vectors>,
+    total: usize,
+}
+
 /// Entries and vectors in this process.
 pub struct MemoryStore {
     entries: moka::sync::Cache<Key, Stored>,
-    vectors: Mutex<HashMap<Key, Vectors>>,
+    vectors: Mutex<Index>,
     max_vectors: usize,
+    max_total: usize,
 }
 
 impl MemoryStore {
@@ -60,8 +70,9 @@ impl MemoryStore {
             .build();
         MemoryStore {
             entries,
-            vectors: Mutex::new(HashMap::new()),
+            vectors: Mutex::new(Index::default()),
             max_vectors: max_vectors.max(1),
+            max_total: usize::try_from(max_entries).unwrap_or(usize::MAX).max(1),
         }
     }
 
@@ -78,29 +89,61 @@ impl MemoryStore {
 
     /// Remember the question `text` and its `vector` for `key` in `scope`.
     pub fn put_vector(&self, scope: Key, vector: Arc<[f32]>, key: Key, text: Arc<str>) {
-        let Ok(mut all) = self.vectors.lock() else {
+        let Ok(mut index) = self.vectors.lock() else {
             return;
         };
-        let list = all.entry(scope).or_default();
+        let list = index.scopes.entry(scope).or_default();
+        let before = list.len();
         list.retain(|(_, k, _)| *k != key);
         list.push_back((vector, key, text));
         while list.len() > self.max_vectors {
             list.pop_front();
         }
+        let after = list.len();
+        index.total = index.total + after - before;
+        if index.total > self.max_total {
+            self.shrink(&mut index);
+        }
+    }
+
+    /// Bring the index back under `max_total`: sweep vectors whose entries
+    /// are gone, then drop the oldest of the largest scopes.
+    fn shrink(&self, index: &mut Index) {
+        for list in index.scopes.values_mut() {
+            list.retain(|(_, k, _)| self.entries.contains_key(k));
+        }
+        index.scopes.retain(|_, list| !list.is_empty());
+        index.total = index.scopes.values().map(VecDeque::len).sum();
+        while index.total > self.max_total {
+            let Some(list) = index.scopes.values_mut().max_by_key(|l| l.len()) else {
+                break;
+            };
+            list.pop_front();
+            index.total -= 1;
+        }
+        index.scopes.retain(|_, list| !list.is_empty());
+    }
+
+    /// How many vectors the index holds.
+    pub fn vector_count(&self) -> usize {
+        self.vectors.lock().map_or(0, |i| i.total)
     }
 
     /// The live questions in `scope` closest to `query`, at or above
     /// `threshold`, best first (vectors are unit length, so the dot product
     /// is the cosine).
     pub fn nearest(&self, scope: &Key, query: &[f32], threshold: f32) -> Vec<Candidate> {
-        let Ok(mut all) = self.vectors.lock() else {
+        let Ok(mut index) = self.vectors.lock() else {
             return Vec::new();
         };
-        let Some(list) = all.get_mut(scope) else {
+        let Index { scopes, total } = &mut *index;
+        let Some(list) = scopes.get_mut(scope) else {
             return Vec::new();
         };
         // Forget vectors whose entries expired or were evicted.
+        let before = list.len();
         list.retain(|(_, k, _)| self.entries.contains_key(k));
+        *total -= before - list.len();
         let scored = list
             .iter()
             .map(|(v, k, t)| (super::semantic::cosine(v, query), *k, t.clone()))
@@ -114,8 +157,8 @@ impl MemoryStore {
         let n = self.entries.entry_count();
         self.entries.invalidate_all();
         self.entries.run_pending_tasks();
-        if let Ok(mut v) = self.vectors.lock() {
-            v.clear();
+        if let Ok(mut index) = self.vectors.lock() {
+            *index = Index::default();
         }
         n
     }
@@ -202,5 +245,19 @@ mod tests {
         );
         assert_eq!(s.purge(), 2);
         assert!(s.nearest(&scope, &[1.0, 0.0], 0.0).is_empty());
+    }
+
+    #[test]
+    fn the_vector_index_is_bounded_overall() {
+        // 4 entries at most, 3 vectors a scope: 10 scopes never hold more than 4.
+        let s = MemoryStore::new(Duration::from_secs(60), 4, 1_000_000, 3);
+        for i in 0..10u8 {
+            let key: Key = [i; 32];
+            s.put(key, entry("a"), 10);
+            s.put_vector([100 + i; 32], Arc::from(vec![1.0f32]), key, Arc::from("q"));
+            assert!(s.vector_count() <= 4, "{} vectors", s.vector_count());
+        }
+        // Sweeps drop only what the bound forces (or dead vectors).
+        assert!(s.vector_count() >= 1);
     }
 }

@@ -19,6 +19,7 @@ pub mod semantic;
 use crate::config::{CacheBackend, CacheConfig};
 use crate::core::fields::Fields;
 use crate::core::{Dialect, RawRequest};
+use crate::protocol::keys::presented_key;
 use crate::routing::Plan;
 use entry::Entry;
 use http::HeaderMap;
@@ -28,6 +29,7 @@ use policy::{Decision, Facts};
 use redis::RedisStore;
 use semantic::Embedder;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// Where entries are kept.
@@ -69,19 +71,8 @@ pub struct ResponseCache {
     config: CacheConfig,
     store: Store,
     embedder: Option<Embedder>,
-}
-
-/// The key a client presented (`x-api-key` or Bearer), for per-key entries.
-fn client_key(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| {
-            headers
-                .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-        })
+    /// Writes to a shared store still running (drained at shutdown).
+    writing: std::sync::atomic::AtomicUsize,
 }
 
 /// The body a semantic scope is keyed on: the request without its turns,
@@ -127,6 +118,7 @@ impl ResponseCache {
             config: config.clone(),
             store,
             embedder,
+            writing: Default::default(),
         })
     }
 
@@ -161,7 +153,11 @@ impl ResponseCache {
             dialect,
             routed_model: &first.model.name,
             betas: headers.get("anthropic-beta").and_then(|v| v.to_str().ok()),
-            client_key: self.config.per_key.then(|| client_key(headers)).flatten(),
+            client_key: self
+                .config
+                .per_key
+                .then(|| presented_key(headers))
+                .flatten(),
         };
         let Some(key) = exact_key(&scope, raw.bytes()) else {
             return Lookup::Skip("unreadable body");
@@ -285,7 +281,25 @@ impl ResponseCache {
             return;
         }
         let cache = self.clone();
-        tokio::spawn(async move { cache.put(pending, entry).await });
+        cache.writing.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            cache.put(pending, entry).await;
+            cache.writing.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+
+    /// Wait, up to `within`, for the writes still running to finish (at
+    /// shutdown, so answers already paid for are kept); `false` if some
+    /// were still running.
+    pub async fn drain(&self, within: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.writing.load(Ordering::SeqCst) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        true
     }
 
     /// Drop every entry; returns how many there were.

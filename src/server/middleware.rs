@@ -4,12 +4,12 @@
 use crate::api::{self, RequestId};
 use crate::config::AuthConfig;
 use crate::error::GatewayError;
+use crate::protocol::keys::presented_key;
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderValue;
-use http::header::AUTHORIZATION;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -38,19 +38,6 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/ui/")
 }
 
-/// The key a client presented: `x-api-key`, else `Authorization: Bearer`.
-fn presented_key(req: &Request) -> Option<&str> {
-    let headers = req.headers();
-    if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        return Some(k.trim());
-    }
-    let auth = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = auth.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
-}
-
 /// Check the gateway key.
 pub async fn authenticate(
     State(state): State<Arc<AppState>>,
@@ -60,12 +47,12 @@ pub async fn authenticate(
     if let AuthConfig::MasterKey(expected) = &state.config.auth
         && !is_public(req.uri().path())
     {
-        let ok = presented_key(&req)
+        let ok = presented_key(req.headers())
             .is_some_and(|k| bool::from(k.as_bytes().ct_eq(expected.expose_secret().as_bytes())));
         if !ok {
             tracing::warn!(
                 path = %req.uri().path(),
-                presented = presented_key(&req).is_some(),
+                presented = presented_key(req.headers()).is_some(),
                 "rejected a request with a missing or wrong gateway key (Claude Code retries 401s; check ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN)"
             );
             return api::error_response(

@@ -97,6 +97,7 @@ impl Gateway {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let grace = self.state.config.shutdown_timeout;
+        let state = self.state.clone();
         let upkeep = tokio::spawn(crate::telemetry::run_metrics_upkeep());
         let listener = self.listener.tap_io(|tcp| {
             // SSE events are small writes; send each one now.
@@ -130,6 +131,11 @@ impl Gateway {
             }
         };
         upkeep.abort();
+        if let Some(cache) = &state.cache
+            && !cache.drain(grace).await
+        {
+            tracing::warn!("shutdown: some cache writes did not finish in time");
+        }
         result
     }
 }
