@@ -12,11 +12,13 @@ pub mod models;
 pub mod openai;
 pub mod system;
 
-use crate::core::Dialect;
+use crate::core::{BodyKind, Dialect, RawRequest};
 use crate::error::GatewayError;
-use crate::pipeline::{Reply, ReplyBody};
+use crate::pipeline::{Reply, ReplyBody, RequestContext};
+use crate::state::AppState;
 use axum::body::Body;
 use axum::response::Response;
+use http::HeaderMap;
 
 /// The gateway's id for a request, in its extensions.
 #[derive(Debug, Clone)]
@@ -50,4 +52,44 @@ pub fn into_response(reply: Reply) -> Response {
         ReplyBody::Full(bytes) => Body::from(bytes),
         ReplyBody::Stream(relay) => Body::from_stream(relay),
     })
+}
+
+/// Where a request came in: what its context is opened with.
+pub struct Arrival<'a> {
+    /// The gateway's state.
+    pub state: &'a AppState,
+    /// The request id from the middleware.
+    pub id: &'a RequestId,
+    /// The client's dialect.
+    pub dialect: Dialect,
+    /// The endpoint's name in the ledger.
+    pub endpoint: &'static str,
+    /// The client's headers.
+    pub headers: &'a HeaderMap,
+    /// The client's query string.
+    pub query: Option<&'a str>,
+}
+
+/// Open the request's context (and record), read its body and parse it as
+/// `kind`; a failure is already answered in the client's dialect.
+pub async fn arrive<'a>(
+    at: Arrival<'a>,
+    body: Body,
+    kind: BodyKind,
+) -> Result<(RequestContext<'a>, RawRequest), Response> {
+    let ctx = RequestContext::start(
+        at.state,
+        &at.id.0,
+        at.dialect,
+        at.endpoint,
+        at.headers,
+        at.query,
+    );
+    let parsed = body::read_body(body, at.headers, at.state.config.body_limit)
+        .await
+        .and_then(|b| ctx.parse(b, kind));
+    match parsed {
+        Ok(raw) => Ok((ctx, raw)),
+        Err(e) => Err(into_response(ctx.fail(e))),
+    }
 }

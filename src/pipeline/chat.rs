@@ -3,17 +3,18 @@
 //! another dialect, the attempt loop, and the answer — relayed as a stream
 //! or whole — with its record finished when the answer ends.
 
-use super::RequestContext;
 use super::cached::{CacheStatus, hit_reply};
 use super::reply::{Reply, ReplyBody, json_reply, served_by, sse_reply};
+use super::{Attempt, RequestContext, attempt_each};
 use crate::cache::capture::{Capture, answer_of};
 use crate::cache::entry::{Entry, Origin};
 use crate::cache::{Lookup, Pending, ResponseCache};
 use crate::core::{ChatRequest, RawRequest, UsageMeter};
 use crate::error::GatewayError;
-use crate::providers::{Call, Opened};
+use crate::error::UpstreamError;
+use crate::providers::{Call, Opened, Provider};
 use crate::routing::Plan;
-use crate::routing::dispatch::{self, Success};
+use crate::routing::dispatch::Success;
 use crate::stream::{Relay, StreamEnd};
 use crate::usage::{CLIENT_CLOSED_STATUS, Outcome, RecordGuard};
 use std::sync::Arc;
@@ -129,33 +130,23 @@ async fn dispatch(
     raw: &RawRequest,
     canonical: Option<&ChatRequest>,
 ) -> Result<Success<Opened>, GatewayError> {
-    let state = ctx.state;
-    let deadline = Instant::now() + state.config.timeouts.total;
-    let (headers, query, codec) = (ctx.headers, ctx.query, ctx.codec);
-    dispatch::run(
-        plan,
-        &state.config.retry,
-        deadline,
-        state.router.health(),
-        |target| {
-            let provider = target.provider.clone();
-            let upstream_model = target.upstream_model.clone();
-            let capabilities = target.model.capabilities;
-            async move {
-                let call = Call {
-                    raw,
-                    canonical,
-                    upstream_model: &upstream_model,
-                    capabilities,
-                    client_headers: headers,
-                    query,
-                    client: codec,
-                };
-                provider.open_messages(&call, deadline).await
-            }
-        },
-    )
-    .await
+    let deadline = Instant::now() + ctx.state.config.timeouts.total;
+    attempt_each(ctx, plan, raw, canonical, deadline, OpenMessages(deadline)).await
+}
+
+/// A chat attempt, opened far enough to know it worked.
+struct OpenMessages(Instant);
+
+impl Attempt for OpenMessages {
+    type Out = Opened;
+
+    fn run<'a>(
+        &'a self,
+        provider: &'a Provider,
+        call: &'a Call<'a>,
+    ) -> impl Future<Output = Result<Opened, UpstreamError>> + Send + 'a {
+        provider.open_messages(call, self.0)
+    }
 }
 
 /// What to store the answer under, when the cache missed.

@@ -2,12 +2,11 @@
 //! (Anthropic's count_tokens, Bedrock's count-tokens), otherwise the gateway
 //! estimates locally and says so (`x-switchyard-token-count: estimate`).
 
-use super::RequestContext;
 use super::reply::{Reply, json_reply, served_by};
+use super::{Attempt, RequestContext, attempt_each};
 use crate::core::{RawRequest, estimate_input_tokens};
-use crate::error::UpstreamErrorKind;
-use crate::providers::Call;
-use crate::routing::dispatch;
+use crate::error::{UpstreamError, UpstreamErrorKind};
+use crate::providers::{Call, Provider};
 use crate::usage::Outcome;
 use bytes::Bytes;
 use http::HeaderValue;
@@ -37,6 +36,21 @@ impl Counted {
     }
 }
 
+/// A count attempt (`None`: the provider cannot count).
+struct CountTokens(Instant);
+
+impl Attempt for CountTokens {
+    type Out = Option<Bytes>;
+
+    fn run<'a>(
+        &'a self,
+        provider: &'a Provider,
+        call: &'a Call<'a>,
+    ) -> impl Future<Output = Result<Option<Bytes>, UpstreamError>> + Send + 'a {
+        provider.count_tokens(call, self.0)
+    }
+}
+
 /// Count `raw`'s input tokens and answer with `render(count)` as JSON.
 pub async fn count(
     mut ctx: RequestContext<'_>,
@@ -52,31 +66,7 @@ pub async fn count(
     };
     let timeouts = &state.config.timeouts;
     let deadline = Instant::now() + timeouts.first_byte.min(timeouts.total);
-    let (raw_ref, headers, query, codec) = (&raw, ctx.headers, ctx.query, ctx.codec);
-    let result = dispatch::run(
-        &plan,
-        &state.config.retry,
-        deadline,
-        state.router.health(),
-        |target| {
-            let provider = target.provider.clone();
-            let upstream_model = target.upstream_model.clone();
-            let capabilities = target.model.capabilities;
-            async move {
-                let call = Call {
-                    raw: raw_ref,
-                    canonical: None,
-                    upstream_model: &upstream_model,
-                    capabilities,
-                    client_headers: headers,
-                    query,
-                    client: codec,
-                };
-                provider.count_tokens(&call, deadline).await
-            }
-        },
-    )
-    .await;
+    let result = attempt_each(&ctx, &plan, &raw, None, deadline, CountTokens(deadline)).await;
     let (counted, target, attempts) = match result {
         Ok(s) => (s.value, s.target, s.attempts),
         Err(e)

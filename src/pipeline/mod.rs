@@ -20,13 +20,18 @@ pub use chat::chat;
 pub use count::{Counted, count};
 pub use reply::{Reply, ReplyBody, json_reply, served_by, set_header, sse_reply};
 
-use crate::core::{BodyKind, Dialect, RawRequest};
+use crate::core::{BodyKind, ChatRequest, Dialect, RawRequest};
 use crate::error::GatewayError;
+use crate::error::UpstreamError;
 use crate::protocol::{ClientCodec, client_codec, error_reply};
+use crate::providers::{Call, Provider};
+use crate::routing::Plan;
+use crate::routing::dispatch::{self, Success};
 use crate::state::AppState;
 use crate::usage::{Outcome, RecordGuard, RequestRecord};
 use bytes::Bytes;
 use http::HeaderMap;
+use tokio::time::Instant;
 
 /// Longest header value (session or agent id) kept in the record.
 const MAX_ID_CHARS: usize = 128;
@@ -120,6 +125,56 @@ impl<'a> RequestContext<'a> {
         }
         reply
     }
+}
+
+/// What one attempt does with a target's provider and the call it gets.
+trait Attempt: Sync {
+    /// What a successful attempt yields.
+    type Out: Send;
+    /// Make the attempt.
+    fn run<'a>(
+        &'a self,
+        provider: &'a Provider,
+        call: &'a Call<'a>,
+    ) -> impl Future<Output = Result<Self::Out, UpstreamError>> + Send + 'a;
+}
+
+/// Run the attempt loop over `plan`'s targets, making `attempt` with each.
+async fn attempt_each<A: Attempt>(
+    ctx: &RequestContext<'_>,
+    plan: &Plan,
+    raw: &RawRequest,
+    canonical: Option<&ChatRequest>,
+    deadline: Instant,
+    attempt: A,
+) -> Result<Success<A::Out>, GatewayError> {
+    let state = ctx.state;
+    let (headers, query, codec) = (ctx.headers, ctx.query, ctx.codec);
+    let attempt = &attempt;
+    dispatch::run(
+        plan,
+        &state.config.retry,
+        deadline,
+        state.router.health(),
+        |target| {
+            let provider = target.provider.clone();
+            let upstream_model = target.upstream_model.clone();
+            let capabilities = target.model.capabilities;
+            async move {
+                let call = Call {
+                    raw,
+                    canonical,
+                    upstream_model: &upstream_model,
+                    capabilities,
+                    client_headers: headers,
+                    query,
+                    client: codec,
+                };
+                attempt.run(&provider, &call).await
+            }
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

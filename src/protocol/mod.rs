@@ -17,6 +17,7 @@
 
 pub mod anthropic;
 pub mod bedrock;
+pub mod blocks;
 pub mod keys;
 pub mod ollama;
 pub mod openai;

@@ -91,6 +91,19 @@ pub trait Adapter: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// The request of an adapter that only serves chat calls (no token
+/// counting), built at once.
+fn messages_only<'a>(
+    op: Operation,
+    build: impl FnOnce() -> Result<http::Request<Bytes>, UpstreamError>,
+) -> BoxFuture<'a, Result<Option<http::Request<Bytes>>, UpstreamError>> {
+    let built = match op {
+        Operation::Messages => build().map(Some),
+        Operation::CountTokens => Ok(None),
+    };
+    Box::pin(std::future::ready(built))
+}
+
 /// An opened answer: the first stream event is in hand, or the whole body.
 pub enum Opened {
     /// A stream whose first event is ready.

@@ -1,10 +1,9 @@
 //! Handlers for the Anthropic endpoints: `/v1/messages` and
 //! `/v1/messages/count_tokens`.
 
-use crate::api::body::read_body;
-use crate::api::{RequestId, into_response};
+use crate::api::{Arrival, RequestId, arrive, into_response};
 use crate::core::{BodyKind, Dialect};
-use crate::pipeline::{self, Counted, RequestContext};
+use crate::pipeline::{self, Counted};
 use crate::state::AppState;
 use axum::Extension;
 use axum::body::Body;
@@ -22,21 +21,18 @@ pub async fn messages(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let ctx = RequestContext::start(
-        &state,
-        &id.0,
-        Dialect::Anthropic,
-        "messages",
-        &headers,
-        uri.query(),
-    );
-    let parsed = read_body(body, &headers, state.config.body_limit)
-        .await
-        .and_then(|b| ctx.parse(b, BodyKind::Messages));
-    into_response(match parsed {
-        Ok(raw) => pipeline::chat(ctx, raw).await,
-        Err(e) => ctx.fail(e),
-    })
+    let at = Arrival {
+        state: &state,
+        id: &id,
+        dialect: Dialect::Anthropic,
+        endpoint: "messages",
+        headers: &headers,
+        query: uri.query(),
+    };
+    match arrive(at, body, BodyKind::Messages).await {
+        Ok((ctx, raw)) => into_response(pipeline::chat(ctx, raw).await),
+        Err(resp) => resp,
+    }
 }
 
 /// `POST /v1/messages/count_tokens`: forwarded when the provider can count,
@@ -48,24 +44,20 @@ pub async fn count_tokens(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let ctx = RequestContext::start(
-        &state,
-        &id.0,
-        Dialect::Anthropic,
-        "count_tokens",
-        &headers,
-        uri.query(),
-    );
-    let parsed = read_body(body, &headers, state.config.body_limit)
-        .await
-        .and_then(|b| ctx.parse(b, BodyKind::CountTokens));
-    let raw = match parsed {
-        Ok(r) => r,
-        Err(e) => return into_response(ctx.fail(e)),
+    let at = Arrival {
+        state: &state,
+        id: &id,
+        dialect: Dialect::Anthropic,
+        endpoint: "count_tokens",
+        headers: &headers,
+        query: uri.query(),
     };
     let render = |counted: Counted| match counted {
         Counted::Upstream(body) => body,
         Counted::Estimate(n) => Bytes::from(format!("{{\"input_tokens\":{n}}}")),
     };
-    into_response(pipeline::count(ctx, raw, render).await)
+    match arrive(at, body, BodyKind::CountTokens).await {
+        Ok((ctx, raw)) => into_response(pipeline::count(ctx, raw, render).await),
+        Err(resp) => resp,
+    }
 }

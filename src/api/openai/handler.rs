@@ -1,9 +1,8 @@
 //! Handler for `POST /v1/chat/completions`.
 
-use crate::api::body::read_body;
-use crate::api::{RequestId, into_response};
+use crate::api::{Arrival, RequestId, arrive, into_response};
 use crate::core::{BodyKind, Dialect};
-use crate::pipeline::{self, RequestContext};
+use crate::pipeline;
 use crate::state::AppState;
 use axum::Extension;
 use axum::body::Body;
@@ -20,19 +19,16 @@ pub async fn chat_completions(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let ctx = RequestContext::start(
-        &state,
-        &id.0,
-        Dialect::OpenAi,
-        "chat_completions",
-        &headers,
-        uri.query(),
-    );
-    let parsed = read_body(body, &headers, state.config.body_limit)
-        .await
-        .and_then(|b| ctx.parse(b, BodyKind::ChatCompletions));
-    into_response(match parsed {
-        Ok(raw) => pipeline::chat(ctx, raw).await,
-        Err(e) => ctx.fail(e),
-    })
+    let at = Arrival {
+        state: &state,
+        id: &id,
+        dialect: Dialect::OpenAi,
+        endpoint: "chat_completions",
+        headers: &headers,
+        query: uri.query(),
+    };
+    match arrive(at, body, BodyKind::ChatCompletions).await {
+        Ok((ctx, raw)) => into_response(pipeline::chat(ctx, raw).await),
+        Err(resp) => resp,
+    }
 }

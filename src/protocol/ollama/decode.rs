@@ -5,11 +5,12 @@
 //! signalled only by its presence (`done_reason` stays `stop`).
 
 use crate::core::{
-    ChatResponse, ContentBlock, Delta, MessageDeltaBody, StreamEvent, TextBlock, ThinkingBlock,
+    ChatResponse, ContentBlock, MessageDeltaBody, StreamEvent, TextBlock, ThinkingBlock,
     ToolUseBlock, UsageReport,
 };
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::protocol::EventDecoder;
+use crate::protocol::blocks::{Blocks, Kind};
 use crate::protocol::{parse_tool_arguments, tool_use_id};
 use bytes::BytesMut;
 use serde::Deserialize;
@@ -160,51 +161,12 @@ pub fn decode_answer(body: &[u8]) -> Result<ChatResponse, UpstreamError> {
 pub struct OllamaDecoder {
     buf: BytesMut,
     started: bool,
-    open: Option<(usize, bool)>, // (index, is_thinking)
-    next_index: usize,
+    blocks: Blocks,
     tool_calls: bool,
     ended: bool,
 }
 
 impl OllamaDecoder {
-    fn close(&mut self, out: &mut Vec<StreamEvent>) {
-        if let Some((index, _)) = self.open.take() {
-            out.push(StreamEvent::ContentBlockStop { index });
-        }
-    }
-
-    fn delta(&mut self, thinking: bool, text: String, out: &mut Vec<StreamEvent>) {
-        let index = match self.open {
-            Some((i, t)) if t == thinking => i,
-            _ => {
-                self.close(out);
-                let i = self.next_index;
-                self.next_index += 1;
-                let block = if thinking {
-                    ContentBlock::Thinking(ThinkingBlock {
-                        thinking: String::new(),
-                        signature: None,
-                        extra: Map::new(),
-                    })
-                } else {
-                    ContentBlock::Text(TextBlock::new(""))
-                };
-                out.push(StreamEvent::ContentBlockStart {
-                    index: i,
-                    content_block: block,
-                });
-                self.open = Some((i, thinking));
-                i
-            }
-        };
-        let delta = if thinking {
-            Delta::ThinkingDelta { thinking: text }
-        } else {
-            Delta::TextDelta { text }
-        };
-        out.push(StreamEvent::ContentBlockDelta { index, delta });
-    }
-
     fn line(&mut self, raw: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), UpstreamError> {
         if raw.iter().all(u8::is_ascii_whitespace) || self.ended {
             return Ok(());
@@ -235,33 +197,18 @@ impl OllamaDecoder {
         let report = usage(&line);
         let msg = line.message.unwrap_or_default();
         if let Some(t) = msg.thinking.filter(|t| !t.is_empty()) {
-            self.delta(true, t, out);
+            self.blocks.delta(Kind::Thinking, t, out);
         }
         if let Some(t) = msg.content.filter(|t| !t.is_empty()) {
-            self.delta(false, t, out);
+            self.blocks.delta(Kind::Text, t, out);
         }
         for call in msg.tool_calls.unwrap_or_default() {
-            self.close(out);
-            let mut start = tool_block(call)?;
-            let input = std::mem::replace(&mut start.input, json!({}));
-            let index = self.next_index;
-            self.next_index += 1;
-            out.push(StreamEvent::ContentBlockStart {
-                index,
-                content_block: ContentBlock::ToolUse(start),
-            });
-            out.push(StreamEvent::ContentBlockDelta {
-                index,
-                delta: Delta::InputJsonDelta {
-                    partial_json: input.to_string(),
-                },
-            });
-            out.push(StreamEvent::ContentBlockStop { index });
+            self.blocks.tool_use(tool_block(call)?, out);
             self.tool_calls = true;
         }
         if line.done {
             self.ended = true;
-            self.close(out);
+            self.blocks.close(out);
             let stop = stop_reason(line.done_reason.as_deref(), self.tool_calls);
             out.push(StreamEvent::MessageDelta {
                 delta: MessageDeltaBody {
@@ -303,6 +250,7 @@ impl EventDecoder for OllamaDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::Delta;
 
     fn fixture(name: &str) -> Vec<u8> {
         std::fs::read(format!(

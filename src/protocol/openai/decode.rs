@@ -8,16 +8,17 @@
 //! reaching the client.
 
 use crate::core::{
-    ChatResponse, ContentBlock, Delta, MessageDeltaBody, StreamEvent, TextBlock, ThinkingBlock,
+    ChatResponse, ContentBlock, MessageDeltaBody, StreamEvent, TextBlock, ThinkingBlock,
     ToolUseBlock, Usage, UsageMeter, UsageReport,
 };
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::protocol::EventDecoder;
+use crate::protocol::blocks::{Blocks, Kind};
 use crate::protocol::openai::usage::{OpenAiUsage, stop_reason_from_finish};
 use crate::protocol::sse::SseDecoder;
 use crate::protocol::{parse_tool_arguments, tool_use_id};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 #[derive(Deserialize)]
@@ -175,12 +176,6 @@ pub fn decode_answer(body: &[u8]) -> Result<ChatResponse, UpstreamError> {
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Open {
-    Text,
-    Thinking,
-}
-
 #[derive(Debug, Default)]
 struct PendingTool {
     id: Option<String>,
@@ -193,8 +188,7 @@ struct PendingTool {
 pub struct OpenAiDecoder {
     sse: SseDecoder,
     started: bool,
-    open: Option<(usize, Open)>,
-    next_index: usize,
+    blocks: Blocks,
     tools: BTreeMap<u64, PendingTool>,
     finish: Option<String>,
     usage: Option<Usage>,
@@ -229,42 +223,6 @@ impl OpenAiDecoder {
         out.push(StreamEvent::MessageStart { message });
     }
 
-    fn close(&mut self, out: &mut Vec<StreamEvent>) {
-        if let Some((index, _)) = self.open.take() {
-            out.push(StreamEvent::ContentBlockStop { index });
-        }
-    }
-
-    fn delta(&mut self, kind: Open, text: String, out: &mut Vec<StreamEvent>) {
-        let index = match self.open {
-            Some((i, k)) if k == kind => i,
-            _ => {
-                self.close(out);
-                let i = self.next_index;
-                self.next_index += 1;
-                let block = match kind {
-                    Open::Text => ContentBlock::Text(TextBlock::new("")),
-                    Open::Thinking => ContentBlock::Thinking(ThinkingBlock {
-                        thinking: String::new(),
-                        signature: None,
-                        extra: Map::new(),
-                    }),
-                };
-                out.push(StreamEvent::ContentBlockStart {
-                    index: i,
-                    content_block: block,
-                });
-                self.open = Some((i, kind));
-                i
-            }
-        };
-        let delta = match kind {
-            Open::Text => Delta::TextDelta { text },
-            Open::Thinking => Delta::ThinkingDelta { thinking: text },
-        };
-        out.push(StreamEvent::ContentBlockDelta { index, delta });
-    }
-
     fn chunk(&mut self, data: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), UpstreamError> {
         if data == b"[DONE]" {
             return self.end(out);
@@ -285,11 +243,11 @@ impl OpenAiDecoder {
         for choice in c.choices {
             if let Some(m) = choice.message {
                 if let Some(r) = m.reasoning_content.filter(|r| !r.is_empty()) {
-                    self.delta(Open::Thinking, r, out);
+                    self.blocks.delta(Kind::Thinking, r, out);
                 }
                 let text = content_string(&m.content);
                 if !text.is_empty() {
-                    self.delta(Open::Text, text, out);
+                    self.blocks.delta(Kind::Text, text, out);
                 }
                 for (pos, call) in m.tool_calls.into_iter().flatten().enumerate() {
                     let tool = self
@@ -326,30 +284,17 @@ impl OpenAiDecoder {
             ));
         }
         self.ended = true;
-        self.close(out);
+        self.blocks.close(out);
         let tools = std::mem::take(&mut self.tools);
         for tool in tools.into_values() {
-            let input = parse_tool_arguments(&tool.arguments)?;
-            let index = self.next_index;
-            self.next_index += 1;
             let block = ToolUseBlock {
                 id: tool_use_id(tool.id.as_deref()),
                 name: tool.name,
-                input: json!({}),
+                input: parse_tool_arguments(&tool.arguments)?,
                 cache_control: None,
                 extra: Map::new(),
             };
-            out.push(StreamEvent::ContentBlockStart {
-                index,
-                content_block: ContentBlock::ToolUse(block),
-            });
-            out.push(StreamEvent::ContentBlockDelta {
-                index,
-                delta: Delta::InputJsonDelta {
-                    partial_json: input.to_string(),
-                },
-            });
-            out.push(StreamEvent::ContentBlockStop { index });
+            self.blocks.tool_use(block, out);
             self.finish = Some("tool_calls".into());
         }
         let stop = stop_reason_from_finish(self.finish.as_deref().unwrap_or("stop"));

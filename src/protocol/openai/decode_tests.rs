@@ -1,6 +1,8 @@
 //! Tests of the OpenAI decoders.
 
 use super::*;
+use crate::core::Delta;
+use serde_json::json;
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(

@@ -79,11 +79,7 @@ impl Adapter for OpenAiAdapter {
         call: &'a Call<'a>,
         op: Operation,
     ) -> BoxFuture<'a, Result<Option<http::Request<Bytes>>, UpstreamError>> {
-        let built = match op {
-            Operation::Messages => self.build(call).map(Some),
-            Operation::CountTokens => Ok(None),
-        };
-        Box::pin(std::future::ready(built))
+        super::messages_only(op, || self.build(call))
     }
 }
 
