@@ -297,7 +297,7 @@ id = "claude-x"
 aliases = ["claude-*"]
 capabilities = ["tools"]
 context_window = 1000
-price = { input = 1, output = 2, cache_write_5m = 1.25, cache_write_1h = 2, cache_read = 0.1, long_context = { input = 2, output = 3 } }
+price = { input = 1, output = 2, cache_write_5m = 1.25, cache_write_1h = 2, cache_read = 0.1, long_context = { above = 100000, input = 2, output = 3 } }
 "#;
     let full = format!(
         r#"
@@ -380,7 +380,7 @@ auto = true
         ("providers", super::super::provider::PROVIDER_KEYS),
         ("models", super::super::model::MODEL_KEYS),
         ("price", super::super::model::PRICE_KEYS),
-        ("long_context", super::super::model::RATE_KEYS),
+        ("long_context", super::super::model::LONG_KEYS),
         ("cache", super::super::cache::CACHE_KEYS),
         ("cache.semantic", super::super::cache::SEMANTIC_KEYS),
         ("route cache", super::super::cache::ROUTE_CACHE_KEYS),

@@ -5,7 +5,8 @@ use super::section::{Errors, Section, closest, join};
 use super::{Capabilities, ModelConfig};
 use toml::{Table, Value};
 
-pub(super) static RATE_KEYS: &[&str] = &[
+pub(super) static LONG_KEYS: &[&str] = &[
+    "above",
     "input",
     "output",
     "cache_write_5m",
@@ -144,8 +145,14 @@ fn read_price(t: &Table, path: &str, errors: &mut Errors) -> crate::core::Price 
     let long_path = join(path, "long_context");
     let long_context = match s.get("long_context") {
         Some(Value::Table(l)) => {
-            let long = Section::new(l, &long_path, RATE_KEYS, errors);
-            Some(read_rates(&long, errors))
+            let long = Section::new(l, &long_path, LONG_KEYS, errors);
+            let above = long
+                .u64("above", errors)
+                .unwrap_or(crate::core::LONG_CONTEXT_TOKENS);
+            Some(crate::core::LongContext {
+                above,
+                rates: read_rates(&long, errors),
+            })
         }
         Some(_) => {
             errors.add(&long_path, "expected a table of rates", None);

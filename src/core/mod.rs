@@ -17,7 +17,7 @@ mod tokens;
 mod usage;
 
 pub use meter::UsageMeter;
-pub use price::{LONG_CONTEXT_TOKENS, Price, Rates};
+pub use price::{LONG_CONTEXT_TOKENS, LongContext, Price, Rates};
 pub use raw::{BodyKind, MessageIndex, RawRequest};
 pub use request::{
     ChatRequest, Content, ContentBlock, MediaBlock, Message, RedactedThinkingBlock, Role,

@@ -5,7 +5,8 @@ use super::Usage;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-/// Prompts above this many tokens are billed at the long-context rates.
+/// Where long-context rates start when a price does not say (Anthropic's
+/// 1M-context tier for Sonnet 4 and 4.5).
 pub const LONG_CONTEXT_TOKENS: u64 = 200_000;
 
 /// Per-million-token prices of one model.
@@ -23,13 +24,23 @@ pub struct Rates {
     pub cache_read: Decimal,
 }
 
+/// A long-context tier: every token of a request whose prompt (input, cache
+/// writes and cache reads) is over `above` tokens is billed at `rates`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LongContext {
+    /// The prompt size the tier starts after.
+    pub above: u64,
+    /// Its rates.
+    pub rates: Rates,
+}
+
 /// A model's prices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Price {
     /// The normal rates.
     pub base: Rates,
-    /// Rates for the whole request when the prompt is over 200K tokens.
-    pub long_context: Option<Rates>,
+    /// The long-context tier, for models that have one.
+    pub long_context: Option<LongContext>,
 }
 
 impl Price {
@@ -41,7 +52,7 @@ impl Price {
     /// Exact cost of `usage` in USD.
     pub fn cost(&self, usage: &Usage) -> Decimal {
         let rates = match self.long_context {
-            Some(long) if usage.prompt_tokens() > LONG_CONTEXT_TOKENS => long,
+            Some(long) if usage.prompt_tokens() > long.above => long.rates,
             _ => self.base,
         };
         let per = |tokens: u64, rate: Decimal| Decimal::from(tokens) * rate;

@@ -95,9 +95,13 @@ impl UsageReport {
                 usage.cache_write_5m_tokens = m5;
                 usage.cache_write_1h_tokens = h1;
             }
+            // A total without its split (what a stream's final
+            // `message_delta` carries): keep the 1-hour share already known,
+            // as far as the total covers it.
             (None, Some(total)) => {
-                usage.cache_write_5m_tokens = total;
-                usage.cache_write_1h_tokens = 0;
+                let h1 = usage.cache_write_1h_tokens.min(total);
+                usage.cache_write_5m_tokens = total - h1;
+                usage.cache_write_1h_tokens = h1;
             }
             (None, None) => {}
         }
@@ -147,6 +151,33 @@ mod tests {
         assert_eq!(
             (u.cache_write_5m_tokens, u.cache_write_1h_tokens),
             (100, 200)
+        );
+    }
+
+    #[test]
+    fn a_later_total_keeps_the_ttl_split() {
+        let mut u = Usage::default();
+        // message_start: the split.
+        report(r#"{"input_tokens":10,"cache_creation_input_tokens":3000,"cache_creation":{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":2000},"output_tokens":1}"#)
+            .apply_to(&mut u);
+        // message_delta: the same total, no split.
+        report(r#"{"cache_creation_input_tokens":3000,"output_tokens":50}"#).apply_to(&mut u);
+        assert_eq!(
+            (u.cache_write_5m_tokens, u.cache_write_1h_tokens),
+            (1000, 2000)
+        );
+        // A larger total: the extra is 5-minute writes.
+        report(r#"{"cache_creation_input_tokens":3500}"#).apply_to(&mut u);
+        assert_eq!(
+            (u.cache_write_5m_tokens, u.cache_write_1h_tokens),
+            (1500, 2000)
+        );
+        // A total alone, with nothing known before: 5-minute writes.
+        let mut fresh = Usage::default();
+        report(r#"{"cache_creation_input_tokens":700}"#).apply_to(&mut fresh);
+        assert_eq!(
+            (fresh.cache_write_5m_tokens, fresh.cache_write_1h_tokens),
+            (700, 0)
         );
     }
 }

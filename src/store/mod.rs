@@ -142,7 +142,8 @@ impl Store {
                     .bind(r.baseline_nusd)
                     .bind(r.latency_ms)
                     .bind(r.ttft_ms)
-                    .bind(r.overhead_ms);
+                    .bind(r.overhead_ms)
+                    .bind(&r.priced_as);
             }
             q.execute(&mut *tx).await?;
         }

@@ -12,16 +12,18 @@ use sqlx::{AssertSqlSafe, Row};
 const COLUMNS: &str = "id, ts_ms, day, key_id, user_id, team, session_id, agent_id, dialect, endpoint, \
     requested_model, route, tier, provider, model, upstream_model, stream, attempts, fallbacks, cache, status, \
     outcome, error_kind, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
-    cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms";
+    cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms, \
+    priced_as";
 
 /// The head of a multi-row insert (`VALUES` and `ON CONFLICT` follow).
 pub const INSERT_HEAD: &str = "INSERT INTO requests (id, ts_ms, day, key_id, user_id, team, session_id, agent_id, \
     dialect, endpoint, requested_model, route, tier, provider, model, upstream_model, stream, attempts, fallbacks, \
     cache, status, outcome, error_kind, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
-    cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms) ";
+    cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms, \
+    priced_as) ";
 
 /// Columns of a ledger row.
-const INSERT_COLUMNS: usize = 35;
+const INSERT_COLUMNS: usize = 36;
 
 /// A multi-row insert of `rows` rows; a row already present is left alone.
 /// SQLite gets anonymous `?` placeholders: it resolves named ones (`$n`) by
@@ -245,6 +247,7 @@ fn ledger_row(r: &AnyRow) -> Result<LedgerRow, sqlx::Error> {
         latency_ms: r.try_get("latency_ms")?,
         ttft_ms: r.try_get("ttft_ms")?,
         overhead_ms: r.try_get("overhead_ms")?,
+        priced_as: r.try_get("priced_as")?,
     })
 }
 

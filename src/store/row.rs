@@ -35,6 +35,8 @@ pub struct LedgerRow {
     pub cache_read_tokens: i64,
     pub output_estimated: bool,
     pub priced: bool,
+    /// The model whose price was used, when this one's is not known.
+    pub priced_as: Option<String>,
     pub cost_nusd: i64,
     pub baseline_nusd: i64,
     pub latency_ms: f64,

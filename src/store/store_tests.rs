@@ -48,6 +48,7 @@ pub fn row(
         baseline_nusd: baseline,
         latency_ms: 12.5,
         ttft_ms: Some(3.25),
+        priced_as: None,
         overhead_ms: Some(0.125),
     }
 }

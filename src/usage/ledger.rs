@@ -1,7 +1,7 @@
 //! Ledger rows: a finished request record, priced — its exact cost and what
 //! the baseline model would have charged for the same tokens.
 
-use super::pricing::{Price, PriceBook};
+use super::pricing::{Price, PriceBook, Priced};
 use super::record::RequestRecord;
 use crate::config::{Config, ProviderKind};
 pub use crate::store::LedgerRow;
@@ -37,6 +37,13 @@ pub struct Pricer {
 }
 
 impl Pricer {
+    /// The baseline model's price, if known.
+    pub fn baseline(&self) -> Option<Price> {
+        self.baseline
+    }
+}
+
+impl Pricer {
     /// Build from config and a price book.
     pub fn new(config: &Config, book: PriceBook) -> Self {
         let mut by_model = HashMap::new();
@@ -57,10 +64,10 @@ impl Pricer {
         }
         let baseline = config.routing.baseline.as_deref().and_then(|name| {
             let m = config.models.iter().find(|m| m.name == name)?;
-            by_model
-                .get(name)
-                .copied()
-                .or_else(|| book.lookup(m.id.as_deref().unwrap_or(&m.name)))
+            by_model.get(name).copied().or_else(|| {
+                book.lookup(m.id.as_deref().unwrap_or(&m.name))
+                    .map(|p| p.price)
+            })
         });
         if config.routing.baseline.is_some() && baseline.is_none() {
             tracing::warn!(
@@ -74,10 +81,13 @@ impl Pricer {
         }
     }
 
-    /// The price of what served a record, if known.
-    pub fn price_of(&self, r: &RequestRecord) -> Option<Price> {
+    /// The price of what served a record, if known (or estimated).
+    pub fn price_of(&self, r: &RequestRecord) -> Option<Priced> {
         if let Some(p) = r.model.as_ref().and_then(|m| self.by_model.get(m)) {
-            return Some(*p);
+            return Some(Priced {
+                price: *p,
+                estimated_from: None,
+            });
         }
         [&r.upstream_model, &r.response_model]
             .into_iter()
@@ -112,8 +122,11 @@ fn tokens(n: u64) -> i64 {
 impl LedgerRow {
     /// Price a finished record.
     pub fn from_record(r: &RequestRecord, pricer: &Pricer) -> Self {
-        let price = pricer.price_of(r);
-        let served = price.map(|p| p.cost(&r.usage)).unwrap_or_default();
+        let priced = pricer.price_of(r);
+        let served = priced
+            .as_ref()
+            .map(|p| p.price.cost(&r.usage))
+            .unwrap_or_default();
         // A cache hit costs nothing; its tokens are what it saved.
         let hit = r.cache == Some(super::CacheUse::Hit);
         let cost = if hit { Default::default() } else { served };
@@ -163,7 +176,8 @@ impl LedgerRow {
             cache_write_1h_tokens: tokens(r.usage.cache_write_1h_tokens),
             cache_read_tokens: tokens(r.usage.cache_read_tokens),
             output_estimated: r.output_estimated,
-            priced: price.is_some() || r.usage == Default::default(),
+            priced: priced.is_some() || r.usage == Default::default(),
+            priced_as: priced.and_then(|p| p.estimated_from),
             cost_nusd: to_nanos(cost),
             baseline_nusd: to_nanos(baseline),
             latency_ms: ms(r.latency),

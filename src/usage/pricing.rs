@@ -2,161 +2,141 @@
 //!
 //! Prices are USD per million tokens, in decimal, for each kind of token:
 //! uncached input, output, cache writes at the 5-minute and 1-hour TTLs, and
-//! cache reads — plus the long-context tier that bills a whole request at
-//! higher rates once its prompt exceeds 200K tokens. The embedded table
-//! covers Claude on the Anthropic API and on Bedrock (global and regional
-//! inference profiles; regional ones cost 10% more from the 4.5 models on);
-//! config and a LiteLLM `model_prices_and_context_window.json` override it.
+//! cache reads — plus, for some models, a long-context tier that bills a
+//! whole request at other rates once its prompt passes a threshold of its
+//! own. The table is data (`prices/claude.csv`, see `price_table`); config
+//! overrides a model's price, and `prices_file` (the same format, or
+//! LiteLLM's `model_prices_and_context_window.json`) adds or replaces rows.
+//!
+//! A Claude model id that no row names is priced as the newest known model
+//! of its family (under the same inference-profile prefix when there is
+//! one) and marked estimated; any other unknown model is unpriced.
 
-pub use crate::core::{LONG_CONTEXT_TOKENS, Price, Rates};
-use crate::routing::glob_match;
+pub use super::price_table::Row;
+use super::price_table::{self, EMBEDDED, base_id, claude};
+pub use crate::core::{LONG_CONTEXT_TOKENS, LongContext, Price, Rates};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
-/// Decimal from a literal like "3.75".
-fn d(s: &str) -> Decimal {
-    s.parse().unwrap_or_default()
+/// A price and how sure it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Priced {
+    /// The price.
+    pub price: Price,
+    /// `Some(model)` when the model is unknown and priced as `model`.
+    pub estimated_from: Option<String>,
 }
 
-fn rates(input: &str, write_5m: &str, write_1h: &str, read: &str, output: &str) -> Rates {
-    Rates {
-        input: d(input),
-        output: d(output),
-        cache_write_5m: d(write_5m),
-        cache_write_1h: d(write_1h),
-        cache_read: d(read),
+impl Priced {
+    fn exact(price: Price) -> Self {
+        Priced {
+            price,
+            estimated_from: None,
+        }
     }
 }
 
-/// One row of the embedded table: model-id patterns and their price.
-struct Row {
-    patterns: Vec<String>,
-    price: Price,
+/// Rows by base id.
+#[derive(Debug, Clone, Default)]
+struct Table(HashMap<String, Row>);
+
+impl Table {
+    fn of(rows: Vec<Row>) -> Self {
+        Table(
+            rows.into_iter()
+                .map(|r| (base_id(&r.id).to_string(), r))
+                .collect(),
+        )
+    }
+
+    fn get(&self, model: &str) -> Option<&Row> {
+        self.0.get(model).or_else(|| self.0.get(base_id(model)))
+    }
+
+    /// The newest model of `family` under `prefix`.
+    fn newest(&self, prefix: &str, family: &str) -> Option<&Row> {
+        self.0
+            .values()
+            .filter_map(|r| claude(&r.id).map(|c| (r, c)))
+            .filter(|(_, c)| c.prefix == prefix && c.family == family)
+            .max_by(|(a, x), (b, y)| x.version.cmp(&y.version).then(b.id.cmp(&a.id)))
+            .map(|(r, _)| r)
+    }
 }
 
-/// Patterns for a Bedrock model under each of these profile prefixes.
-fn bedrock(prefixes: &[&str], base_id: &str) -> Vec<String> {
-    prefixes
-        .iter()
-        .map(|p| format!("{p}anthropic.{base_id}*"))
-        .collect()
-}
-
-const GLOBAL: &[&str] = &["global.", ""];
-const REGIONAL: &[&str] = &["us.", "eu.", "jp.", "au.", "apac."];
-
-/// The embedded table, most specific first. Sources:
-/// ../shared/reference/wire-protocols.md §5 (Anthropic's pricing page for
-/// the API; LiteLLM's table for Bedrock).
-fn embedded() -> &'static [Row] {
-    static TABLE: std::sync::LazyLock<Vec<Row>> = std::sync::LazyLock::new(embedded_table);
+fn embedded() -> &'static Table {
+    static TABLE: LazyLock<Table> = LazyLock::new(|| match price_table::parse(EMBEDDED) {
+        Ok(rows) => Table::of(rows),
+        Err(e) => {
+            // A unit test keeps this from ever shipping.
+            tracing::error!(error = %e, "the embedded price table does not parse");
+            Table::default()
+        }
+    });
     &TABLE
 }
 
-fn embedded_table() -> Vec<Row> {
-    let sonnet = rates("3", "3.75", "6", "0.30", "15");
-    let sonnet_long = rates("6", "7.50", "12", "0.60", "22.50");
-    let sonnet_regional = rates("3.30", "4.125", "6.60", "0.33", "16.50");
-    let sonnet_regional_long = rates("6.60", "8.25", "13.20", "0.66", "24.75");
-    let haiku45 = rates("1", "1.25", "2", "0.10", "5");
-    let haiku45_regional = rates("1.10", "1.375", "2.20", "0.11", "5.50");
-    let haiku35 = rates("0.80", "1", "1.6", "0.08", "4");
-    let opus41 = rates("15", "18.75", "30", "1.50", "75");
-    let opus45 = rates("5", "6.25", "10", "0.50", "25");
-    let opus45_regional = rates("5.50", "6.875", "11", "0.55", "27.50");
-    let row = |patterns: Vec<String>, base: Rates, long: Option<Rates>| Row {
-        patterns,
-        price: Price {
-            base,
-            long_context: long,
-        },
-    };
-    let api = |p: &str| vec![format!("{p}*")];
-    vec![
-        // Anthropic API
-        row(api("claude-sonnet-4-5"), sonnet, Some(sonnet_long)),
-        row(api("claude-sonnet-4-2"), sonnet, Some(sonnet_long)),
-        row(api("claude-haiku-4-5"), haiku45, None),
-        row(api("claude-3-5-haiku"), haiku35, None),
-        row(api("claude-opus-4-1"), opus41, None),
-        row(api("claude-opus-4-5"), opus45, None),
-        // Bedrock: regional profiles first (they also start with the base id's prefix letters).
-        row(
-            bedrock(REGIONAL, "claude-sonnet-4-5"),
-            sonnet_regional,
-            Some(sonnet_regional_long),
-        ),
-        row(
-            bedrock(GLOBAL, "claude-sonnet-4-5"),
-            sonnet,
-            Some(sonnet_long),
-        ),
-        row(
-            bedrock(&["global.", "us.", "eu.", "apac.", ""], "claude-sonnet-4-2"),
-            sonnet,
-            Some(sonnet_long),
-        ),
-        row(
-            bedrock(REGIONAL, "claude-haiku-4-5"),
-            haiku45_regional,
-            None,
-        ),
-        row(bedrock(GLOBAL, "claude-haiku-4-5"), haiku45, None),
-        row(bedrock(&["us.", ""], "claude-3-5-haiku"), haiku35, None),
-        row(
-            bedrock(&["us.", "eu.", ""], "claude-opus-4-1"),
-            opus41,
-            None,
-        ),
-        row(
-            bedrock(&["us.", "eu."], "claude-opus-4-5"),
-            opus45_regional,
-            None,
-        ),
-        row(bedrock(GLOBAL, "claude-opus-4-5"), opus45, None),
-    ]
+/// The embedded rows, sorted by id.
+pub fn embedded_rows() -> Vec<Row> {
+    let mut rows: Vec<Row> = embedded().0.values().cloned().collect();
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    rows
 }
 
-/// Where prices come from, in order: per-model config, a LiteLLM file, the
-/// embedded table.
+/// Where prices come from, in order: per-model config, a prices file, the
+/// embedded table; then an estimate from the model's family.
 #[derive(Debug, Clone, Default)]
 pub struct PriceBook {
-    overrides: Vec<(String, Price)>,
-    file: Vec<(String, Price)>,
+    overrides: HashMap<String, Price>,
+    file: Table,
 }
 
 impl PriceBook {
-    /// A book with these overrides (upstream model id → price) and file entries.
-    pub fn new(overrides: Vec<(String, Price)>, file: Vec<(String, Price)>) -> Self {
-        PriceBook { overrides, file }
+    /// A book with these overrides (upstream model id → price) and file rows.
+    pub fn new(overrides: Vec<(String, Price)>, file: Vec<Row>) -> Self {
+        PriceBook {
+            overrides: overrides.into_iter().collect(),
+            file: Table::of(file),
+        }
     }
 
-    /// The price of an upstream model id, if known.
-    pub fn lookup(&self, model: &str) -> Option<Price> {
-        let exact =
-            |list: &[(String, Price)]| list.iter().find(|(m, _)| m == model).map(|(_, p)| *p);
-        if let Some(p) = exact(&self.overrides).or_else(|| exact(&self.file)) {
-            return Some(p);
+    /// The row a model id is priced by exactly, if any.
+    pub fn row(&self, model: &str) -> Option<&Row> {
+        self.file.get(model).or_else(|| embedded().get(model))
+    }
+
+    /// The price of an upstream model id: exact, estimated, or `None`.
+    pub fn lookup(&self, model: &str) -> Option<Priced> {
+        if let Some(p) = self.overrides.get(model) {
+            return Some(Priced::exact(*p));
         }
-        // LiteLLM keys Bedrock ids with region prefixes ("bedrock/us-east-1/...").
-        if let Some(p) = self
-            .file
-            .iter()
-            .find(|(m, _)| m.rsplit('/').next() == Some(model))
-            .map(|(_, p)| *p)
-        {
-            return Some(p);
+        if let Some(r) = self.row(model) {
+            return Some(Priced::exact(r.price));
         }
-        embedded()
-            .iter()
-            .find(|r| r.patterns.iter().any(|p| glob_match(p, model)))
-            .map(|r| r.price)
+        let c = claude(base_id(model))?;
+        let newest = [&self.file, embedded()]
+            .into_iter()
+            .find_map(|t| t.newest(c.prefix, c.family))
+            .or_else(|| {
+                // No row under this profile prefix: the API's family.
+                [&self.file, embedded()]
+                    .into_iter()
+                    .find_map(|t| t.newest("", c.family))
+            })?;
+        Some(Priced {
+            price: newest.price,
+            estimated_from: Some(newest.id.clone()),
+        })
     }
 }
 
-/// Parse a LiteLLM `model_prices_and_context_window.json` (USD per token).
-/// Lenient: entries without token prices, and `sample_spec`, are skipped.
-pub fn parse_litellm(json: &str) -> Result<Vec<(String, Price)>, String> {
+/// Parse a LiteLLM `model_prices_and_context_window.json` (USD per token)
+/// into rows. Lenient: entries without token prices, and `sample_spec`, are
+/// skipped; the long-context tier is read at whatever threshold the entry
+/// names (`…_above_200k_tokens`, `…_above_100k_tokens`).
+pub fn parse_litellm(json: &str, source: &str, date: &str) -> Result<Vec<Row>, String> {
     let root: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(json).map_err(|e| format!("not a LiteLLM price file: {e}"))?;
     let per_million = |v: Option<&serde_json::Value>| -> Option<Decimal> {
@@ -170,38 +150,61 @@ pub fn parse_litellm(json: &str) -> Result<Vec<(String, Price)>, String> {
             continue;
         }
         let get = |k: &str| per_million(entry.get(k));
+        let rates = |suffix: &str, input: Decimal, output: Decimal| Rates {
+            input,
+            output,
+            cache_write_5m: get(&format!("cache_creation_input_token_cost{suffix}"))
+                .unwrap_or(input * Decimal::new(125, 2)),
+            cache_write_1h: get(&format!(
+                "cache_creation_input_token_cost_above_1hr{suffix}"
+            ))
+            .unwrap_or(input * Decimal::from(2)),
+            cache_read: get(&format!("cache_read_input_token_cost{suffix}"))
+                .unwrap_or(input * Decimal::new(1, 1)),
+        };
         let (Some(input), Some(output)) =
             (get("input_cost_per_token"), get("output_cost_per_token"))
         else {
             continue;
         };
-        let write_5m = get("cache_creation_input_token_cost").unwrap_or(input);
-        let base = Rates {
-            input,
-            output,
-            cache_write_5m: write_5m,
-            cache_write_1h: get("cache_creation_input_token_cost_above_1hr")
-                .unwrap_or(input * Decimal::from(2)),
-            cache_read: get("cache_read_input_token_cost").unwrap_or(input),
-        };
-        let long_context = match (
-            get("input_cost_per_token_above_200k_tokens"),
-            get("output_cost_per_token_above_200k_tokens"),
-        ) {
-            (Some(li), Some(lo)) => Some(Rates {
-                input: li,
-                output: lo,
-                cache_write_5m: get("cache_creation_input_token_cost_above_200k_tokens")
-                    .unwrap_or(li),
-                cache_write_1h: get("cache_creation_input_token_cost_above_1hr_above_200k_tokens")
-                    .unwrap_or(li * Decimal::from(2)),
-                cache_read: get("cache_read_input_token_cost_above_200k_tokens").unwrap_or(li),
-            }),
-            _ => None,
-        };
-        out.push((name, Price { base, long_context }));
+        let threshold = entry.as_object().and_then(|o| {
+            o.keys().find_map(|k| {
+                let n = k
+                    .strip_prefix("input_cost_per_token_above_")?
+                    .strip_suffix("k_tokens")?;
+                n.parse::<u64>().ok()
+            })
+        });
+        let long_context = threshold.and_then(|k| {
+            let suffix = format!("_above_{k}k_tokens");
+            let li = get(&format!("input_cost_per_token{suffix}"))?;
+            let lo = get(&format!("output_cost_per_token{suffix}"))?;
+            Some(LongContext {
+                above: k * 1000,
+                rates: rates(&suffix, li, lo),
+            })
+        });
+        out.push(Row {
+            id: name,
+            price: Price {
+                base: rates("", input, output),
+                long_context,
+            },
+            source: source.to_string(),
+            date: date.to_string(),
+        });
     }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
+}
+
+/// Read a prices file: LiteLLM's JSON, or the table format.
+pub fn parse_file(text: &str, source: &str, date: &str) -> Result<Vec<Row>, String> {
+    if text.trim_start().starts_with('{') {
+        parse_litellm(text, source, date)
+    } else {
+        price_table::parse(text)
+    }
 }
 
 #[cfg(test)]

@@ -14,10 +14,15 @@ fn usage(input: u64, output: u64, w5: u64, w1h: u64, read: u64) -> Usage {
 }
 
 fn cost(model: &str, u: Usage) -> Decimal {
-    PriceBook::default()
+    let priced = PriceBook::default()
         .lookup(model)
-        .unwrap_or_else(|| panic!("no price for {model}"))
-        .cost(&u)
+        .unwrap_or_else(|| panic!("no price for {model}"));
+    assert_eq!(priced.estimated_from, None, "{model} is in the table");
+    priced.price.cost(&u)
+}
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
 }
 
 #[test]
@@ -112,9 +117,83 @@ fn haiku_and_older_models() {
 }
 
 #[test]
-fn unknown_models_are_unpriced_and_overrides_win() {
-    assert!(PriceBook::default().lookup("claude-opus-5-5").is_none());
-    assert!(PriceBook::default().lookup("gpt-4o").is_none());
+fn current_models_on_the_api() {
+    // Opus 5.5: 1000×4 + 1000×20 + 1000×5 + 1000×8 + 10000×0.20
+    assert_eq!(
+        cost("claude-opus-5-5", usage(1000, 1000, 1000, 1000, 10_000)),
+        d("0.039")
+    );
+    // Sonnet 5.5: 1000×2 + 1000×10 + 1000×0.10
+    assert_eq!(
+        cost("claude-sonnet-5-5", usage(1000, 1000, 0, 0, 1000)),
+        d("0.0121")
+    );
+    // Opus 4.6–4.8 and 5 at 5 / 25.
+    for m in [
+        "claude-opus-4-6",
+        "claude-opus-4-7-20260416",
+        "claude-opus-4-8",
+        "claude-opus-5",
+    ] {
+        assert_eq!(cost(m, usage(1000, 1000, 0, 0, 0)), d("0.03"), "{m}");
+    }
+}
+
+#[test]
+fn haiku_5_5_is_dearer_past_100k() {
+    // 100000 is not over: 100000×0.10 + 1000×0.50
+    assert_eq!(
+        cost("claude-haiku-5-5", usage(100_000, 1000, 0, 0, 0)),
+        d("0.0105")
+    );
+    // 90000 + 20000 cached = 110000 > 100K: every token at the higher rates
+    // (90000×0.50 + 20000×0.05 + 1000×2.50)
+    assert_eq!(
+        cost("claude-haiku-5-5", usage(90_000, 1000, 0, 0, 20_000)),
+        d("0.0485")
+    );
+}
+
+#[test]
+fn bedrock_profiles_and_govcloud() {
+    let u = usage(1000, 1000, 0, 0, 0);
+    assert_eq!(cost("global.anthropic.claude-opus-5-5", u), d("0.024"));
+    assert_eq!(cost("us.anthropic.claude-opus-5-5", u), d("0.0264"));
+    assert_eq!(cost("eu.anthropic.claude-sonnet-5-5", u), d("0.0132"));
+    assert_eq!(cost("apac.anthropic.claude-sonnet-5", u), d("0.0132"));
+    // GovCloud is 20% over the commercial list, not the same.
+    assert_eq!(cost("us-gov.anthropic.claude-sonnet-5-5", u), d("0.0144"));
+    assert_eq!(
+        cost(
+            "arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.claude-opus-5-5",
+            u
+        ),
+        d("0.0264")
+    );
+}
+
+#[test]
+fn unknown_claude_models_are_estimated_from_their_family() {
+    let book = PriceBook::default();
+    let p = book.lookup("claude-opus-6").unwrap();
+    assert_eq!(p.estimated_from.as_deref(), Some("claude-opus-5-5"));
+    assert_eq!(p.price, book.lookup("claude-opus-5-5").unwrap().price);
+    let p = book.lookup("claude-sonnet-5-7-20270101").unwrap();
+    assert_eq!(p.estimated_from.as_deref(), Some("claude-sonnet-5-5"));
+    // Under a Bedrock profile: the profile's own newest.
+    let p = book.lookup("us.anthropic.claude-haiku-6-v1:0").unwrap();
+    assert_eq!(
+        p.estimated_from.as_deref(),
+        Some("us.anthropic.claude-haiku-5-5")
+    );
+    // A known id is never an estimate; other models are unpriced.
+    assert_eq!(book.lookup("claude-opus-5").unwrap().estimated_from, None);
+    assert!(book.lookup("gpt-4o").is_none());
+    assert!(book.lookup("qwen2.5-coder:7b").is_none());
+}
+
+#[test]
+fn overrides_win() {
     let custom = Price {
         base: Rates {
             input: d("2.5"),
@@ -127,6 +206,7 @@ fn unknown_models_are_unpriced_and_overrides_win() {
     assert_eq!(
         book.lookup("claude-sonnet-4-5")
             .unwrap()
+            .price
             .cost(&usage(1000, 1000, 0, 0, 0)),
         d("0.0125")
     );
@@ -145,25 +225,61 @@ fn litellm_price_files() {
             "cache_creation_input_token_cost": 3.75e-06, "cache_creation_input_token_cost_above_1hr": 6e-06,
             "cache_read_input_token_cost": 3e-07,
             "input_cost_per_token_above_200k_tokens": 6e-06, "output_cost_per_token_above_200k_tokens": 2.25e-05,
-            "cache_creation_input_token_cost_above_200k_tokens": 7.5e-06, "cache_read_input_token_cost_above_200k_tokens": 6e-07},
+            "cache_creation_input_token_cost_above_200k_tokens": 7.5e-06,
+            "cache_creation_input_token_cost_above_1hr_above_200k_tokens": 1.2e-05,
+            "cache_read_input_token_cost_above_200k_tokens": 6e-07},
+        "claude-haiku-5-5": {"input_cost_per_token": 1e-07, "output_cost_per_token": 5e-07,
+            "cache_creation_input_token_cost": 1.25e-07, "cache_creation_input_token_cost_above_1hr": 2e-07,
+            "cache_read_input_token_cost": 1e-08,
+            "input_cost_per_token_above_100k_tokens": 5e-07, "output_cost_per_token_above_100k_tokens": 2.5e-06,
+            "cache_creation_input_token_cost_above_100k_tokens": 6.25e-07,
+            "cache_creation_input_token_cost_above_1hr_above_100k_tokens": 1e-06,
+            "cache_read_input_token_cost_above_100k_tokens": 5e-08},
         "bedrock/us-gov-west-1/anthropic.claude-3-haiku": {"input_cost_per_token": 3e-07, "output_cost_per_token": 1.5e-06},
         "text-embedding-3-small": {"input_cost_per_token": 2e-08, "mode": "embedding"},
         "broken": {"output_cost_per_token": "n/a"}
     }"#;
-    let file = parse_litellm(json).unwrap();
+    let file = parse_litellm(json, "test", "2026-12-04").unwrap();
     let book = PriceBook::new(Vec::new(), file);
-    let embedded = PriceBook::default()
-        .lookup("claude-sonnet-4-5-20250929")
-        .unwrap();
+    for model in ["claude-sonnet-4-5-20250929", "claude-haiku-5-5"] {
+        assert_eq!(
+            book.lookup(model).unwrap().price,
+            PriceBook::default().lookup(model).unwrap().price,
+            "{model}: the same numbers as the embedded table"
+        );
+    }
     assert_eq!(
-        book.lookup("claude-sonnet-4-5-20250929").unwrap(),
-        embedded,
-        "same numbers as the embedded table"
-    );
-    assert_eq!(
-        book.lookup("anthropic.claude-3-haiku").unwrap().base.output,
+        book.lookup("anthropic.claude-3-haiku")
+            .unwrap()
+            .price
+            .base
+            .output,
         d("1.5")
     );
     assert!(book.lookup("broken").is_none());
-    assert!(parse_litellm("[]").is_err());
+    assert!(parse_litellm("[]", "x", "").is_err());
+}
+
+/// Every model the current Claude Code release asks for (as captured by
+/// the shared probe from Claude Code 2.1.332's real requests) has a price
+/// of its own, not an estimate.
+#[test]
+fn claude_codes_default_models_are_priced() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/probes/claude-code/captures");
+    let mut models = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let body = v.get("body").unwrap_or(&v);
+        if let Some(m) = body.get("model").and_then(|m| m.as_str()) {
+            models.push(m.to_string());
+        }
+    }
+    assert!(!models.is_empty(), "no model in the captures");
+    let book = PriceBook::default();
+    for m in models {
+        let p = book.lookup(&m).unwrap_or_else(|| panic!("{m} is unpriced"));
+        assert_eq!(p.estimated_from, None, "{m} is only estimated");
+    }
 }

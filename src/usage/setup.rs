@@ -2,20 +2,22 @@
 //! writer.
 
 use super::ledger::Pricer;
-use super::pricing::{PriceBook, parse_litellm};
+use super::pricing::{PriceBook, parse_file};
 use super::writer::{Ledger, LedgerWriter, WriterConfig, start};
 use crate::config::Config;
 use crate::store::Store;
 use std::sync::Arc;
 
-/// The price book for a config (its LiteLLM file, if any).
+/// The price book for a config (its prices file, if any).
 pub fn price_book(config: &Config) -> Result<PriceBook, String> {
     let overrides = Vec::new();
     let file = match config.prices_file() {
         Some(path) => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read prices_file {}: {e}", path.display()))?;
-            let entries = parse_litellm(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let source = path.display().to_string();
+            let entries =
+                parse_file(&text, &source, "").map_err(|e| format!("{}: {e}", path.display()))?;
             tracing::info!(entries = entries.len(), file = %path.display(), "loaded prices");
             entries
         }
