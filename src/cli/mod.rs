@@ -1,11 +1,12 @@
 //! Command line: `serve`, `check-config`, `route`, `report`, `export`,
-//! `cache`, `bench`.
+//! `prices`, `cache`, `bench`.
 //!
 //! Both load the config the same way: `--config FILE`, else
 //! `SWITCHYARD_CONFIG`, else `./switchyard.toml` when it exists, else the
 //! embedded default built from the environment.
 
 mod cache;
+pub mod prices;
 pub mod report;
 mod route;
 mod serve;
@@ -50,6 +51,8 @@ pub enum Command {
     Route(route::RouteArgs),
     /// Reports from the spend ledger (daily, weekly, models, sessions).
     Report(report::ReportArgs),
+    /// Prices: show, check the config's models, diff or import a price file.
+    Prices(prices::PricesArgs),
     /// Export ledger rows for a date range as CSV or JSON Lines.
     Export(report::ExportArgs),
     /// Measure the gateway's added latency, throughput, streams and memory
@@ -160,6 +163,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::report(&args),
         Command::Export(args) => report::export(&args),
         Command::Cache(args) => cache::run(&args),
+        Command::Prices(args) => prices::run(&args),
         Command::Bench(args) => crate::bench::run(&args),
         Command::CheckConfig { config } => match load_config(&config) {
             Ok(c) => {

@@ -3,7 +3,7 @@
 
 use super::pricing::{Price, PriceBook, Priced};
 use super::record::RequestRecord;
-use crate::config::{Config, ProviderKind};
+use crate::config::Config;
 pub use crate::store::LedgerRow;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -48,10 +48,7 @@ impl Pricer {
     pub fn new(config: &Config, book: PriceBook) -> Self {
         let mut by_model = HashMap::new();
         for m in &config.models {
-            let local = config.provider(&m.provider).is_some_and(|p| {
-                p.kind == ProviderKind::Ollama
-                    || (p.kind == ProviderKind::OpenAi && is_loopback_url(&p.base_url))
-            });
+            let local = super::price_check::is_local(config, m);
             match (m.price, local) {
                 (Some(p), _) => {
                     by_model.insert(m.name.clone(), p);
@@ -97,7 +94,7 @@ impl Pricer {
 }
 
 /// A server on this machine (a local model costs nothing).
-fn is_loopback_url(url: &str) -> bool {
+pub fn is_loopback_url(url: &str) -> bool {
     let Ok(u) = reqwest::Url::parse(url) else {
         return false;
     };

@@ -5,6 +5,7 @@
 //! another [`RecordSink`].
 
 pub mod ledger;
+pub mod price_check;
 pub mod price_table;
 pub mod pricing;
 mod record;
