@@ -232,17 +232,17 @@ pub fn diff(old: &[Row], new: &[Row]) -> String {
                 out.push_str(&format!("~ {}\n", r.id));
                 price_lines(&p)
                     .iter()
-                    .for_each(|l| out.push_str(&format!("  -{l}\n")));
+                    .for_each(|l| out.push_str(&format!("-{l}\n")));
                 price_lines(&r.price)
                     .iter()
-                    .for_each(|l| out.push_str(&format!("  +{l}\n")));
+                    .for_each(|l| out.push_str(&format!("+{l}\n")));
             }
             None => {
                 added += 1;
                 out.push_str(&format!("+ {}\n", r.id));
                 price_lines(&r.price)
                     .iter()
-                    .for_each(|l| out.push_str(&format!("  {l}\n")));
+                    .for_each(|l| out.push_str(&format!("{l}\n")));
             }
         }
     }
@@ -274,7 +274,7 @@ mod tests {
         new.push(extra);
         let text = diff(&old, &new);
         assert!(text.contains("~ claude-opus-5-5\n"), "{text}");
-        assert!(text.contains("+input 4.5"), "{text}");
+        assert!(text.contains("+  input 4.5 "), "{text}");
         assert!(text.contains("+ claude-opus-6\n"), "{text}");
         assert!(
             text.contains("- claude-3-haiku (not in the file)"),
