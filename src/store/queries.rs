@@ -70,6 +70,10 @@ pub struct Totals {
     pub cache_hits: i64,
     /// Requests with tokens but no known price.
     pub unpriced: i64,
+    /// Requests priced by an estimate (their model is not in the table).
+    pub estimated: i64,
+    /// Token-counting calls (not in the other figures).
+    pub count_calls: i64,
     /// Cost in nano-dollars.
     pub cost_nusd: i64,
     /// What the baseline model would have cost, nano-dollars (priced rows).
@@ -148,6 +152,9 @@ pub struct GroupRow {
 
 const FAILED: &str = "outcome IN ('failed', 'stream_failed')";
 
+/// Rows of model calls (token counting is reported apart).
+const MODEL_CALLS: &str = "endpoint NOT IN ('count_tokens', 'count-tokens')";
+
 fn totals_sql() -> String {
     format!(
         "SELECT COUNT(*) AS requests, \
@@ -158,13 +165,14 @@ fn totals_sql() -> String {
          CAST(COALESCE(SUM(CASE WHEN cache = 'hit' THEN 1 ELSE 0 END), 0) AS BIGINT) AS cache_hits, \
          CAST(COALESCE(SUM(CASE WHEN priced = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS unpriced, \
          CAST(COALESCE(SUM(cost_nusd), 0) AS BIGINT) AS cost, \
-         CAST(COALESCE(SUM(CASE WHEN priced = 1 THEN baseline_nusd ELSE 0 END), 0) AS BIGINT) AS baseline, \
+         CAST(COALESCE(SUM(baseline_nusd), 0) AS BIGINT) AS baseline, \
          CAST(COALESCE(SUM(CASE WHEN cache = 'hit' THEN baseline_nusd ELSE 0 END), 0) AS BIGINT) AS cache_saved, \
+         CAST(COALESCE(SUM(CASE WHEN priced_as IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS estimated, \
          CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS input_tokens, \
          CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens, \
          CAST(COALESCE(SUM(cache_read_tokens), 0) AS BIGINT) AS cache_read_tokens, \
          CAST(COALESCE(SUM(cache_write_5m_tokens + cache_write_1h_tokens), 0) AS BIGINT) AS cache_write_tokens \
-         FROM requests WHERE ts_ms >= $1 AND ts_ms < $2"
+         FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND {MODEL_CALLS}"
     )
 }
 
@@ -185,11 +193,11 @@ fn group_sql(g: Group) -> String {
          CAST(COALESCE(SUM(CASE WHEN {FAILED} THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed, \
          CAST(COALESCE(SUM(CASE WHEN fallbacks > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS fallbacks, \
          CAST(COALESCE(SUM(cost_nusd), 0) AS BIGINT) AS cost, \
-         CAST(COALESCE(SUM(CASE WHEN priced = 1 THEN baseline_nusd ELSE 0 END), 0) AS BIGINT) AS baseline, \
+         CAST(COALESCE(SUM(baseline_nusd), 0) AS BIGINT) AS baseline, \
          CAST(COALESCE(SUM(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens), 0) AS BIGINT) AS input_tokens, \
          CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens, \
          CAST(MIN(ts_ms) AS BIGINT) AS first_ms, CAST(MAX(ts_ms) AS BIGINT) AS last_ms \
-         FROM requests WHERE ts_ms >= $1 AND ts_ms < $2{only_failures} \
+         FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND {MODEL_CALLS}{only_failures} \
          GROUP BY {key}{group2} ORDER BY cost DESC, requests DESC"
     )
 }
@@ -276,6 +284,8 @@ impl Store {
             fallbacks: r.try_get("fallbacks")?,
             cache_hits: r.try_get("cache_hits")?,
             unpriced: r.try_get("unpriced")?,
+            estimated: r.try_get("estimated")?,
+            count_calls: self.count_calls(from_ms, to_ms).await?,
             cost_nusd: r.try_get("cost")?,
             baseline_nusd: r.try_get("baseline")?,
             cache_saved_nusd: r.try_get("cache_saved")?,
@@ -284,6 +294,41 @@ impl Store {
             cache_read_tokens: r.try_get("cache_read_tokens")?,
             cache_write_tokens: r.try_get("cache_write_tokens")?,
         })
+    }
+
+    /// Token-counting calls in `[from_ms, to_ms)`.
+    async fn count_calls(&self, from_ms: i64, to_ms: i64) -> Result<i64, sqlx::Error> {
+        let r = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND NOT ({MODEL_CALLS})"
+        )))
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_one(self.pool())
+        .await?;
+        r.try_get("n")
+    }
+
+    /// Models whose requests were not priced exactly in `[from_ms, to_ms)`:
+    /// (upstream model, the model it was priced as when estimated,
+    /// requests), unpriced ones with `None`.
+    pub async fn doubtful_prices(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(String, Option<String>, i64)>, sqlx::Error> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COALESCE(upstream_model, model, requested_model, '-') AS m, priced_as, COUNT(*) AS n \
+             FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND {MODEL_CALLS} \
+             AND (priced = 0 OR priced_as IS NOT NULL) \
+             GROUP BY COALESCE(upstream_model, model, requested_model, '-'), priced_as ORDER BY n DESC"
+        )))
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("m")?, r.try_get("priced_as")?, r.try_get("n")?)))
+            .collect()
     }
 
     /// Sums per group over `[from_ms, to_ms)`, most expensive first.
@@ -309,12 +354,13 @@ impl Store {
         order: Order,
         limit: i64,
     ) -> Result<Vec<LedgerRow>, sqlx::Error> {
-        let order = match order {
-            Order::Time => "ts_ms ASC, id ASC",
-            Order::Cost => "cost_nusd DESC, ts_ms DESC",
+        // The dearest requests are model calls; an export is every row.
+        let (only, order) = match order {
+            Order::Time => (String::new(), "ts_ms ASC, id ASC"),
+            Order::Cost => (format!(" AND {MODEL_CALLS}"), "cost_nusd DESC, ts_ms DESC"),
         };
         let sql = format!(
-            "SELECT {COLUMNS} FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 ORDER BY {order} LIMIT $3"
+            "SELECT {COLUMNS} FROM requests WHERE ts_ms >= $1 AND ts_ms < $2{only} ORDER BY {order} LIMIT $3"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(from_ms)

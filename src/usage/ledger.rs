@@ -129,9 +129,12 @@ impl LedgerRow {
         let cost = if hit { Default::default() } else { served };
         // What the baseline would have charged for the same tokens; a
         // served-from-cache answer saves all of it.
-        let baseline = match pricer.baseline {
-            Some(b) => b.cost(&r.usage),
-            None => served,
+        // An unpriced row has no baseline either: its savings are unknown,
+        // and counting the baseline alone would overstate them.
+        let baseline = match (pricer.baseline, &priced) {
+            (_, None) => Decimal::ZERO,
+            (Some(b), Some(_)) => b.cost(&r.usage),
+            (None, Some(_)) => served,
         };
         let when = OffsetDateTime::from(r.started_at);
         let ts_ms = i64::try_from(when.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);

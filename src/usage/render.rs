@@ -19,8 +19,14 @@ pub enum Format {
     Jsonl,
 }
 
+/// Dollars with cents, the same way everywhere (`$0.00`, `$9.43`).
 fn money(d: Decimal) -> String {
-    format!("${}", d.round_dp(2))
+    format!("${:.2}", d.round_dp(2))
+}
+
+/// Dollars to a hundredth of a cent, for single requests.
+fn money_fine(d: Decimal) -> String {
+    format!("${:.4}", d.round_dp(4))
 }
 
 fn pct(d: Option<Decimal>) -> String {
@@ -99,7 +105,12 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(out, "| Fixed costs | {} |", money(s.fixed_usd));
         let _ = writeln!(out, "| Total cost of ownership | {} |", money(s.total_usd));
     }
-    let _ = writeln!(out, "| Requests | {} |", s.requests);
+    let counts = if s.count_calls > 0 {
+        format!(" (and {} token counts)", s.count_calls)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "| Requests | {}{counts} |", s.requests);
     let _ = writeln!(
         out,
         "| Success / failed / fallback | {}% / {}% / {}% |",
@@ -107,7 +118,12 @@ pub fn markdown(r: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "| Cache hits | {}% (saved {}) |",
+        "| Prompt cache (provider): prompt tokens read from it | {}% |",
+        s.prompt_cache_read_pct
+    );
+    let _ = writeln!(
+        out,
+        "| Response cache (switchyard): hits | {}% (saved {}) |",
         s.cache_hit_rate,
         money(s.cache_saved_usd)
     );
@@ -141,13 +157,19 @@ pub fn markdown(r: &Report) -> String {
                 i + 1,
                 t.id,
                 t.model.as_deref().unwrap_or("-"),
-                money(t.cost_usd),
+                money_fine(t.cost_usd),
                 t.tokens,
                 t.session
                     .as_deref()
                     .map(|s| format!(", session {s}"))
                     .unwrap_or_default()
             );
+        }
+    }
+    if !r.pricing.is_empty() {
+        let _ = writeln!(out, "\n### Prices\n");
+        for p in &r.pricing {
+            let _ = writeln!(out, "- {p}");
         }
     }
     if !r.issues.is_empty() {

@@ -90,8 +90,12 @@ pub struct Summary {
     pub fallbacks: i64,
     /// Served from the cache.
     pub cache_hits: i64,
-    /// Requests with no known price (counted at $0).
+    /// Requests with no known price (counted at $0, no baseline).
     pub unpriced: i64,
+    /// Requests priced by an estimate (their model is not in the table).
+    pub estimated: i64,
+    /// Token-counting calls (apart from the requests above).
+    pub count_calls: i64,
     /// What the requests cost, USD.
     pub cost_usd: Decimal,
     /// What the baseline model would have cost, USD.
@@ -100,8 +104,10 @@ pub struct Summary {
     pub saved_usd: Decimal,
     /// Saved, in percent of the baseline.
     pub savings_pct: Option<Decimal>,
-    /// Money the cache saved, USD.
+    /// Money the response cache saved, USD.
     pub cache_saved_usd: Decimal,
+    /// Share of prompt tokens read from the provider's prompt cache, percent.
+    pub prompt_cache_read_pct: Decimal,
     /// Fixed costs for the period (total cost of ownership), USD.
     pub fixed_usd: Decimal,
     /// Cost plus fixed costs, USD.
@@ -112,7 +118,7 @@ pub struct Summary {
     pub failure_rate: Decimal,
     /// Fallback rate, percent.
     pub fallback_rate: Decimal,
-    /// Cache hit rate, percent.
+    /// Response-cache hit rate, percent.
     pub cache_hit_rate: Decimal,
     /// Tokens: uncached input, output, cache reads, cache writes.
     pub tokens: [i64; 4],
@@ -129,11 +135,17 @@ impl Summary {
             fallbacks: t.fallbacks,
             cache_hits: t.cache_hits,
             unpriced: t.unpriced,
+            estimated: t.estimated,
+            count_calls: t.count_calls,
             cost_usd: cost,
             baseline_usd: usd(t.baseline_nusd),
             saved_usd: usd(t.baseline_nusd - t.cost_nusd),
             savings_pct: savings_pct(t.cost_nusd, t.baseline_nusd),
             cache_saved_usd: usd(t.cache_saved_nusd),
+            prompt_cache_read_pct: rate(
+                t.cache_read_tokens,
+                t.input_tokens + t.cache_read_tokens + t.cache_write_tokens,
+            ),
             fixed_usd,
             total_usd: cost + fixed_usd,
             success_rate: rate(t.success, t.requests),
@@ -300,6 +312,9 @@ pub struct Report {
     pub sessions: Vec<Line>,
     /// The most expensive requests.
     pub top_requests: Vec<TopRequest>,
+    /// Models not priced exactly: "claude-opus-6: priced as claude-opus-5-5,
+    /// estimated (12 requests)", or unpriced.
+    pub pricing: Vec<String>,
     /// Things worth a look.
     pub issues: Vec<String>,
 }
@@ -316,9 +331,23 @@ pub async fn build(
     let totals = store.totals(from, to).await?;
     let summary = Summary::new(&totals, fixed_for(fixed_monthly, range.days()));
     let n = totals.requests;
+    let pricing: Vec<String> = store
+        .doubtful_prices(from, to)
+        .await?
+        .into_iter()
+        .map(|(model, priced_as, n)| match priced_as {
+            Some(m) => format!("{model}: priced as {m}, estimated ({n} requests)"),
+            None => format!(
+                "{model}: unpriced, counted at $0 ({n} requests); set `price = {{…}}` on it"
+            ),
+        })
+        .collect();
     let mut issues = Vec::new();
-    if totals.unpriced > 0 {
-        issues.push(format!("{} requests used a model without a known price (counted at $0); set its price in the config", totals.unpriced));
+    if totals.unpriced + totals.estimated > 0 {
+        issues.push(format!(
+            "{} requests unpriced and {} priced by an estimate: see Prices",
+            totals.unpriced, totals.estimated
+        ));
     }
     if summary.failure_rate > Decimal::from(5) {
         issues.push(format!("{}% of requests failed", summary.failure_rate));
@@ -351,6 +380,7 @@ pub async fn build(
             .collect(),
         top_requests: top(store.rows(from, to, Order::Cost, top_n).await?),
         errors,
+        pricing,
         issues,
         summary,
     })

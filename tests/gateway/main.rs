@@ -17,6 +17,7 @@ mod ledger;
 mod lifecycle;
 mod local_model;
 mod messages;
+mod prices;
 mod routing;
 mod support;
 mod system;
