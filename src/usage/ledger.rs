@@ -4,6 +4,7 @@
 use super::pricing::{Price, PriceBook, Priced};
 use super::record::RequestRecord;
 use crate::config::Config;
+use crate::core::Usage;
 pub use crate::store::LedgerRow;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -34,12 +35,18 @@ pub struct Pricer {
     /// Configured model name → its price (overrides, and local models at $0).
     by_model: HashMap<String, Price>,
     baseline: Option<Price>,
+    baseline_model: Option<String>,
 }
 
 impl Pricer {
     /// The baseline model's price, if known.
     pub fn baseline(&self) -> Option<Price> {
         self.baseline
+    }
+
+    /// Whether the baseline model served `r`.
+    pub fn baseline_served(&self, r: &RequestRecord) -> bool {
+        self.baseline_model.is_some() && r.model == self.baseline_model
     }
 }
 
@@ -75,6 +82,7 @@ impl Pricer {
             book,
             by_model,
             baseline,
+            baseline_model: config.routing.baseline.clone(),
         }
     }
 
@@ -117,8 +125,9 @@ fn tokens(n: u64) -> i64 {
 }
 
 impl LedgerRow {
-    /// Price a finished record.
-    pub fn from_record(r: &RequestRecord, pricer: &Pricer) -> Self {
+    /// Price a finished record; `baseline_usage` is what the baseline model
+    /// would have billed for it (see `baseline`).
+    pub fn from_record(r: &RequestRecord, pricer: &Pricer, baseline_usage: &Usage) -> Self {
         let priced = pricer.price_of(r);
         let served = priced
             .as_ref()
@@ -133,7 +142,7 @@ impl LedgerRow {
         // and counting the baseline alone would overstate them.
         let baseline = match (pricer.baseline, &priced) {
             (_, None) => Decimal::ZERO,
-            (Some(b), Some(_)) => b.cost(&r.usage),
+            (Some(b), Some(_)) => b.cost(baseline_usage),
             (None, Some(_)) => served,
         };
         let when = OffsetDateTime::from(r.started_at);

@@ -4,6 +4,7 @@
 //! Prometheus metrics (see `crate::telemetry`); the spend ledger plugs in as
 //! another [`RecordSink`].
 
+pub mod baseline;
 pub mod ledger;
 pub mod price_check;
 pub mod price_table;

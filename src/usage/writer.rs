@@ -8,6 +8,7 @@
 //! writes everything; a crash (`kill -9`) loses what was queued or in the
 //! unwritten batch — at most one flush interval's worth of records.
 
+use super::baseline::BaselineCache;
 use super::ledger::{LedgerRow, Pricer};
 use super::record::{RecordSink, RequestRecord};
 use crate::store::Store;
@@ -49,11 +50,11 @@ pub struct WriterStats {
     pub lost: u64,
 }
 
-/// The record sink: prices records and queues them.
+/// The record sink: queues records for the writer, which prices them off
+/// the request path.
 #[derive(Debug)]
 pub struct Ledger {
-    tx: mpsc::Sender<LedgerRow>,
-    pricer: Pricer,
+    tx: mpsc::Sender<RequestRecord>,
     dropped: AtomicU64,
 }
 
@@ -66,8 +67,7 @@ impl Ledger {
 
 impl RecordSink for Ledger {
     fn record(&self, record: &RequestRecord) {
-        let row = LedgerRow::from_record(record, &self.pricer);
-        if self.tx.try_send(row).is_err() {
+        if self.tx.try_send(record.clone()).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             metrics::counter!("switchyard_ledger_dropped_total").increment(1);
             if n.is_power_of_two() {
@@ -95,11 +95,10 @@ impl LedgerWriter {
 pub fn start(store: Store, pricer: Pricer, config: WriterConfig) -> (Arc<Ledger>, LedgerWriter) {
     let (tx, rx) = mpsc::channel(config.capacity.max(1));
     let (shutdown_tx, shutdown_rx) = oneshot::channel();
-    let task = tokio::spawn(run(store, rx, shutdown_rx, config));
+    let task = tokio::spawn(run(store, rx, shutdown_rx, config, pricer));
     (
         Arc::new(Ledger {
             tx,
-            pricer,
             dropped: AtomicU64::new(0),
         }),
         LedgerWriter {
@@ -151,12 +150,31 @@ async fn purge(store: &Store, retention: Duration) {
     }
 }
 
+/// Prices records in the order they finish.
+struct Pricing {
+    pricer: Pricer,
+    baseline: BaselineCache,
+}
+
+impl Pricing {
+    fn row(&mut self, r: &RequestRecord) -> LedgerRow {
+        let own = self.pricer.baseline_served(r);
+        let usage = self.baseline.usage_for(r, own);
+        LedgerRow::from_record(r, &self.pricer, &usage)
+    }
+}
+
 async fn run(
     store: Store,
-    mut rx: mpsc::Receiver<LedgerRow>,
+    mut rx: mpsc::Receiver<RequestRecord>,
     mut shutdown: oneshot::Receiver<()>,
     config: WriterConfig,
+    pricer: Pricer,
 ) -> WriterStats {
+    let mut pricing = Pricing {
+        pricer,
+        baseline: BaselineCache::default(),
+    };
     let mut stats = WriterStats::default();
     let mut batch: Vec<LedgerRow> = Vec::with_capacity(config.batch);
     let mut tick = tokio::time::interval(config.flush_interval);
@@ -166,7 +184,7 @@ async fn run(
         tokio::select! {
             row = rx.recv() => match row {
                 Some(r) => {
-                    batch.push(r);
+                    batch.push(pricing.row(&r));
                     if batch.len() >= config.batch {
                         flush(&store, &mut batch, &mut stats, false).await;
                     }
@@ -181,7 +199,7 @@ async fn run(
             }
             _ = &mut shutdown => {
                 while let Ok(r) = rx.try_recv() {
-                    batch.push(r);
+                    batch.push(pricing.row(&r));
                     if batch.len() >= config.batch {
                         flush(&store, &mut batch, &mut stats, true).await;
                     }
