@@ -24,12 +24,12 @@ client_key="sk-probe-gateway-key"
 upstream_key="sk-ant-probe-upstream-key"
 
 # The built-in default config: an anthropic provider from ANTHROPIC_API_KEY,
-# pointed at the probe's mock.
-env -u ANTHROPIC_BASE_URL \
-  ANTHROPIC_API_KEY="$upstream_key" \
-  SWITCHYARD_ANTHROPIC_BASE_URL="http://127.0.0.1:$mock_port" \
-  SWITCHYARD_MASTER_KEY="$client_key" \
-  "$CARGO_TARGET_DIR/debug/switchyard" serve --listen "127.0.0.1:$port" >"$log" 2>&1 &
+# pointed at the probe's mock; its ledger (switchyard.db) in a fresh folder.
+ledger_dir="$(mktemp -d -t switchyard-probe-ledger.XXXXXX)"
+default_env=(env -u ANTHROPIC_BASE_URL ANTHROPIC_API_KEY="$upstream_key"
+  SWITCHYARD_ANTHROPIC_BASE_URL="http://127.0.0.1:$mock_port" SWITCHYARD_MASTER_KEY="$client_key")
+(cd "$ledger_dir" && exec "${default_env[@]}" "$CARGO_TARGET_DIR/debug/switchyard" serve \
+  --listen "127.0.0.1:$port") >"$log" 2>&1 &
 gw=$!
 trap 'kill $gw 2>/dev/null || true; wait $gw 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
@@ -42,6 +42,20 @@ status=0
   --client-key "$client_key" --expect-upstream-key "$upstream_key" || status=$?
 "$probe/run_probe.sh" --gateway "http://127.0.0.1:$port" --mock-port "$mock_port" \
   --client-key "$client_key" --auth bearer --scenarios simple,tool --no-baseline || status=$?
+# Claude Code's rows in the built-in default's ledger carry an exact price.
+sleep 1 # the ledger writes in batches of at most a quarter second
+(cd "$ledger_dir" && "${default_env[@]}" "$CARGO_TARGET_DIR/debug/switchyard" report daily \
+  --format json) >"$ledger_dir/report.json" || status=$?
+python3 - "$ledger_dir/report.json" <<'PY' || status=$?
+import json, sys
+s = json.load(open(sys.argv[1]))["summary"]
+r = json.load(open(sys.argv[1]))
+ok = s["requests"] > 0 and float(s["cost_usd"]) > 0 and s["unpriced"] == 0 and s["estimated"] == 0
+print(f'{"PASS" if ok else "FAIL"}  ledger of the built-in default: {s["requests"]} requests, '
+      f'{s["count_calls"]} token counts, cost ${s["cost_usd"]}, unpriced {s["unpriced"]}, '
+      f'estimated {s["estimated"]}; models {[m["name"] for m in r["models"]]}')
+sys.exit(0 if ok else 1)
+PY
 # Claude Code on OpenAI-compatible and Ollama upstreams (translated both ways).
 python3 "$root/tests/claude_code/run_translated.py" --switchyard "$CARGO_TARGET_DIR/debug/switchyard" \
   --probe-dir "$probe" --claude "$claude" || status=$?
