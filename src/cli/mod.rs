@@ -1,5 +1,5 @@
 //! Command line: `serve`, `check-config`, `route`, `report`, `export`,
-//! `prices`, `cache`, `bench`.
+//! `prices`, `reconcile`, `cache`, `bench`.
 //!
 //! Both load the config the same way: `--config FILE`, else
 //! `SWITCHYARD_CONFIG`, else `./switchyard.toml` when it exists, else the
@@ -7,6 +7,7 @@
 
 mod cache;
 pub mod prices;
+mod reconcile;
 pub mod report;
 mod route;
 mod serve;
@@ -53,6 +54,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Prices: show, check the config's models, diff or import a price file.
     Prices(prices::PricesArgs),
+    /// Compare the ledger with the provider's usage and cost export.
+    Reconcile(reconcile::ReconcileArgs),
     /// Export ledger rows for a date range as CSV or JSON Lines.
     Export(report::ExportArgs),
     /// Measure the gateway's added latency, throughput, streams and memory
@@ -164,6 +167,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => report::export(&args),
         Command::Cache(args) => cache::run(&args),
         Command::Prices(args) => prices::run(&args),
+        Command::Reconcile(args) => reconcile::run(&args),
         Command::Bench(args) => crate::bench::run(&args),
         Command::CheckConfig { config } => match load_config(&config) {
             Ok(c) => {

@@ -9,7 +9,7 @@
 mod queries;
 mod row;
 
-pub use queries::{Group, GroupRow, Order, Totals};
+pub use queries::{DayModel, Group, GroupRow, Order, Totals};
 pub use row::LedgerRow;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod price_check;
 pub mod price_table;
 pub mod pricing;
+pub mod reconcile;
 mod record;
 pub mod render;
 pub mod reports;

@@ -180,3 +180,76 @@ async fn every_price_dimension_lands_in_the_ledger() {
     // Prompt tokens read from the provider's cache: 40000 of 23010 + 110000 + 1000.
     assert_eq!(d(s["prompt_cache_read_pct"].as_str().unwrap()), d("29.8"));
 }
+
+/// `switchyard reconcile` on the ledger of a real run against a console
+/// export of the same usage: clean when it matches, flagged when the bill
+/// is 10% higher.
+#[tokio::test]
+async fn reconcile_the_ledger_with_a_console_export() {
+    let upstream = MockUpstream::start().await;
+    let mut gw = TestGateway::with_ledger(&config(&upstream.url())).await;
+    for _ in 0..2 {
+        upstream.push(answer(
+            "claude-sonnet-5-5",
+            json!({"input_tokens": 1000, "output_tokens": 100, "cache_read_input_tokens": 10000}),
+        ));
+        assert_eq!(
+            gw.post("/v1/messages", &body("claude-sonnet-5-5", false))
+                .await
+                .status(),
+            200
+        );
+    }
+    gw.records.wait_for(2).await;
+    gw.flush_ledger().await;
+    // Per request 1000×2 + 100×10 + 10000×0.10 = $0.004; two: $0.008.
+    let day = today().to_string();
+    let dir = std::env::temp_dir().join(format!("switchyard-reconcile-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("switchyard.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "auth = \"none\"\ndatabase_url = \"{}\"\n{}",
+            gw.database_url,
+            config(&upstream.url())
+        ),
+    )
+    .unwrap();
+    let run = |cost: &str| {
+        let export = dir.join(format!("usage-{cost}.csv"));
+        std::fs::write(
+            &export,
+            format!(
+                "usage_date_utc,model,workspace,uncached_input_tokens,output_tokens,cache_read_input_tokens,cache_creation_input_tokens,cost_usd\n\
+                 {day},claude-sonnet-5-5,Default,2000,200,20000,0,{cost}\n"
+            ),
+        )
+        .unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["reconcile", "--config"])
+            .arg(&cfg)
+            .arg(&export)
+            .output()
+            .unwrap()
+    };
+    let clean = run("0.008");
+    let text = String::from_utf8_lossy(&clean.stdout);
+    assert!(
+        clean.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    assert!(
+        text.contains("| sonnet-5.5 | $0.0080 | $0.0080 | +0.00% | ok |"),
+        "{text}"
+    );
+    let off = run("0.0088");
+    let text = String::from_utf8_lossy(&off.stdout);
+    assert!(!off.status.success(), "{text}");
+    assert!(
+        text.contains("-9.09%") && text.contains("price change"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
