@@ -19,7 +19,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         .health()
         .snapshot()
         .into_iter()
-        .map(|t| serde_json::json!({"target": t.target, "state": t.state, "detail": t.detail}))
+        .map(|t| serde_json::json!({"target": t.target, "state": t.state.as_str(), "detail": t.state.detail()}))
         .collect();
     let body = serde_json::json!({
         "status": "ok",

@@ -40,15 +40,55 @@ pub fn counts_against_target(kind: UpstreamErrorKind) -> bool {
     )
 }
 
+/// The key of a target's breaker: `provider/upstream model`.
+pub fn breaker_key(provider: &str, upstream_model: &str) -> String {
+    format!("{provider}/{upstream_model}")
+}
+
+/// What a breaker says about its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    /// Serving (with this many consecutive failures so far).
+    Up {
+        /// Consecutive failures.
+        failures: u32,
+    },
+    /// Skipped for this long still.
+    CoolingDown {
+        /// Time left.
+        left: Duration,
+    },
+    /// One request is trying it again.
+    Probing,
+}
+
+impl BreakerState {
+    /// `up`, `cooling_down` or `probing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakerState::Up { .. } => "up",
+            BreakerState::CoolingDown { .. } => "cooling_down",
+            BreakerState::Probing => "probing",
+        }
+    }
+
+    /// Consecutive failures (up) or whole seconds of cool-down left.
+    pub fn detail(self) -> u64 {
+        match self {
+            BreakerState::Up { failures } => u64::from(failures),
+            BreakerState::CoolingDown { left } => left.as_secs(),
+            BreakerState::Probing => 0,
+        }
+    }
+}
+
 /// The state of one target, for reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetHealth {
-    /// `provider/model`.
+    /// Its breaker key (`provider/model`).
     pub target: String,
-    /// `up`, `cooling_down` or `probing`.
-    pub state: &'static str,
-    /// Consecutive failures (closed) or seconds of cool-down left (open).
-    pub detail: u64,
+    /// Its breaker's state.
+    pub state: BreakerState,
 }
 
 /// All breakers.
@@ -168,18 +208,18 @@ impl Health {
         let mut out: Vec<TargetHealth> = map
             .iter()
             .map(|(k, s)| {
-                let (state, detail) = match s {
-                    State::Closed { failures } => ("up", u64::from(*failures)),
-                    State::Open { until, .. } => (
-                        "cooling_down",
-                        until.saturating_duration_since(now).as_secs(),
-                    ),
-                    State::HalfOpen { .. } => ("probing", 0),
+                let state = match s {
+                    State::Closed { failures } => BreakerState::Up {
+                        failures: *failures,
+                    },
+                    State::Open { until, .. } => BreakerState::CoolingDown {
+                        left: until.saturating_duration_since(now),
+                    },
+                    State::HalfOpen { .. } => BreakerState::Probing,
                 };
                 TargetHealth {
                     target: k.clone(),
                     state,
-                    detail,
                 }
             })
             .collect();
@@ -220,7 +260,7 @@ mod tests {
             matches!(h.admit_at("t", secs(t0, 39)), Admission::CoolingDown(_)),
             "open"
         );
-        assert_eq!(h.snapshot()[0].state, "cooling_down");
+        assert_eq!(h.snapshot()[0].state.as_str(), "cooling_down");
         assert_eq!(
             h.admit_at("t", secs(t0, 40)),
             Admission::Probe,

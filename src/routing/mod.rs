@@ -52,7 +52,7 @@ pub struct Target {
 impl Target {
     /// Key of its circuit breaker.
     pub fn key(&self) -> String {
-        format!("{}/{}", self.provider.name, self.upstream_model)
+        health::breaker_key(&self.provider.name, &self.upstream_model)
     }
 }
 

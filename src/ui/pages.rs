@@ -4,6 +4,7 @@
 
 use super::charts;
 use super::html::{card, esc, page, pct, table, usd};
+use crate::routing::health::{BreakerState, breaker_key};
 use crate::state::AppState;
 use crate::store::{Group, Store};
 use crate::usage::reports::{Range, Report, Summary, build, today};
@@ -415,10 +416,15 @@ pub async fn health(state: &AppState, query: String) -> Result<String, String> {
             .iter()
             .filter(|b| b.target == key || b.target.starts_with(&format!("{key}/")))
             .collect();
-        match open.iter().find(|b| b.state != "up") {
-            Some(b) if b.state == "cooling_down" => {
-                format!("<span class=bad>cooling down ({} s left)</span>", b.detail)
-            }
+        let worst = open
+            .iter()
+            .map(|b| b.state)
+            .find(|s| !matches!(s, BreakerState::Up { .. }));
+        match worst {
+            Some(BreakerState::CoolingDown { left }) => format!(
+                "<span class=bad>cooling down ({} s left)</span>",
+                left.as_secs().max(1)
+            ),
             Some(_) => "<span class=warn>probing</span>".to_string(),
             None => "<span class=ok>up</span>".to_string(),
         }
@@ -444,7 +450,7 @@ pub async fn health(state: &AppState, query: String) -> Result<String, String> {
         .iter()
         .map(|m| {
             let (n, r) = rate(&by_model, &m.name);
-            let key = format!("{}/{}", m.provider, m.id.as_deref().unwrap_or(&m.name));
+            let key = breaker_key(&m.provider, m.id.as_deref().unwrap_or(&m.name));
             vec![esc(&m.name), esc(&m.provider), state_cell(&key), n, r]
         })
         .collect();
