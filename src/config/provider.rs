@@ -16,6 +16,7 @@ pub(super) static PROVIDER_KEYS: &[&str] = &[
     "timeouts",
     "api",
     "discover",
+    // Bedrock's own, from here to the end.
     "region",
     "profile",
     "endpoint",
@@ -154,15 +155,9 @@ fn read_bedrock(
     kind: Option<ProviderKind>,
     errors: &mut Errors,
 ) -> Option<super::BedrockSettings> {
-    let own = [
-        "region",
-        "profile",
-        "endpoint",
-        "access_key_id",
-        "secret_access_key",
-        "session_token",
-    ];
     if kind != Some(ProviderKind::Bedrock) {
+        // The keys after `discover` are Bedrock's own.
+        let own = PROVIDER_KEYS.iter().skip_while(|k| **k != "region");
         for k in own {
             if s.has(k) {
                 errors.add(&s.path(k), "only bedrock providers take this key", None);
