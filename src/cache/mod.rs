@@ -18,7 +18,7 @@ pub mod semantic;
 
 use crate::config::{CacheBackend, CacheConfig};
 use crate::core::fields::Fields;
-use crate::core::{Dialect, RawRequest};
+use crate::core::{Dialect, RawRequest, TurnRole};
 use crate::protocol::keys::presented_key;
 use crate::routing::Plan;
 use entry::Entry;
@@ -88,7 +88,7 @@ fn scope_body(raw: &RawRequest) -> Option<Vec<u8>> {
     let system: Vec<serde_json::Value> = raw
         .messages()
         .iter()
-        .filter(|m| m.role == "system" || m.role == "developer")
+        .filter(|m| m.role == TurnRole::System)
         .filter_map(|m| serde_json::from_slice(raw.content_of(m)).ok())
         .collect();
     out.insert("messages".into(), serde_json::Value::Array(system));

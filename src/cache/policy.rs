@@ -10,6 +10,7 @@
 
 use crate::config::{CacheConfig, RouteCache};
 use crate::core::RawRequest;
+use crate::core::TurnRole;
 use http::HeaderMap;
 
 /// What to do with one request.
@@ -45,9 +46,9 @@ impl Facts {
     /// Read the facts of a request.
     pub fn of(raw: &RawRequest) -> Facts {
         let tool_results = raw.messages().iter().any(|m| {
-            m.role == "tool"
+            m.role == TurnRole::Tool
                 || m.has_tool_calls
-                || (m.role == "user"
+                || (m.role == TurnRole::User
                     && memchr::memmem::find(raw.content_of(m), b"\"tool_result\"").is_some())
         });
         Facts {

@@ -18,7 +18,7 @@ mod usage;
 
 pub use meter::UsageMeter;
 pub use price::{LONG_CONTEXT_TOKENS, LongContext, Price, Rates};
-pub use raw::{BodyKind, MessageIndex, RawRequest};
+pub use raw::{BodyKind, MessageIndex, RawRequest, TurnRole};
 pub use request::{
     ChatRequest, Content, ContentBlock, MediaBlock, Message, RedactedThinkingBlock, Role,
     TextBlock, Thinking, ThinkingBlock, Tool, ToolChoice, ToolResultBlock, ToolUseBlock,

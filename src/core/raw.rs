@@ -38,11 +38,38 @@ impl BodyKind {
     }
 }
 
+/// Who speaks in a turn of `messages`, in either dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TurnRole {
+    /// `user`.
+    User,
+    /// `assistant`.
+    Assistant,
+    /// `system` or `developer` (OpenAI).
+    System,
+    /// `tool` or `function` (OpenAI tool results).
+    Tool,
+    /// Any other role, as written.
+    Other(String),
+}
+
+impl TurnRole {
+    fn of(role: String) -> Self {
+        match role.as_str() {
+            "user" => TurnRole::User,
+            "assistant" => TurnRole::Assistant,
+            "system" | "developer" => TurnRole::System,
+            "tool" | "function" => TurnRole::Tool,
+            _ => TurnRole::Other(role),
+        }
+    }
+}
+
 /// Where one turn of `messages` sits in the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageIndex {
-    /// `user`, `assistant`, `system`, `tool`, `developer`, …
-    pub role: String,
+    /// Who speaks.
+    pub role: TurnRole,
     /// The raw JSON of `content` (empty when absent or null).
     pub content: Range<usize>,
     /// OpenAI: the turn carries `tool_calls`.
@@ -169,7 +196,7 @@ impl RawRequest {
                 has_tool_calls: m
                     .tool_calls
                     .is_some_and(|t| t.get().starts_with('[') && t.get() != "[]"),
-                role: m.role,
+                role: TurnRole::of(m.role),
             })
             .collect();
         let has_tools = env.tools.is_some_and(|t| {

@@ -7,6 +7,7 @@
 //! parsed, so a several-hundred-KB agent conversation costs microseconds.
 
 use crate::core::RawRequest;
+use crate::core::TurnRole;
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -92,7 +93,7 @@ pub fn read(raw: &RawRequest) -> Conversation {
     let mut c = Conversation {
         turns: messages
             .iter()
-            .filter(|m| m.role == "user" || m.role == "assistant")
+            .filter(|m| matches!(m.role, TurnRole::User | TurnRole::Assistant))
             .count(),
         ..Conversation::default()
     };
@@ -102,9 +103,9 @@ pub fn read(raw: &RawRequest) -> Conversation {
         if read >= MAX_TURNS || bytes >= MAX_BYTES {
             break;
         }
-        match m.role.as_str() {
-            "tool" | "function" if !found_prompt => c.tool_steps += 1,
-            "user" => {
+        match m.role {
+            TurnRole::Tool if !found_prompt => c.tool_steps += 1,
+            TurnRole::User => {
                 let content = raw.content_of(m);
                 // A turn with no text block holds only tool results: count
                 // them without parsing (often whole files).
@@ -135,7 +136,7 @@ pub fn read(raw: &RawRequest) -> Conversation {
             _ => {}
         }
     }
-    c.prompt_out_of_reach = !found_prompt && messages.iter().any(|m| m.role == "user");
+    c.prompt_out_of_reach = !found_prompt && messages.iter().any(|m| m.role == TurnRole::User);
     c
 }
 

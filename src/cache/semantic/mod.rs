@@ -10,6 +10,7 @@ pub mod local;
 
 use crate::config::EmbedderConfig;
 use crate::core::RawRequest;
+use crate::core::TurnRole;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 #[cfg(feature = "local-embed")]
@@ -48,7 +49,11 @@ pub fn content_text(content: &str) -> String {
 
 /// The last user turn's text, which the semantic cache compares.
 pub fn last_user_text(raw: &RawRequest) -> Option<String> {
-    let m = raw.messages().iter().rev().find(|m| m.role == "user")?;
+    let m = raw
+        .messages()
+        .iter()
+        .rev()
+        .find(|m| m.role == TurnRole::User)?;
     let text = content_text(std::str::from_utf8(raw.content_of(m)).ok()?);
     (!text.trim().is_empty()).then_some(text)
 }
