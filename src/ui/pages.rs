@@ -60,7 +60,10 @@ fn summary_cards(prefix: &str, s: &Summary, r: &Report) -> String {
             "requests",
             &s.requests.to_string(),
             &s.requests.to_string(),
-            &format!("{} failed · {} fell back", s.failed, s.fallbacks),
+            &format!(
+                "{} failed · {} fell back · {} token counts",
+                s.failed, s.fallbacks, s.count_calls
+            ),
         ),
         value_card(
             &format!("{prefix}-success"),
@@ -74,10 +77,17 @@ fn summary_cards(prefix: &str, s: &Summary, r: &Report) -> String {
         ),
         value_card(
             &format!("{prefix}-cache"),
-            "cache hit rate",
+            "response cache hits",
             &format!("{}%", s.cache_hit_rate),
             &s.cache_hit_rate.to_string(),
             &format!("{} hits saved {}", s.cache_hits, usd(s.cache_saved_usd)),
+        ),
+        value_card(
+            &format!("{prefix}-prompt-cache"),
+            "prompt cache reads",
+            &format!("{}%", s.prompt_cache_read_pct),
+            &s.prompt_cache_read_pct.to_string(),
+            "of prompt tokens, read from the provider's cache",
         ),
         value_card(
             &format!("{prefix}-latency"),
@@ -133,6 +143,13 @@ pub async fn overview(state: &AppState, range: Range, query: String) -> Result<S
         body.push_str("<h2>Worth a look</h2><div class=panel><ul>");
         for i in &r.issues {
             let _ = write!(body, "<li>{}</li>", esc(i));
+        }
+        body.push_str("</ul></div>");
+    }
+    if !r.pricing.is_empty() {
+        body.push_str("<h2>Prices</h2><div class=panel><ul>");
+        for p in &r.pricing {
+            let _ = write!(body, "<li class=warn>{}</li>", esc(p));
         }
         body.push_str("</ul></div>");
     }

@@ -269,7 +269,10 @@ fn claude_codes_default_models_are_priced() {
     // shared folder beside the repository, or the workplace's.
     let dir = [
         std::env::var("SWITCHYARD_PROBE_DIR").ok(),
-        Some(format!("{}/../shared/probes/claude-code", env!("CARGO_MANIFEST_DIR"))),
+        Some(format!(
+            "{}/../shared/probes/claude-code",
+            env!("CARGO_MANIFEST_DIR")
+        )),
         Some("/work/shared/probes/claude-code".to_string()),
     ]
     .into_iter()

@@ -253,6 +253,7 @@ def main():
         assert cards["range-savings"] == str(s["savings_pct"]), (cards, s)
         assert cards["range-success"] == str(s["success_rate"]), (cards, s)
         assert cards["range-cache"] == str(s["cache_hit_rate"]), (cards, s)
+        assert cards["range-prompt-cache"] == str(s["prompt_cache_read_pct"]), (cards, s)
         assert cards["today-requests"] == str(t["requests"]) and cards["today-cost"] == str(t["cost_usd"])
         assert s["cache_hits"] == 2 and s["failed"] == 2 and s["fallbacks"] == 3, s
         assert browser.js("return document.querySelectorAll('svg rect').length") >= 14  # 7 days x 2
