@@ -437,3 +437,34 @@ async fn the_ledger_prices_bedrock_requests_at_the_profile_rate() {
     // us. profile: $3.30 in, $16.50 out, $0.33 cache read, $4.125 cache write per million.
     assert_eq!(row.cost_nusd, 25 * 3300 + 9 * 16500 + 7 * 330 + 3 * 4125);
 }
+
+#[tokio::test]
+async fn govcloud_profiles_are_priced_at_their_own_rates() {
+    let mock = MockBedrock::start().await;
+    let gov =
+        "\n[models.gov]\nprovider = \"bedrock\"\nid = \"us-gov.anthropic.claude-sonnet-5-5\"\n";
+    let mut gw = TestGateway::with_ledger(&bedrock_sections(&mock.url(), &keys(), gov)).await;
+    let resp = gw.post("/v1/messages", &body("gov", true)).await;
+    assert_eq!(resp.status(), 200);
+    let _ = resp.text().await.unwrap();
+    gw.records.wait_for(1).await;
+    gw.flush_ledger().await;
+    let (from, to) =
+        switchyard::usage::reports::Range::day(switchyard::usage::reports::today()).millis();
+    let rows = gw
+        .store
+        .clone()
+        .unwrap()
+        .rows(from, to, switchyard::store::Order::Time, 10)
+        .await
+        .unwrap();
+    let row = &rows[0];
+    assert_eq!(
+        row.upstream_model.as_deref(),
+        Some("us-gov.anthropic.claude-sonnet-5-5")
+    );
+    assert_eq!(row.priced_as, None);
+    // us-gov. Sonnet 5.5: $2.40 in, $12 out, $0.12 cache read, $3 cache write per million
+    // (20% over the commercial list, not the same).
+    assert_eq!(row.cost_nusd, 25 * 2400 + 9 * 12000 + 7 * 120 + 3 * 3000);
+}
