@@ -421,17 +421,8 @@ async fn the_ledger_prices_bedrock_requests_at_the_profile_rate() {
     let resp = gw.post("/v1/messages", &body("sonnet", true)).await;
     let _ = resp.text().await.unwrap();
     gw.records.wait_for(1).await;
-    let stats = gw.flush_ledger().await;
-    assert_eq!((stats.written, stats.lost), (1, 0));
-    let (from, to) =
-        switchyard::usage::reports::Range::day(switchyard::usage::reports::today()).millis();
-    let rows = gw
-        .store
-        .clone()
-        .unwrap()
-        .rows(from, to, switchyard::store::Order::Time, 10)
-        .await
-        .unwrap();
+    let rows = gw.flushed_rows().await;
+    assert_eq!(rows.len(), 1);
     let row = &rows[0];
     assert_eq!(row.upstream_model.as_deref(), Some(PROFILE_ID));
     // us. profile: $3.30 in, $16.50 out, $0.33 cache read, $4.125 cache write per million.
@@ -448,16 +439,8 @@ async fn govcloud_profiles_are_priced_at_their_own_rates() {
     assert_eq!(resp.status(), 200);
     let _ = resp.text().await.unwrap();
     gw.records.wait_for(1).await;
-    gw.flush_ledger().await;
-    let (from, to) =
-        switchyard::usage::reports::Range::day(switchyard::usage::reports::today()).millis();
-    let rows = gw
-        .store
-        .clone()
-        .unwrap()
-        .rows(from, to, switchyard::store::Order::Time, 10)
-        .await
-        .unwrap();
+    let rows = gw.flushed_rows().await;
+    assert_eq!(rows.len(), 1);
     let row = &rows[0];
     assert_eq!(
         row.upstream_model.as_deref(),

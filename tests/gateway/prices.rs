@@ -9,7 +9,6 @@ use crate::support::*;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use std::time::Duration;
-use switchyard::store::Order;
 use switchyard::usage::ledger::from_nanos;
 use switchyard::usage::reports::{Range, today};
 
@@ -149,8 +148,7 @@ async fn every_price_dimension_lands_in_the_ledger() {
         .json()
         .await
         .unwrap();
-    gw.flush_ledger().await;
-    let rows = store.rows(from, to, Order::Time, 100).await.unwrap();
+    let rows = gw.flushed_rows().await;
     let cost = |model: &str| {
         let r = rows
             .iter()

@@ -155,6 +155,19 @@ aliases = ["claude-*"]
         self.writer.take().unwrap().close().await
     }
 
+    /// Stop, write everything, and read today's ledger rows, oldest first.
+    pub async fn flushed_rows(&mut self) -> Vec<switchyard::store::LedgerRow> {
+        self.flush_ledger().await;
+        let (from, to) =
+            switchyard::usage::reports::Range::day(switchyard::usage::reports::today()).millis();
+        self.store
+            .clone()
+            .unwrap()
+            .rows(from, to, switchyard::store::Order::Time, 10_000)
+            .await
+            .unwrap()
+    }
+
     /// Ask the gateway to shut down (in-flight requests may finish).
     pub fn begin_shutdown(&mut self) {
         if let Some(tx) = self.shutdown.take() {
