@@ -328,6 +328,7 @@ cheap_from = 0.3
 premium_from = 0.6
 sticky_sessions = true
 session_idle = "30m"
+mode = "route"
 [health]
 failures = 3
 cooldown = "30s"
@@ -356,6 +357,7 @@ all_routes = false
 name = "r"
 match = {{ model = "claude-*", tools = true, thinking = false, images = false, input_tokens_above = 10, headers = {{ x-a = "b" }} }}
 tier = "cheap"
+mode = "shadow"
 cache = {{ exact = true, semantic = false, agents = false }}
 [[routes]]
 match = {{ model = "x" }}

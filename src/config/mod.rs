@@ -11,6 +11,7 @@ mod interpolate;
 mod load;
 mod model;
 mod provider;
+mod router;
 mod routing;
 mod section;
 pub mod units;
@@ -19,9 +20,9 @@ pub use cache::{CacheBackend, CacheConfig, EmbedderConfig, RouteCache, SemanticC
 pub use defaults::detect_default;
 pub use interpolate::{InterpolateError, interpolate};
 pub use load::{load_file, load_str};
+pub use router::{RoutingMode, Thresholds};
 pub use routing::{
-    HealthConfig, RouteAction, RouteConfig, RouteMatch, RoutingConfig, Thresholds, TierConfig,
-    default_routes,
+    HealthConfig, RouteAction, RouteConfig, RouteMatch, RoutingConfig, TierConfig, default_routes,
 };
 pub use section::{ConfigError, ConfigErrors};
 

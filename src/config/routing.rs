@@ -16,6 +16,7 @@
 //! auto  = true
 //! ```
 
+use super::router::{RoutingMode, Thresholds, read_mode};
 use super::section::{Errors, Section, closest, join};
 use http::HeaderName;
 use std::time::Duration;
@@ -69,6 +70,8 @@ pub struct RouteConfig {
     pub action: RouteAction,
     /// Its cache settings (unset ones come from `[cache]`).
     pub cache: super::RouteCache,
+    /// Its own mode, over `[router] mode`.
+    pub mode: Option<RoutingMode>,
 }
 
 /// Circuit-breaker settings.
@@ -95,6 +98,8 @@ impl Default for HealthConfig {
 /// Everything about routing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoutingConfig {
+    /// Route, or only shadow (a route's own `mode` wins).
+    pub mode: RoutingMode,
     /// Tiers, cheapest first (file order).
     pub tiers: Vec<TierConfig>,
     /// The model every request is compared with for savings.
@@ -122,6 +127,7 @@ impl Default for RoutingConfig {
             routes: Vec::new(),
             cheap_from: Thresholds::default().cheap_from,
             premium_from: Thresholds::default().premium_from,
+            mode: RoutingMode::Route,
             sticky_sessions: true,
             // Anthropic's prompt cache lives 5 minutes: after that a switch costs nothing.
             session_idle: Duration::from_secs(300),
@@ -139,6 +145,7 @@ pub fn default_routes() -> Vec<RouteConfig> {
         matcher,
         action,
         cache: super::RouteCache::default(),
+        mode: None,
     };
     vec![
         route(
@@ -176,6 +183,7 @@ pub(super) static ROUTER_KEYS: &[&str] = &[
     "premium_from",
     "sticky_sessions",
     "session_idle",
+    "mode",
 ];
 pub(super) static HEALTH_KEYS: &[&str] = &["failures", "cooldown", "max_cooldown"];
 
@@ -266,6 +274,7 @@ pub(super) fn read(root: &Section<'_>, models: &[&str], errors: &mut Errors) -> 
             .bool("sticky_sessions", errors)
             .unwrap_or(c.sticky_sessions);
         c.session_idle = s.duration("session_idle", errors).unwrap_or(c.session_idle);
+        c.mode = read_mode(&s, errors).unwrap_or(c.mode);
     }
     if let Some(Value::Table(t)) = root.get("health") {
         let s = Section::new(t, "health", HEALTH_KEYS, errors);
@@ -338,6 +347,7 @@ fn read_route(
                 Some(t) => super::cache::read_route_cache(t, &s.path("cache"), errors),
                 None => super::RouteCache::default(),
             },
+            mode: read_mode(&s, errors),
         }),
         0 => {
             errors.add(
@@ -385,25 +395,6 @@ fn read_match(t: &Table, path: &str, errors: &mut Errors) -> RouteMatch {
         images: s.bool("images", errors),
         input_tokens_above: s.u64("input_tokens_above", errors),
         headers,
-    }
-}
-
-/// Score boundaries between the levels.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Thresholds {
-    /// Scores from here are at least cheap.
-    pub cheap_from: f64,
-    /// Scores from here are premium.
-    pub premium_from: f64,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        // Midway between the typical scores of neighbouring tiers on the dev set.
-        Thresholds {
-            cheap_from: 0.36,
-            premium_from: 0.60,
-        }
     }
 }
 

@@ -37,7 +37,13 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         Ok(p) => p,
         Err(e) => return ctx.fail(e),
     };
-    ctx.record.update(|r| r.route = Some(plan.route.clone()));
+    ctx.record.update(|r| {
+        r.route = Some(plan.route.clone());
+        if let Some(s) = &plan.shadow {
+            r.shadow_model = Some(s.model.clone());
+            r.shadow_upstream = Some(s.upstream_model.clone());
+        }
+    });
     let pending = match look_up(&mut ctx, &plan, &raw).await {
         Ok(pending) => pending,
         Err((entry, similarity)) => return hit_reply(ctx, &raw, &plan, &entry, similarity),

@@ -21,9 +21,9 @@ mod lexicon;
 pub mod plan;
 
 pub use glob::glob_match;
-pub use plan::{Facts, Plan};
+pub use plan::{Facts, Plan, Shadow};
 
-use crate::config::{Capabilities, Config, ModelConfig, RouteAction, RoutingConfig};
+use crate::config::{Capabilities, Config, ModelConfig, RouteAction, RoutingConfig, RoutingMode};
 use crate::core::RawRequest;
 use crate::error::GatewayError;
 use crate::providers::Provider;
@@ -259,6 +259,7 @@ impl Router {
             reason,
             sticky_session: None,
             cache: crate::config::RouteCache::default(),
+            shadow: None,
         })
     }
 
@@ -288,12 +289,41 @@ impl Router {
                 plan.reason
                     .push_str(&format!(" (skipped: {})", dropped.join(", ")));
             }
+            if route.mode.unwrap_or(self.routing.mode) == RoutingMode::Shadow {
+                return self.shadow(plan, requested);
+            }
             return Ok(plan);
         }
         match self.resolve(requested) {
             Some(m) => self.single(m, requested, "alias", format!("model {} by alias", m.name)),
             None => Err(GatewayError::ModelNotFound(requested.to_string())),
         }
+    }
+
+    /// Serve `routed`'s request as asked (the model it names, else the
+    /// baseline), and keep where routing would have sent it.
+    fn shadow(&self, routed: Plan, requested: &str) -> Result<Plan, GatewayError> {
+        let asked = self
+            .resolve(requested)
+            .or_else(|| self.routing.baseline.as_deref().and_then(|b| self.model(b)))
+            .ok_or_else(|| GatewayError::ModelNotFound(requested.to_string()))?;
+        let would = routed.targets.first().map(|t| Shadow {
+            model: t.model.name.clone(),
+            upstream_model: t.upstream_model.clone(),
+            tier: routed.tier.clone().or_else(|| t.tier.clone()),
+        });
+        let mut served = self.single(asked, requested, &routed.route, String::new())?;
+        served.reason = format!(
+            "shadow: served as asked ({}); routing would choose {}: {}",
+            asked.name,
+            would.as_ref().map_or("nothing", |w| w.model.as_str()),
+            routed.reason
+        );
+        served.classification = routed.classification;
+        served.sticky_session = routed.sticky_session;
+        served.cache = routed.cache;
+        served.shadow = would;
+        Ok(served)
     }
 
     fn route_plan(
@@ -311,6 +341,7 @@ impl Router {
             reason: String::new(),
             sticky_session: None,
             cache: route.cache,
+            shadow: None,
         };
         match &route.action {
             RouteAction::Tier(t) => {
@@ -372,7 +403,12 @@ impl Router {
         let (Some(sid), Some(t)) = (&plan.sticky_session, plan.targets.get(target)) else {
             return;
         };
-        let Some(rank) = t.tier.as_deref().and_then(|n| self.tier_rank(n)) else {
+        // In shadow mode the session escalates as routing would have.
+        let tier = match &plan.shadow {
+            Some(s) => s.tier.as_deref(),
+            None => t.tier.as_deref(),
+        };
+        let Some(rank) = tier.and_then(|n| self.tier_rank(n)) else {
             return;
         };
         let held = self.sessions.get(sid).unwrap_or(0);

@@ -26,6 +26,20 @@ pub struct Plan {
     pub sticky_session: Option<String>,
     /// The deciding route's cache settings (unset: `[cache]` decides).
     pub cache: crate::config::RouteCache,
+    /// In shadow mode: where routing would have sent the request (it is
+    /// served as asked).
+    pub shadow: Option<Shadow>,
+}
+
+/// Routing's decision for a request served as asked (shadow mode).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shadow {
+    /// The configured model routing would have chosen first.
+    pub model: String,
+    /// Its upstream id.
+    pub upstream_model: String,
+    /// Its tier.
+    pub tier: Option<String>,
 }
 
 impl Plan {

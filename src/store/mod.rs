@@ -6,10 +6,12 @@
 //! Nothing on the request path touches this module; the batching writer
 //! inserts, and reports read.
 
+mod billing;
 mod queries;
 mod row;
 
-pub use queries::{DayModel, Group, GroupRow, Order, Totals};
+pub use billing::DayModel;
+pub use queries::{Group, GroupRow, Order, Totals};
 pub use row::LedgerRow;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -143,7 +145,9 @@ impl Store {
                     .bind(r.latency_ms)
                     .bind(r.ttft_ms)
                     .bind(r.overhead_ms)
-                    .bind(&r.priced_as);
+                    .bind(&r.priced_as)
+                    .bind(&r.shadow_model)
+                    .bind(r.shadow_cost_nusd);
             }
             q.execute(&mut *tx).await?;
         }

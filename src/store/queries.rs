@@ -13,17 +13,17 @@ const COLUMNS: &str = "id, ts_ms, day, key_id, user_id, team, session_id, agent_
     requested_model, route, tier, provider, model, upstream_model, stream, attempts, fallbacks, cache, status, \
     outcome, error_kind, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
     cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms, \
-    priced_as";
+    priced_as, shadow_model, shadow_cost_nusd";
 
 /// The head of a multi-row insert (`VALUES` and `ON CONFLICT` follow).
 pub const INSERT_HEAD: &str = "INSERT INTO requests (id, ts_ms, day, key_id, user_id, team, session_id, agent_id, \
     dialect, endpoint, requested_model, route, tier, provider, model, upstream_model, stream, attempts, fallbacks, \
     cache, status, outcome, error_kind, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
     cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms, \
-    priced_as) ";
+    priced_as, shadow_model, shadow_cost_nusd) ";
 
 /// Columns of a ledger row.
-const INSERT_COLUMNS: usize = 36;
+const INSERT_COLUMNS: usize = 38;
 
 /// A multi-row insert of `rows` rows; a row already present is left alone.
 /// SQLite gets anonymous `?` placeholders: it resolves named ones (`$n`) by
@@ -74,6 +74,10 @@ pub struct Totals {
     pub estimated: i64,
     /// Token-counting calls (not in the other figures).
     pub count_calls: i64,
+    /// Requests served as asked in shadow mode.
+    pub shadowed: i64,
+    /// Cost had routing been on for the shadowed requests, nano-dollars.
+    pub projected_nusd: i64,
     /// Cost in nano-dollars.
     pub cost_nusd: i64,
     /// What the baseline model would have cost, nano-dollars (priced rows).
@@ -88,23 +92,6 @@ pub struct Totals {
     pub cache_read_tokens: i64,
     /// Cache write tokens (both TTLs).
     pub cache_write_tokens: i64,
-}
-
-/// One day's model calls of one upstream model (reconciliation).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DayModel {
-    /// UTC day.
-    pub day: String,
-    /// Upstream model id.
-    pub model: String,
-    /// Requests.
-    pub requests: i64,
-    /// Tokens: uncached input, output, cache reads, cache writes.
-    pub tokens: [i64; 4],
-    /// Cost, nano-dollars.
-    pub cost_nusd: i64,
-    /// Requests unpriced or priced by an estimate.
-    pub doubtful: i64,
 }
 
 /// What to group by.
@@ -170,7 +157,7 @@ pub struct GroupRow {
 const FAILED: &str = "outcome IN ('failed', 'stream_failed')";
 
 /// Rows of model calls (token counting is reported apart).
-const MODEL_CALLS: &str = "endpoint NOT IN ('count_tokens', 'count-tokens')";
+pub(super) const MODEL_CALLS: &str = "endpoint NOT IN ('count_tokens', 'count-tokens')";
 
 fn totals_sql() -> String {
     format!(
@@ -185,6 +172,8 @@ fn totals_sql() -> String {
          CAST(COALESCE(SUM(baseline_nusd), 0) AS BIGINT) AS baseline, \
          CAST(COALESCE(SUM(CASE WHEN cache = 'hit' THEN baseline_nusd ELSE 0 END), 0) AS BIGINT) AS cache_saved, \
          CAST(COALESCE(SUM(CASE WHEN priced_as IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS estimated, \
+         CAST(COALESCE(SUM(CASE WHEN shadow_model IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS shadowed, \
+         CAST(COALESCE(SUM(COALESCE(shadow_cost_nusd, cost_nusd)), 0) AS BIGINT) AS projected, \
          CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS input_tokens, \
          CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens, \
          CAST(COALESCE(SUM(cache_read_tokens), 0) AS BIGINT) AS cache_read_tokens, \
@@ -273,6 +262,8 @@ fn ledger_row(r: &AnyRow) -> Result<LedgerRow, sqlx::Error> {
         ttft_ms: r.try_get("ttft_ms")?,
         overhead_ms: r.try_get("overhead_ms")?,
         priced_as: r.try_get("priced_as")?,
+        shadow_model: r.try_get("shadow_model")?,
+        shadow_cost_nusd: r.try_get("shadow_cost_nusd")?,
     })
 }
 
@@ -302,6 +293,8 @@ impl Store {
             cache_hits: r.try_get("cache_hits")?,
             unpriced: r.try_get("unpriced")?,
             estimated: r.try_get("estimated")?,
+            shadowed: r.try_get("shadowed")?,
+            projected_nusd: r.try_get("projected")?,
             count_calls: self.count_calls(from_ms, to_ms).await?,
             cost_nusd: r.try_get("cost")?,
             baseline_nusd: r.try_get("baseline")?,
@@ -323,64 +316,6 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         r.try_get("n")
-    }
-
-    /// Models whose requests were not priced exactly in `[from_ms, to_ms)`:
-    /// (upstream model, the model it was priced as when estimated,
-    /// requests), unpriced ones with `None`.
-    pub async fn doubtful_prices(
-        &self,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<(String, Option<String>, i64)>, sqlx::Error> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT COALESCE(upstream_model, model, requested_model, '-') AS m, priced_as, COUNT(*) AS n \
-             FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND {MODEL_CALLS} \
-             AND (priced = 0 OR priced_as IS NOT NULL) \
-             GROUP BY COALESCE(upstream_model, model, requested_model, '-'), priced_as ORDER BY n DESC"
-        )))
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("m")?, r.try_get("priced_as")?, r.try_get("n")?)))
-            .collect()
-    }
-
-    /// Model calls per UTC day and upstream model in `[from_ms, to_ms)`.
-    pub async fn day_models(&self, from_ms: i64, to_ms: i64) -> Result<Vec<DayModel>, sqlx::Error> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT day, COALESCE(upstream_model, model, requested_model, '-') AS m, COUNT(*) AS n, \
-             CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS i, CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS o, \
-             CAST(COALESCE(SUM(cache_read_tokens), 0) AS BIGINT) AS r, \
-             CAST(COALESCE(SUM(cache_write_5m_tokens + cache_write_1h_tokens), 0) AS BIGINT) AS w, \
-             CAST(COALESCE(SUM(cost_nusd), 0) AS BIGINT) AS cost, \
-             CAST(COALESCE(SUM(CASE WHEN priced = 0 OR priced_as IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS doubtful \
-             FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND {MODEL_CALLS} AND cache IS DISTINCT FROM 'hit' \
-             GROUP BY day, COALESCE(upstream_model, model, requested_model, '-')"
-        )))
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DayModel {
-                    day: r.try_get("day")?,
-                    model: r.try_get("m")?,
-                    requests: r.try_get("n")?,
-                    tokens: [
-                        r.try_get("i")?,
-                        r.try_get("o")?,
-                        r.try_get("r")?,
-                        r.try_get("w")?,
-                    ],
-                    cost_nusd: r.try_get("cost")?,
-                    doubtful: r.try_get("doubtful")?,
-                })
-            })
-            .collect()
     }
 
     /// Sums per group over `[from_ms, to_ms)`, most expensive first.

@@ -37,6 +37,10 @@ pub struct LedgerRow {
     pub priced: bool,
     /// The model whose price was used, when this one's is not known.
     pub priced_as: Option<String>,
+    /// Shadow mode: the model routing would have chosen.
+    pub shadow_model: Option<String>,
+    /// Shadow mode: what that model would have cost for the same tokens.
+    pub shadow_cost_nusd: Option<i64>,
     pub cost_nusd: i64,
     pub baseline_nusd: i64,
     pub latency_ms: f64,

@@ -49,6 +49,8 @@ pub fn row(
         latency_ms: 12.5,
         ttft_ms: Some(3.25),
         priced_as: None,
+        shadow_model: None,
+        shadow_cost_nusd: None,
         overhead_ms: Some(0.125),
     }
 }

@@ -10,7 +10,8 @@
 
 pub mod auth;
 pub mod charts;
-pub mod html;
+pub mod health;
+mod html;
 mod pages;
 
 use crate::state::AppState;
@@ -130,7 +131,7 @@ async fn spend(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Par
 }
 
 async fn health(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Params) -> Response {
-    guarded(&s, &headers, &q, |_, qs| pages::health(&s, qs)).await
+    guarded(&s, &headers, &q, |_, qs| health::health(&s, qs)).await
 }
 
 async fn request(

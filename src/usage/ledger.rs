@@ -44,6 +44,15 @@ impl Pricer {
         self.baseline
     }
 
+    /// What routing's choice would have cost for `r`'s tokens (shadow mode).
+    pub fn shadow_price_of(&self, r: &RequestRecord) -> Option<Price> {
+        if let Some(p) = r.shadow_model.as_ref().and_then(|m| self.by_model.get(m)) {
+            return Some(*p);
+        }
+        let upstream = r.shadow_upstream.as_deref()?;
+        self.book.lookup(upstream).map(|p| p.price)
+    }
+
     /// Whether the baseline model served `r`.
     pub fn baseline_served(&self, r: &RequestRecord) -> bool {
         self.baseline_model.is_some() && r.model == self.baseline_model
@@ -136,6 +145,15 @@ impl LedgerRow {
         // A cache hit costs nothing; its tokens are what it saved.
         let hit = r.cache == Some(super::CacheUse::Hit);
         let cost = if hit { Default::default() } else { served };
+        // Shadow mode: the same tokens at the price of routing's choice.
+        let shadow_cost = r
+            .shadow_model
+            .as_ref()
+            .map(|_| match pricer.shadow_price_of(r) {
+                Some(_) if hit => 0,
+                Some(p) => to_nanos(p.cost(&r.usage)),
+                None => to_nanos(cost),
+            });
         // What the baseline would have charged for the same tokens; a
         // served-from-cache answer saves all of it.
         // An unpriced row has no baseline either: its savings are unknown,
@@ -187,6 +205,8 @@ impl LedgerRow {
             output_estimated: r.output_estimated,
             priced: priced.is_some() || r.usage == Default::default(),
             priced_as: priced.and_then(|p| p.estimated_from),
+            shadow_model: r.shadow_model.clone(),
+            shadow_cost_nusd: shadow_cost,
             cost_nusd: to_nanos(cost),
             baseline_nusd: to_nanos(baseline),
             latency_ms: ms(r.latency),

@@ -73,6 +73,10 @@ pub struct RequestRecord {
     pub route: Option<String>,
     /// Tier of the model that served it.
     pub tier: Option<String>,
+    /// Shadow mode: the configured model routing would have chosen.
+    pub shadow_model: Option<String>,
+    /// Shadow mode: its upstream id.
+    pub shadow_upstream: Option<String>,
     /// Configured model that served it.
     pub model: Option<String>,
     /// Provider that served it.
@@ -124,6 +128,8 @@ impl RequestRecord {
             endpoint,
             requested_model: None,
             route: None,
+            shadow_model: None,
+            shadow_upstream: None,
             tier: None,
             model: None,
             provider: None,

@@ -101,6 +101,15 @@ pub fn markdown(r: &Report) -> String {
         money(s.saved_usd),
         pct(s.savings_pct)
     );
+    if s.shadowed > 0 {
+        let _ = writeln!(
+            out,
+            "| If routing were on ({} requests in shadow mode) | {} ({}) |",
+            s.shadowed,
+            money(s.projected_cost_usd),
+            pct(s.projected_savings_pct)
+        );
+    }
     if s.fixed_usd > Decimal::ZERO {
         let _ = writeln!(out, "| Fixed costs | {} |", money(s.fixed_usd));
         let _ = writeln!(out, "| Total cost of ownership | {} |", money(s.total_usd));

@@ -96,6 +96,12 @@ pub struct Summary {
     pub estimated: i64,
     /// Token-counting calls (apart from the requests above).
     pub count_calls: i64,
+    /// Requests served as asked in shadow mode (routing only recorded).
+    pub shadowed: i64,
+    /// What the requests would have cost had routing been on, USD.
+    pub projected_cost_usd: Decimal,
+    /// Projected savings against the baseline had routing been on, percent.
+    pub projected_savings_pct: Option<Decimal>,
     /// What the requests cost, USD.
     pub cost_usd: Decimal,
     /// What the baseline model would have cost, USD.
@@ -137,6 +143,9 @@ impl Summary {
             unpriced: t.unpriced,
             estimated: t.estimated,
             count_calls: t.count_calls,
+            shadowed: t.shadowed,
+            projected_cost_usd: usd(t.projected_nusd),
+            projected_savings_pct: savings_pct(t.projected_nusd, t.baseline_nusd),
             cost_usd: cost,
             baseline_usd: usd(t.baseline_nusd),
             saved_usd: usd(t.baseline_nusd - t.cost_nusd),

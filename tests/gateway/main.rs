@@ -19,6 +19,7 @@ mod local_model;
 mod messages;
 mod prices;
 mod routing;
+mod shadow;
 mod support;
 mod system;
 mod timeouts;
