@@ -355,7 +355,7 @@ max_vectors = 10
 all_routes = false
 [[routes]]
 name = "r"
-match = {{ model = "claude-*", tools = true, thinking = false, images = false, input_tokens_above = 10, headers = {{ x-a = "b" }} }}
+match = {{ model = "claude-*", tools = true, thinking = false, images = false, input_tokens_above = 10, headers = {{ x-a = "b" }}, background = false }}
 tier = "cheap"
 mode = "shadow"
 cache = {{ exact = true, semantic = false, agents = false }}

@@ -57,6 +57,9 @@ pub struct RouteMatch {
     pub input_tokens_above: Option<u64>,
     /// Header name → value pattern.
     pub headers: Vec<(HeaderName, String)>,
+    /// The request has the shape of a client's background call (a title,
+    /// a summary: no tools, one or two turns, a small structured answer).
+    pub background: Option<bool>,
 }
 
 /// One `[[routes]]` entry.
@@ -151,7 +154,7 @@ pub fn default_routes() -> Vec<RouteConfig> {
         route(
             "background",
             RouteMatch {
-                models: vec!["claude-*haiku*".into()],
+                background: Some(true),
                 ..RouteMatch::default()
             },
             RouteAction::Tier("local".into()),
@@ -177,6 +180,7 @@ pub(super) static MATCH_KEYS: &[&str] = &[
     "images",
     "input_tokens_above",
     "headers",
+    "background",
 ];
 pub(super) static ROUTER_KEYS: &[&str] = &[
     "cheap_from",
@@ -394,6 +398,7 @@ fn read_match(t: &Table, path: &str, errors: &mut Errors) -> RouteMatch {
         thinking: s.bool("thinking", errors),
         images: s.bool("images", errors),
         input_tokens_above: s.u64("input_tokens_above", errors),
+        background: s.bool("background", errors),
         headers,
     }
 }

@@ -7,6 +7,8 @@
 //! HTTP, axum or a provider.
 
 pub mod fields;
+#[cfg(test)]
+pub mod fixtures;
 mod meter;
 mod price;
 mod raw;

@@ -73,6 +73,45 @@ pub struct Facts<'a> {
     pub input_tokens: u64,
     /// The client's headers.
     pub headers: &'a HeaderMap,
+    /// The shape of a background call (see [`is_background`]).
+    pub background: bool,
+}
+
+/// Whether a request has the shape of a client's background call — Claude
+/// Code's title and summary helpers — whatever model it names: no tools,
+/// one or two turns, and either a structured answer asked for
+/// (`output_config.format` / `response_format` with a JSON schema) or a
+/// Haiku model named (older releases asked for Haiku by name).
+pub fn is_background(raw: &RawRequest) -> bool {
+    if raw.has_tools() || raw.messages().len() > 2 {
+        return false;
+    }
+    if glob_match("claude-*haiku*", raw.model()) {
+        return true;
+    }
+    #[derive(serde::Deserialize)]
+    struct Format {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct OutputConfig {
+        format: Option<Format>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        output_config: Option<OutputConfig>,
+        response_format: Option<Format>,
+    }
+    let bytes = raw.bytes();
+    let mentions = |key: &[u8]| memchr::memmem::find(bytes, key).is_some();
+    if !mentions(b"\"output_config\"") && !mentions(b"\"response_format\"") {
+        return false;
+    }
+    serde_json::from_slice::<Shape>(bytes).is_ok_and(|s| {
+        let format = s.output_config.and_then(|o| o.format).or(s.response_format);
+        format.is_some_and(|f| f.kind == "json_schema")
+    })
 }
 
 impl<'a> Facts<'a> {
@@ -85,6 +124,7 @@ impl<'a> Facts<'a> {
             images: raw.has_images(),
             input_tokens: raw.estimated_input_tokens(),
             headers,
+            background: is_background(raw),
         }
     }
 
@@ -95,6 +135,7 @@ impl<'a> Facts<'a> {
             && m.thinking.is_none_or(|t| t == self.thinking)
             && m.images.is_none_or(|i| i == self.images)
             && m.input_tokens_above.is_none_or(|n| self.input_tokens > n)
+            && m.background.is_none_or(|b| b == self.background)
             && m.headers.iter().all(|(name, pattern)| {
                 self.headers
                     .get(name)
@@ -146,4 +187,45 @@ pub fn gate(targets: Vec<Target>, facts: &Facts<'_>) -> Result<(Vec<Target>, Vec
         ));
     }
     Ok((kept, dropped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::BodyKind;
+    use bytes::Bytes;
+
+    fn raw(body: &serde_json::Value) -> RawRequest {
+        RawRequest::parse(Bytes::from(body.to_string()), BodyKind::Messages).unwrap()
+    }
+
+    /// Claude Code 2.1.332's own requests: the title helper is a background
+    /// call whatever model it names; the agent's turns are not.
+    #[test]
+    fn background_calls_are_known_by_their_shape() {
+        let captures = crate::core::fixtures::captured_bodies();
+        let messages: Vec<_> = captures
+            .iter()
+            .filter(|(name, _)| name.contains("POST_v1_messages.json"))
+            .collect();
+        assert!(messages.len() >= 4, "{} captures", messages.len());
+        for (name, body) in messages {
+            let want = name.contains("title_helper");
+            assert_eq!(is_background(&raw(body)), want, "{name}");
+            // The shape holds when the helper asks for the main model, as
+            // 2.1.332 does with a gateway key.
+            let mut renamed = body.clone();
+            renamed["model"] = serde_json::json!("claude-opus-5-5");
+            assert_eq!(is_background(&raw(&renamed)), want, "{name} as opus");
+        }
+        // An OpenAI client's structured one-shot is one too; a plain question is not.
+        let openai = serde_json::json!({"model": "gpt-x", "messages": [{"role": "user", "content": "title?"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "t", "schema": {}}}});
+        let parsed =
+            RawRequest::parse(Bytes::from(openai.to_string()), BodyKind::ChatCompletions).unwrap();
+        assert!(is_background(&parsed));
+        let plain = serde_json::json!({"model": "claude-opus-5-5", "max_tokens": 10,
+            "messages": [{"role": "user", "content": "explain lifetimes"}]});
+        assert!(!is_background(&raw(&plain)));
+    }
 }

@@ -265,30 +265,14 @@ fn litellm_price_files() {
 /// of its own, not an estimate.
 #[test]
 fn claude_codes_default_models_are_priced() {
-    // Where scripts/common.sh finds the probe: $SWITCHYARD_PROBE_DIR, the
-    // shared folder beside the repository, or the workplace's.
-    let dir = [
-        std::env::var("SWITCHYARD_PROBE_DIR").ok(),
-        Some(format!(
-            "{}/../shared/probes/claude-code",
-            env!("CARGO_MANIFEST_DIR")
-        )),
-        Some("/work/shared/probes/claude-code".to_string()),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|d| std::path::Path::new(&d).join("captures"))
-    .find(|d| d.is_dir())
-    .expect("the Claude Code probe's captures (../shared/probes/claude-code/captures)");
-    let mut models = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let body = v.get("body").unwrap_or(&v);
-        if let Some(m) = body.get("model").and_then(|m| m.as_str()) {
-            models.push(m.to_string());
-        }
-    }
+    let models: Vec<String> = crate::core::fixtures::captured_bodies()
+        .into_iter()
+        .filter_map(|(_, body)| {
+            body.get("model")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .collect();
     assert!(!models.is_empty(), "no model in the captures");
     let book = PriceBook::default();
     for m in models {

@@ -219,10 +219,13 @@ async fn ollama_down_nothing_fails_and_is_skipped_fast() {
 #[tokio::test]
 async fn unusable_local_answers_escalate_before_the_client_sees_bytes() {
     let (openai, anthropic) = (MockUpstream::start().await, MockUpstream::start().await);
+    // A Haiku call with tools (a subagent) is routed by its task since the
+    // built-in background route matches by shape; send it to the local tier
+    // with a route of its own.
     let cfg = config("http://127.0.0.1:9", &anthropic.url()).replace(
         "kind = \"ollama\"\nbase_url = \"http://127.0.0.1:9\"",
         &format!("kind = \"openai\"\nbase_url = \"{}/v1\"", openai.url()),
-    );
+    ) + "\n[[routes]]\nname = \"background\"\nmatch = { model = \"claude-*haiku*\" }\ntier = \"local\"\n";
     let gw = TestGateway::custom(&cfg).await;
     openai.push(Reply::Sse {
         events: openai_text_chunks(
