@@ -220,6 +220,7 @@ impl Provider {
             return match tokio::time::timeout_at(first_by, relay.first_event()).await {
                 Ok(Ok(())) => Ok(Opened::Stream(relay)),
                 Ok(Err(e)) => Err(e),
+                Err(_) if first_by >= deadline => Err(UpstreamError::timeout(TimeoutKind::Total)),
                 Err(_) => Err(UpstreamError::timeout(TimeoutKind::FirstByte)),
             };
         }

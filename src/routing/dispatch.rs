@@ -81,6 +81,7 @@ where
 {
     let mut failures: Vec<FailedAttempt> = Vec::new();
     let order = admitted(plan, health, &mut failures);
+    let began = Instant::now();
     let mut attempts = 0;
     let mut upstream_time = std::time::Duration::ZERO;
     let last = order.len().saturating_sub(1);
@@ -91,6 +92,11 @@ where
         let retries = if position == last { retry.attempts } else { 0 };
         let key = target.key();
         for try_no in 0..=retries {
+            // Nothing left of the budget: a target tried now could only time
+            // out, and would be charged for another's slowness.
+            if attempts > 0 && Instant::now() >= deadline {
+                break 'targets;
+            }
             attempts += 1;
             let started = Instant::now();
             let outcome = tokio::time::timeout_at(deadline, attempt(target))
@@ -110,7 +116,11 @@ where
                 }
                 Err(e) => e,
             };
-            if counts_against_target(error.kind) {
+            // The total deadline is the request's: it counts against a
+            // target only when that target took most of the time.
+            let own_fault = error.kind != UpstreamErrorKind::Timeout(TimeoutKind::Total)
+                || started.duration_since(began) < started.elapsed();
+            if counts_against_target(error.kind) && own_fault {
                 health.record(&key, false);
             }
             tracing::warn!(

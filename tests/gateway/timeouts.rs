@@ -2,7 +2,7 @@
 
 use crate::support::mock::text_events;
 use crate::support::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::time::Duration;
 
 fn config(timeouts: &str) -> String {
@@ -155,5 +155,77 @@ async fn connect_timeout_is_a_504() {
     assert!(
         v["error"]["message"].as_str().unwrap().contains("connect"),
         "{v}"
+    );
+}
+
+/// A target that hangs until the request's total deadline is charged for
+/// it; the healthy fallback behind it is neither tried with no time left
+/// nor charged, so other routes keep using it.
+#[tokio::test]
+async fn an_expired_deadline_does_not_cool_down_the_healthy_fallback() {
+    let (hang, bad, ok) = (
+        MockUpstream::start().await,
+        MockUpstream::start().await,
+        MockUpstream::start().await,
+    );
+    let provider = |name: &str, url: &str| {
+        format!(
+            "[providers.{name}]\nkind = \"anthropic\"\nbase_url = \"{url}\"\napi_key = \"k\"\n[models.{name}]\nprovider = \"{name}\"\nid = \"claude-{name}\"\n"
+        )
+    };
+    let sections = format!(
+        "[retry]\nattempts = 0\n[timeouts]\ntotal = \"300ms\"\n[health]\nfailures = 3\n{}{}{}\
+         [[routes]]\nmatch = {{ model = \"claude-pair\" }}\ntargets = [\"hang\", \"ok\"]\n\
+         [[routes]]\nmatch = {{ model = \"claude-other\" }}\ntargets = [\"bad\", \"ok\"]\n",
+        provider("hang", &hang.url()),
+        provider("bad", &bad.url()),
+        provider("ok", &ok.url()),
+    );
+    let gw = TestGateway::custom(&sections).await;
+    for _ in 0..3 {
+        // Headers, then nothing: the wait for the first event ends at the
+        // deadline.
+        hang.push(Reply::Sse {
+            events: vec![],
+            gap: Duration::ZERO,
+            tail: StreamTail::Hang,
+        });
+        let resp = gw.post("/v1/messages", &body("claude-pair", true)).await;
+        assert_eq!(resp.status(), 504);
+    }
+    assert!(
+        ok.seen().is_empty(),
+        "no attempt on ok with the deadline gone"
+    );
+    bad.push(Reply::error(500, "api_error", "boom"));
+    ok.push(whole("fine"));
+    let resp = gw.post("/v1/messages", &body("claude-other", false)).await;
+    assert_eq!(resp.status(), 200, "ok still serves");
+    let health: Value = gw
+        .client()
+        .get(format!("{}/health", gw.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let state = |target: &str| {
+        health["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["target"] == target)
+            .map(|t| t["state"].clone())
+    };
+    assert_eq!(
+        state("hang/claude-hang"),
+        Some(json!("cooling_down")),
+        "{health}"
+    );
+    assert_ne!(
+        state("ok/claude-ok"),
+        Some(json!("cooling_down")),
+        "{health}"
     );
 }
