@@ -108,31 +108,92 @@ pub fn start(store: Store, pricer: Pricer, config: WriterConfig) -> (Arc<Ledger>
     )
 }
 
-async fn flush(store: &Store, batch: &mut Vec<LedgerRow>, stats: &mut WriterStats, closing: bool) {
+/// Rows kept while the database is unreachable; older ones are dropped
+/// (and counted lost) past this.
+const MAX_PENDING: usize = 100_000;
+/// Longest wait for one insert (a frozen database must not hold shutdown).
+const INSERT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Insert attempts at shutdown before the rows are given up.
+const CLOSING_ATTEMPTS: u32 = 3;
+
+/// The writer's view of the database: when to try again after a failure.
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+    until: Option<tokio::time::Instant>,
+    /// Shutdown found the database unreachable: the rest is lost at once.
+    gave_up: bool,
+}
+
+async fn insert(store: &Store, batch: &[LedgerRow]) -> Result<(), String> {
+    match tokio::time::timeout(INSERT_TIMEOUT, store.insert(batch)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer in {} s", INSERT_TIMEOUT.as_secs())),
+    }
+}
+
+/// Write `batch`. While the database fails, rows stay queued and the writer
+/// returns to its loop (so it still sees new rows and shutdown), trying
+/// again after a growing pause; at shutdown it tries a few times, then
+/// counts what it could not write as lost.
+async fn flush(
+    store: &Store,
+    batch: &mut Vec<LedgerRow>,
+    stats: &mut WriterStats,
+    backoff: &mut Backoff,
+    closing: bool,
+) {
     if batch.is_empty() {
         return;
     }
-    let mut delay = Duration::from_millis(200);
-    for attempt in 1.. {
-        match store.insert(batch).await {
+    if !closing
+        && backoff
+            .until
+            .is_some_and(|t| tokio::time::Instant::now() < t)
+    {
+        if batch.len() > MAX_PENDING {
+            let excess = batch.len() - MAX_PENDING;
+            batch.drain(..excess);
+            stats.lost += excess as u64;
+        }
+        return;
+    }
+    let attempts = match (closing, backoff.gave_up) {
+        (true, true) => 0,
+        (true, false) => CLOSING_ATTEMPTS,
+        (false, _) => 1,
+    };
+    for attempt in 1..=attempts {
+        match insert(store, batch).await {
             Ok(()) => {
                 stats.written += batch.len() as u64;
                 metrics::counter!("switchyard_ledger_written_total").increment(batch.len() as u64);
                 batch.clear();
-                return;
-            }
-            Err(e) if closing && attempt >= 5 => {
-                tracing::error!(error = %e, rows = batch.len(), "ledger write failed at shutdown: rows lost");
-                stats.lost += batch.len() as u64;
-                batch.clear();
+                *backoff = Backoff::default();
                 return;
             }
             Err(e) => {
-                tracing::error!(error = %e, rows = batch.len(), attempt, "ledger write failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+                backoff.failures += 1;
+                let pause = Duration::from_millis(200 * 2u64.pow(backoff.failures.min(5)));
+                backoff.until = Some(tokio::time::Instant::now() + pause);
+                if backoff.failures.is_power_of_two() {
+                    tracing::error!(error = %e, rows = batch.len(), failures = backoff.failures, "ledger write failed; rows kept, retrying");
+                }
+                if closing && attempt < attempts {
+                    tokio::time::sleep(pause.min(Duration::from_secs(1))).await;
+                }
             }
         }
+    }
+    if closing {
+        tracing::error!(
+            rows = batch.len(),
+            "ledger unreachable at shutdown: rows lost"
+        );
+        backoff.gave_up = true;
+        stats.lost += batch.len() as u64;
+        batch.clear();
     }
 }
 
@@ -176,6 +237,7 @@ async fn run(
         baseline: BaselineCache::default(),
     };
     let mut stats = WriterStats::default();
+    let mut backoff = Backoff::default();
     let mut batch: Vec<LedgerRow> = Vec::with_capacity(config.batch);
     let mut tick = tokio::time::interval(config.flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -186,12 +248,12 @@ async fn run(
                 Some(r) => {
                     batch.push(pricing.row(&r));
                     if batch.len() >= config.batch {
-                        flush(&store, &mut batch, &mut stats, false).await;
+                        flush(&store, &mut batch, &mut stats, &mut backoff, false).await;
                     }
                 }
                 None => break,
             },
-            _ = tick.tick() => flush(&store, &mut batch, &mut stats, false).await,
+            _ = tick.tick() => flush(&store, &mut batch, &mut stats, &mut backoff, false).await,
             _ = retention_tick.tick() => {
                 if let Some(r) = config.retention {
                     purge(&store, r).await;
@@ -201,18 +263,70 @@ async fn run(
                 while let Ok(r) = rx.try_recv() {
                     batch.push(pricing.row(&r));
                     if batch.len() >= config.batch {
-                        flush(&store, &mut batch, &mut stats, true).await;
+                        flush(&store, &mut batch, &mut stats, &mut backoff, true).await;
                     }
                 }
                 break;
             }
         }
     }
-    flush(&store, &mut batch, &mut stats, true).await;
+    flush(&store, &mut batch, &mut stats, &mut backoff, true).await;
     tracing::info!(
         written = stats.written,
         lost = stats.lost,
         "ledger writer stopped"
     );
     stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Dialect;
+
+    async fn store() -> Store {
+        let dir = std::env::temp_dir().join(format!("switchyard-writer-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Store::connect(&crate::store::sqlite_url(&dir.join("l.db")))
+            .await
+            .unwrap()
+    }
+
+    fn record(i: usize) -> RequestRecord {
+        RequestRecord::start(format!("r{i}"), Dialect::Anthropic, "messages")
+    }
+
+    /// With the database failing, the writer keeps its rows, still stops at
+    /// once when told to, and says what it lost; before the failure every
+    /// row was written.
+    #[tokio::test]
+    async fn a_failing_database_never_holds_shutdown() {
+        let store = store().await;
+        let config = WriterConfig {
+            flush_interval: Duration::from_millis(20),
+            ..WriterConfig::default()
+        };
+        let (ledger, writer) = start(store.clone(), Pricer::default(), config);
+        for i in 0..10 {
+            ledger.record(&record(i));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        sqlx::query("DROP TABLE requests")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        for i in 10..25 {
+            ledger.record(&record(i));
+        }
+        // Several failed flushes while running: the rows wait.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let started = std::time::Instant::now();
+        let stats = writer.close().await;
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!((stats.written, stats.lost), (10, 15));
+    }
 }
