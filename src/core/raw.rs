@@ -38,6 +38,9 @@ impl BodyKind {
     }
 }
 
+/// Longest model name accepted.
+pub const MAX_MODEL_BYTES: usize = 256;
+
 /// Who speaks in a turn of `messages`, in either dialect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TurnRole {
@@ -154,6 +157,12 @@ impl RawRequest {
             .map_err(|_| "model: Input should be a valid string".to_string())?;
         if model.trim().is_empty() {
             return Err("model: String should not be empty".into());
+        }
+        // A name is stored, logged and echoed: no model has one this long.
+        if model.len() > MAX_MODEL_BYTES {
+            return Err(format!(
+                "model: String should have at most {MAX_MODEL_BYTES} characters"
+            ));
         }
         let messages = env.messages.ok_or("messages: Field required")?;
         for (i, m) in messages.iter().enumerate() {
@@ -356,6 +365,10 @@ mod tests {
 
     #[test]
     fn bad_input_table() {
+        let long_model = format!(
+            r#"{{"model":"{}","messages":[],"max_tokens":1}}"#,
+            "m".repeat(900_000)
+        );
         let rows: &[(&str, &str)] = &[
             ("{", "not valid JSON"),
             ("[]", "request body: expected a JSON object"),
@@ -370,6 +383,10 @@ mod tests {
             (
                 r#"{"model":"","messages":[],"max_tokens":1}"#,
                 "model: String should not be empty",
+            ),
+            (
+                &long_model,
+                "model: String should have at most 256 characters",
             ),
             (
                 r#"{"model":"m","max_tokens":1}"#,
@@ -417,6 +434,7 @@ mod tests {
                 .err()
                 .unwrap_or_else(|| panic!("{body} should fail"));
             assert!(err.contains(want), "{body}: got {err:?}, want {want:?}");
+            assert!(err.len() < 200, "the error does not echo the body");
         }
     }
 

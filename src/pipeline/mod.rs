@@ -110,16 +110,16 @@ impl<'a> RequestContext<'a> {
                 }
             });
         }
-        let dialect = self.dialect();
-        self.record.finish(
-            error.status().as_u16(),
-            Outcome::Failed,
-            Some(error.kind_str()),
-        );
         if let GatewayError::Internal(detail) = &error {
             tracing::error!(detail = %detail, "internal error");
         }
-        let mut reply = error_reply(dialect, &error).map(ReplyBody::Full);
+        let mut reply = error_reply(self.dialect(), &error).map(ReplyBody::Full);
+        // The status the client gets (529 is 503 for OpenAI and Bedrock clients).
+        self.record.finish(
+            reply.status().as_u16(),
+            Outcome::Failed,
+            Some(error.kind_str()),
+        );
         if let Some(cache) = self.cache {
             cache.set_headers(reply.headers_mut());
         }

@@ -21,6 +21,11 @@ const ANSWER: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model
 
 /// An upstream that answers every request with one Anthropic message.
 async fn upstream() -> String {
+    upstream_with("200 OK", ANSWER).await
+}
+
+/// An upstream that answers every request with `status` and `body`.
+async fn upstream_with(status: &'static str, body: &'static str) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -48,8 +53,8 @@ async fn upstream() -> String {
                     }
                 }
                 let reply = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{ANSWER}",
-                    ANSWER.len()
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
                 );
                 let _ = socket.write_all(reply.as_bytes()).await;
             });
@@ -183,4 +188,32 @@ async fn an_unreachable_upstream_fails_once_with_its_attempts() {
     assert_eq!(records[0].outcome, Outcome::Failed);
     assert!(records[0].attempts >= 1);
     assert_eq!(records[0].provider.as_deref(), Some("anthropic"));
+}
+
+#[tokio::test]
+async fn the_record_keeps_the_status_the_client_got() {
+    let overloaded =
+        r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    let (state, records) = state(&upstream_with("529 Overloaded", overloaded).await).await;
+    let headers = HeaderMap::new();
+    let ctx = RequestContext::start(
+        &state,
+        "req_4",
+        Dialect::OpenAi,
+        "chat_completions",
+        &headers,
+        None,
+    );
+    let raw = ctx
+        .parse(
+            Bytes::from_static(
+                br#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"x"}]}"#,
+            ),
+            BodyKind::ChatCompletions,
+        )
+        .unwrap();
+    let reply = chat(ctx, raw).await;
+    // OpenAI clients know 503, not Anthropic's 529; the ledger says what they got.
+    assert_eq!(reply.status(), 503);
+    assert_eq!(records.0.lock().unwrap()[0].status, 503);
 }
