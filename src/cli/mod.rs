@@ -45,6 +45,7 @@ pub enum Command {
         config: ConfigArgs,
         /// Address to listen on (overrides the config), e.g. 127.0.0.1:4000.
         #[arg(long)]
+        #[arg(value_parser = crate::config::parse_listen)]
         listen: Option<std::net::SocketAddr>,
     },
     /// Show how requests would be routed (route, tier, model, score, reasons)

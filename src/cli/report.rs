@@ -88,9 +88,8 @@ pub fn report(args: &ReportArgs) -> ExitCode {
     let text = match args.format {
         Format::Md => markdown(&report),
         Format::Csv => csv(&report),
-        Format::Json | Format::Jsonl => {
-            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
-        }
+        Format::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+        Format::Jsonl => serde_json::to_string(&report).unwrap_or_default() + "\n",
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     ExitCode::SUCCESS
@@ -102,6 +101,11 @@ pub fn export(args: &ExportArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    if args.format == Format::Md {
+        return fail(
+            "export writes csv, json or jsonl (one row a line); for Markdown use `switchyard report`",
+        );
+    }
     let (from, to) = match (parse_date(&args.from), parse_date(&args.to)) {
         (Ok(f), Ok(t)) if f <= t => (f, t),
         (Ok(_), Ok(_)) => return fail("--from is after --to"),

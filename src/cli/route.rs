@@ -148,8 +148,13 @@ pub fn run(args: &RouteArgs) -> ExitCode {
     {
         headers.insert(crate::routing::SESSION_HEADER, s);
     }
-    // A closed pipe (`| head`) ends the output quietly.
+    // A closed pipe (`| head`) ends the output quietly; a request that
+    // cannot be routed makes the exit status non-zero.
+    let failed = std::cell::Cell::new(false);
     let emit = |v: Value| {
+        if v.get("error").is_some() {
+            failed.set(true);
+        }
         use std::io::Write;
         let line = if args.json {
             format!("{v}\n")
@@ -215,5 +220,9 @@ pub fn run(args: &RouteArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    ExitCode::SUCCESS
+    if failed.get() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

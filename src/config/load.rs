@@ -116,11 +116,11 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
     let listen_text = top
         .str("listen", errors)
         .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let listen: SocketAddr = listen_text.parse().unwrap_or_else(|_| {
+    let listen: SocketAddr = super::parse_listen(&listen_text).unwrap_or_else(|e| {
         errors.add(
             "listen",
-            format!("'{listen_text}' is not an address"),
-            Some("write it as IP:PORT, e.g. \"127.0.0.1:4000\"".into()),
+            e,
+            Some("write it as IP:PORT or HOST:PORT, e.g. \"127.0.0.1:4000\"".into()),
         );
         SocketAddr::from(([127, 0, 0, 1], 4000))
     });

@@ -400,3 +400,11 @@ auto = true
         );
     }
 }
+
+#[test]
+fn listen_takes_a_host_name() {
+    let c = load("listen = \"localhost:4100\"\nmaster_key = \"k\"\n").unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:4100");
+    let e = load("listen = \"nowhere\"\n").unwrap_err().to_string();
+    assert!(e.contains("'nowhere' is not an address"), "{e}");
+}

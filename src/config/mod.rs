@@ -343,3 +343,20 @@ pub fn is_loopback(addr: &SocketAddr) -> bool {
 pub fn sqlite_url(path: &std::path::Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
+
+/// A listen address: `IP:PORT`, or `HOST:PORT` for a name this machine
+/// resolves (`localhost:4000`; IPv4 preferred).
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(text)
+        .map_err(|_| format!("'{text}' is not an address"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("'{text}' is not an address"))
+}
