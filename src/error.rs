@@ -291,6 +291,12 @@ pub enum GatewayError {
     /// The gateway cannot serve right now (nothing configured, shutting down).
     #[error("{0}")]
     Unavailable(String),
+    /// The request body did not arrive in time.
+    #[error("the request body did not arrive within {secs} s")]
+    BodyTimeout {
+        /// The limit in seconds.
+        secs: u64,
+    },
     /// `cache-control: only-if-cached` and no cached answer.
     #[error("no cached answer for this request (cache-control: only-if-cached)")]
     NotCached,
@@ -350,6 +356,7 @@ impl GatewayError {
                 .unwrap_or(StatusCode::BAD_GATEWAY),
             GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::NotCached => StatusCode::GATEWAY_TIMEOUT,
+            GatewayError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -368,6 +375,7 @@ impl GatewayError {
                 .unwrap_or("upstream"),
             GatewayError::Unavailable(_) => "unavailable",
             GatewayError::NotCached => "not_cached",
+            GatewayError::BodyTimeout { .. } => "request_timeout",
             GatewayError::Internal(_) => "internal",
         }
     }

@@ -1,4 +1,4 @@
-//! Reading request bodies under the configured size limit.
+//! Reading request bodies under the configured size and time limits.
 
 use crate::error::GatewayError;
 use axum::body::Body;
@@ -7,11 +7,13 @@ use http::HeaderMap;
 use http::header::CONTENT_LENGTH;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-/// Read the whole body, refusing more than `limit` bytes with a 413.
+/// Read the whole body, refusing more than `limit` bytes with a 413 and a
+/// body that takes longer than `within` with a 408.
 pub async fn read_body(
     body: Body,
     headers: &HeaderMap,
     limit: usize,
+    within: std::time::Duration,
 ) -> Result<Bytes, GatewayError> {
     let declared = headers
         .get(CONTENT_LENGTH)
@@ -20,7 +22,13 @@ pub async fn read_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(GatewayError::PayloadTooLarge { limit });
     }
-    match Limited::new(body, limit).collect().await {
+    let collected = tokio::time::timeout(within, Limited::new(body, limit).collect()).await;
+    let Ok(collected) = collected else {
+        return Err(GatewayError::BodyTimeout {
+            secs: within.as_secs(),
+        });
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
             Err(GatewayError::PayloadTooLarge { limit })

@@ -85,9 +85,15 @@ pub async fn arrive<'a>(
         at.headers,
         at.query,
     );
-    let parsed = body::read_body(body, at.headers, at.state.config.body_limit)
-        .await
-        .and_then(|b| ctx.parse(b, kind));
+    let config = &at.state.config;
+    let parsed = body::read_body(
+        body,
+        at.headers,
+        config.body_limit,
+        config.clients.body_timeout,
+    )
+    .await
+    .and_then(|b| ctx.parse(b, kind));
     match parsed {
         Ok(raw) => Ok((ctx, raw)),
         Err(e) => Err(into_response(ctx.fail(e))),

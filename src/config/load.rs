@@ -92,6 +92,7 @@ pub(super) static TOP_KEYS: &[&str] = &[
     "master_key",
     "auth",
     "body_limit",
+    "clients",
     "shutdown_timeout",
     "timeouts",
     "retry",
@@ -108,6 +109,7 @@ pub(super) static TOP_KEYS: &[&str] = &[
     "cache",
     "redis_url",
 ];
+pub(super) static CLIENT_KEYS: &[&str] = &["header_timeout", "body_timeout", "max_connections"];
 pub(super) static COST_KEYS: &[&str] = &["fixed_monthly"];
 pub(super) static TIMEOUT_KEYS: &[&str] = &["connect", "first_byte", "idle", "total"];
 pub(super) static RETRY_KEYS: &[&str] = &["attempts", "backoff", "max_backoff"];
@@ -195,6 +197,7 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
         ledger,
         auth,
         body_limit,
+        clients: read_clients(&top, errors),
         shutdown_timeout,
         timeouts,
         retry,
@@ -296,6 +299,22 @@ fn read_auth(
             AuthConfig::Disabled
         }
     }
+}
+
+fn read_clients(top: &Section<'_>, errors: &mut Errors) -> super::ClientLimits {
+    let mut c = super::ClientLimits::default();
+    if let Some(t) = top.table("clients", errors) {
+        let s = Section::new(t, "clients", CLIENT_KEYS, errors);
+        c.header_timeout = s
+            .duration("header_timeout", errors)
+            .unwrap_or(c.header_timeout);
+        c.body_timeout = s.duration("body_timeout", errors).unwrap_or(c.body_timeout);
+        c.max_connections = s
+            .u64("max_connections", errors)
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX).max(1))
+            .unwrap_or(c.max_connections);
+    }
+    c
 }
 
 pub(super) fn read_timeouts(

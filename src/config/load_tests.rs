@@ -310,6 +310,10 @@ database_url = "sqlite://x.db"
 retention = "30d"
 prices_file = "prices.json"
 redis_url = "redis://127.0.0.1:6379"
+[clients]
+header_timeout = "10s"
+body_timeout = "20s"
+max_connections = 100
 [timeouts]
 connect = "1s"
 first_byte = "2s"
@@ -379,6 +383,7 @@ auto = true
         ("timeouts", TIMEOUT_KEYS),
         ("retry", RETRY_KEYS),
         ("costs", COST_KEYS),
+        ("clients", CLIENT_KEYS),
         ("providers", super::super::provider::PROVIDER_KEYS),
         ("models", super::super::model::MODEL_KEYS),
         ("price", super::super::model::PRICE_KEYS),

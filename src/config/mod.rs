@@ -57,6 +57,8 @@ pub struct Config {
     pub body_limit: usize,
     /// How long in-flight requests may run after SIGTERM/SIGINT.
     pub shutdown_timeout: Duration,
+    /// What clients' connections may cost the gateway.
+    pub clients: ClientLimits,
     /// Default upstream timeouts (providers may override).
     pub timeouts: Timeouts,
     /// Retries of the same target on retryable failures.
@@ -359,4 +361,27 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
         .or(addrs.first())
         .copied()
         .ok_or_else(|| format!("'{text}' is not an address"))
+}
+
+/// Bounds on clients' connections (`[clients]`), so idle or dribbling
+/// sockets cannot take the gateway down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Longest wait for a request's headers (also ends idle keep-alive
+    /// connections).
+    pub header_timeout: Duration,
+    /// Longest wait for a whole request body.
+    pub body_timeout: Duration,
+    /// Connections served at once; more are closed on arrival.
+    pub max_connections: usize,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
+        }
+    }
 }

@@ -12,11 +12,16 @@ use crate::state::AppState;
 use crate::usage::RecordSink;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 /// The axum application for a state.
 pub fn app(state: Arc<AppState>) -> axum::Router {
@@ -92,51 +97,85 @@ impl Gateway {
 
     /// Serve until `shutdown` resolves; then stop accepting, let in-flight
     /// requests finish for up to `shutdown_timeout`, and return.
+    ///
+    /// Connections are served by hyper directly (HTTP/1 and HTTP/2) so that
+    /// clients are bounded: a connection cap (`[clients] max_connections`;
+    /// more are closed on arrival) and a header-read timeout that also ends
+    /// idle keep-alive connections.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let grace = self.state.config.shutdown_timeout;
+        let config = &self.state.config;
+        let (grace, limits) = (config.shutdown_timeout, config.clients);
         let state = self.state.clone();
         let upkeep = tokio::spawn(crate::telemetry::run_metrics_upkeep());
-        let listener = self.listener.tap_io(|tcp| {
+        let router = app(self.state);
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout);
+        builder.http2().timer(TokioTimer::new());
+        let graceful = GracefulShutdown::new();
+        let slots = Arc::new(Semaphore::new(limits.max_connections));
+        let listener = self.listener;
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let tcp = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((tcp, _)) => tcp,
+                    Err(e) => {
+                        // Out of file descriptors, say: wait a little, keep serving.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                metrics::counter!("switchyard_connections_refused_total").increment(1);
+                continue; // dropping the socket closes it
+            };
             // SSE events are small writes; send each one now.
             let _ = tcp.set_nodelay(true);
-        });
-        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-        // `into_make_service` shares the built router with every connection;
-        // serving the `Router` itself rebuilds its route table per connection
-        // (about 9 KB and some CPU each; see BENCHMARKS.md).
-        let make_service = app(self.state).into_make_service();
-        let server = axum::serve(listener, make_service).with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!(
-                grace_secs = grace.as_secs_f64(),
-                "shutting down: finishing in-flight requests"
-            );
-            let _ = signalled_tx.send(());
-        });
-        let server = std::pin::pin!(server.into_future());
-        let forced = async move {
-            match signalled_rx.await {
-                Ok(()) => tokio::time::sleep(grace).await,
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        let result = tokio::select! {
-            r = server => r,
-            () = forced => {
+            let service = TowerToHyperService::new(router.clone());
+            let builder = builder.clone();
+            let watcher = graceful.watcher();
+            tokio::spawn(async move {
+                // Telling HTTP/1 from HTTP/2 waits for the first bytes, with
+                // no timeout of hyper's: a client that sends nothing goes.
+                let mut first = [0u8; 1];
+                if !matches!(
+                    tokio::time::timeout(limits.header_timeout, tcp.peek(&mut first)).await,
+                    Ok(Ok(1))
+                ) {
+                    return;
+                }
+                let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+                let _ = watcher.watch(connection).await;
+                drop(slot);
+            });
+        }
+        drop(listener);
+        tracing::info!(
+            grace_secs = grace.as_secs_f64(),
+            "shutting down: finishing in-flight requests"
+        );
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(grace) => {
                 tracing::warn!("shutdown timeout reached: dropping the requests still in flight");
-                Ok(())
             }
-        };
+        }
         upkeep.abort();
         if let Some(cache) = &state.cache
             && !cache.drain(grace).await
         {
             tracing::warn!("shutdown: some cache writes did not finish in time");
         }
-        result
+        Ok(())
     }
 }
 

@@ -12,6 +12,7 @@ mod bedrock;
 mod bedrock_ingress;
 mod cache;
 mod cache_shared;
+mod clients;
 mod errors;
 mod ledger;
 mod lifecycle;

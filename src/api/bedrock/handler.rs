@@ -50,7 +50,8 @@ async fn read_invoke(
     model: &str,
     stream: bool,
 ) -> Result<(RawRequest, HeaderMap), GatewayError> {
-    let bytes = read_body(body, headers, state.config.body_limit).await?;
+    let c = &state.config;
+    let bytes = read_body(body, headers, c.body_limit, c.clients.body_timeout).await?;
     let (body, betas) =
         messages_body(&bytes, model, stream, &[]).map_err(GatewayError::InvalidRequest)?;
     let raw = RawRequest::parse(Bytes::from(body), BodyKind::BedrockInvoke)
@@ -167,7 +168,8 @@ pub async fn count_tokens(
         None,
     );
     let model = routed_model(&state, &model_id);
-    let parsed = match read_body(body, &headers, state.config.body_limit).await {
+    let c = &state.config;
+    let parsed = match read_body(body, &headers, c.body_limit, c.clients.body_timeout).await {
         Ok(bytes) => count_body(&bytes, &model).map_err(GatewayError::InvalidRequest),
         Err(e) => Err(e),
     };
