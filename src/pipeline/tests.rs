@@ -93,6 +93,18 @@ fn body(model: &str) -> Bytes {
     ))
 }
 
+/// Run one chat through the lifecycle, as a client of `dialect` would send it.
+async fn run(state: &AppState, dialect: Dialect, body: Bytes) -> Reply {
+    let headers = HeaderMap::new();
+    let (endpoint, kind) = match dialect {
+        Dialect::OpenAi => ("chat_completions", BodyKind::ChatCompletions),
+        _ => ("messages", BodyKind::Messages),
+    };
+    let ctx = RequestContext::start(state, "req", dialect, endpoint, &headers, None);
+    let raw = ctx.parse(body, kind).unwrap();
+    chat(ctx, raw).await
+}
+
 fn full(reply: &Reply) -> &[u8] {
     match reply.body() {
         ReplyBody::Full(b) => b,
@@ -103,19 +115,7 @@ fn full(reply: &Reply) -> &[u8] {
 #[tokio::test]
 async fn a_chat_is_answered_and_recorded_once() {
     let (state, records) = state(&upstream().await).await;
-    let headers = HeaderMap::new();
-    let ctx = RequestContext::start(
-        &state,
-        "req_1",
-        Dialect::Anthropic,
-        "messages",
-        &headers,
-        None,
-    );
-    let raw = ctx
-        .parse(body("claude-sonnet-4-5"), BodyKind::Messages)
-        .unwrap();
-    let reply = chat(ctx, raw).await;
+    let reply = run(&state, Dialect::Anthropic, body("claude-sonnet-4-5")).await;
     assert_eq!(reply.status(), 200);
     assert_eq!(full(&reply), ANSWER.as_bytes());
     assert_eq!(
@@ -134,24 +134,12 @@ async fn a_chat_is_answered_and_recorded_once() {
 #[tokio::test]
 async fn an_unknown_model_fails_in_the_clients_dialect() {
     let (state, records) = state(&upstream().await).await;
-    let headers = HeaderMap::new();
-    let ctx = RequestContext::start(
+    let reply = run(
         &state,
-        "req_2",
         Dialect::OpenAi,
-        "chat_completions",
-        &headers,
-        None,
-    );
-    let raw = ctx
-        .parse(
-            Bytes::from_static(
-                br#"{"model":"gpt-nope","messages":[{"role":"user","content":"x"}]}"#,
-            ),
-            BodyKind::ChatCompletions,
-        )
-        .unwrap();
-    let reply = chat(ctx, raw).await;
+        Bytes::from_static(br#"{"model":"gpt-nope","messages":[{"role":"user","content":"x"}]}"#),
+    )
+    .await;
     assert_eq!(reply.status(), 404);
     let v: serde_json::Value = serde_json::from_slice(full(&reply)).unwrap();
     assert!(
@@ -167,19 +155,7 @@ async fn an_unknown_model_fails_in_the_clients_dialect() {
 async fn an_unreachable_upstream_fails_once_with_its_attempts() {
     // Nothing listens on port 1.
     let (state, records) = state("http://127.0.0.1:1").await;
-    let headers = HeaderMap::new();
-    let ctx = RequestContext::start(
-        &state,
-        "req_3",
-        Dialect::Anthropic,
-        "messages",
-        &headers,
-        None,
-    );
-    let raw = ctx
-        .parse(body("claude-sonnet-4-5"), BodyKind::Messages)
-        .unwrap();
-    let reply = chat(ctx, raw).await;
+    let reply = run(&state, Dialect::Anthropic, body("claude-sonnet-4-5")).await;
     assert!(reply.status().is_server_error(), "{}", reply.status());
     let v: serde_json::Value = serde_json::from_slice(full(&reply)).unwrap();
     assert_eq!(v["type"], "error");
@@ -195,24 +171,14 @@ async fn the_record_keeps_the_status_the_client_got() {
     let overloaded =
         r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
     let (state, records) = state(&upstream_with("529 Overloaded", overloaded).await).await;
-    let headers = HeaderMap::new();
-    let ctx = RequestContext::start(
+    let reply = run(
         &state,
-        "req_4",
         Dialect::OpenAi,
-        "chat_completions",
-        &headers,
-        None,
-    );
-    let raw = ctx
-        .parse(
-            Bytes::from_static(
-                br#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"x"}]}"#,
-            ),
-            BodyKind::ChatCompletions,
-        )
-        .unwrap();
-    let reply = chat(ctx, raw).await;
+        Bytes::from_static(
+            br#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"x"}]}"#,
+        ),
+    )
+    .await;
     // OpenAI clients know 503, not Anthropic's 529; the ledger says what they got.
     assert_eq!(reply.status(), 503);
     assert_eq!(records.0.lock().unwrap()[0].status, 503);

@@ -138,16 +138,7 @@ async fn every_price_dimension_lands_in_the_ledger() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let report: Value = gw
-        .client()
-        .get(format!("{}/admin/report/daily?format=json", gw.url))
-        .header("x-api-key", MASTER_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = gw.get_json("/admin/report/daily?format=json").await;
     let rows = gw.flushed_rows().await;
     let cost = |model: &str| {
         let r = rows

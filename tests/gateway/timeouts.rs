@@ -201,15 +201,7 @@ async fn an_expired_deadline_does_not_cool_down_the_healthy_fallback() {
     ok.push(whole("fine"));
     let resp = gw.post("/v1/messages", &body("claude-other", false)).await;
     assert_eq!(resp.status(), 200, "ok still serves");
-    let health: Value = gw
-        .client()
-        .get(format!("{}/health", gw.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = gw.get_json("/health").await;
     let state = |target: &str| {
         health["targets"]
             .as_array()

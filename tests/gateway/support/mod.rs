@@ -155,6 +155,19 @@ aliases = ["claude-*"]
         self.writer.take().unwrap().close().await
     }
 
+    /// GET a JSON endpoint of the gateway with the master key.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.client()
+            .get(format!("{}{path}", self.url))
+            .header("x-api-key", MASTER_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Stop, write everything, and read today's ledger rows, oldest first.
     pub async fn flushed_rows(&mut self) -> Vec<switchyard::store::LedgerRow> {
         self.flush_ledger().await;
