@@ -34,6 +34,28 @@ pub struct ChatResponse {
     pub extra: Map<String, Value>,
 }
 
+impl ChatResponse {
+    /// The empty message a translated stream starts with: no content yet,
+    /// zero tokens counted so far.
+    pub fn started(id: String, model: String) -> Self {
+        ChatResponse {
+            id,
+            kind: message_type(),
+            role: assistant_role(),
+            model,
+            content: Vec::new(),
+            stop_reason: None,
+            stop_sequence: None,
+            usage: UsageReport {
+                input_tokens: Some(0),
+                output_tokens: Some(0),
+                ..UsageReport::default()
+            },
+            extra: Map::new(),
+        }
+    }
+}
+
 fn message_type() -> String {
     "message".to_string()
 }

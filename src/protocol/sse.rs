@@ -47,6 +47,15 @@ impl SseEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventTooLarge(pub usize);
 
+impl From<EventTooLarge> for crate::error::UpstreamError {
+    fn from(e: EventTooLarge) -> Self {
+        crate::error::UpstreamError::new(
+            crate::error::UpstreamErrorKind::Malformed,
+            format!("upstream sent an SSE event larger than {} bytes", e.0),
+        )
+    }
+}
+
 /// Incremental SSE decoder.
 #[derive(Debug)]
 pub struct SseDecoder {

@@ -51,12 +51,7 @@ impl AnthropicDecoder {
 impl EventDecoder for AnthropicDecoder {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), UpstreamError> {
         self.sse.feed(chunk);
-        while let Some(e) = self.sse.next_event().map_err(|e| {
-            UpstreamError::new(
-                UpstreamErrorKind::Malformed,
-                format!("upstream SSE event over {} bytes", e.0),
-            )
-        })? {
+        while let Some(e) = self.sse.next_event()? {
             self.take(e.name(), e.data(), out);
         }
         Ok(())

@@ -55,12 +55,7 @@ impl AnthropicPassthrough {
 impl Transcoder for AnthropicPassthrough {
     fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError> {
         self.decoder.feed(chunk);
-        while let Some(event) = self.decoder.next_event().map_err(|e| {
-            UpstreamError::new(
-                UpstreamErrorKind::Malformed,
-                format!("upstream sent an SSE event larger than {} bytes", e.0),
-            )
-        })? {
+        while let Some(event) = self.decoder.next_event()? {
             self.forward(&event, out);
         }
         Ok(())

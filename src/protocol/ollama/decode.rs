@@ -177,21 +177,8 @@ impl OllamaDecoder {
         }
         if !self.started {
             self.started = true;
-            let message = ChatResponse {
-                id: message_id(),
-                kind: "message".into(),
-                role: "assistant".into(),
-                model: line.model.clone().unwrap_or_default(),
-                content: Vec::new(),
-                stop_reason: None,
-                stop_sequence: None,
-                usage: UsageReport {
-                    input_tokens: Some(0),
-                    output_tokens: Some(0),
-                    ..UsageReport::default()
-                },
-                extra: Map::new(),
-            };
+            let message =
+                ChatResponse::started(message_id(), line.model.clone().unwrap_or_default());
             out.push(StreamEvent::MessageStart { message });
         }
         let report = usage(&line);

@@ -201,25 +201,12 @@ impl OpenAiDecoder {
             return;
         }
         self.started = true;
-        let message = ChatResponse {
-            id: format!(
-                "msg_{}",
-                c.id.clone()
-                    .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string())
-            ),
-            kind: "message".into(),
-            role: "assistant".into(),
-            model: c.model.clone().unwrap_or_default(),
-            content: Vec::new(),
-            stop_reason: None,
-            stop_sequence: None,
-            usage: UsageReport {
-                input_tokens: Some(0),
-                output_tokens: Some(0),
-                ..UsageReport::default()
-            },
-            extra: Map::new(),
-        };
+        let id = format!(
+            "msg_{}",
+            c.id.clone()
+                .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string())
+        );
+        let message = ChatResponse::started(id, c.model.clone().unwrap_or_default());
         out.push(StreamEvent::MessageStart { message });
     }
 
@@ -313,12 +300,7 @@ impl OpenAiDecoder {
 impl EventDecoder for OpenAiDecoder {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), UpstreamError> {
         self.sse.feed(chunk);
-        while let Some(e) = self.sse.next_event().map_err(|e| {
-            UpstreamError::new(
-                UpstreamErrorKind::Malformed,
-                format!("upstream SSE event over {} bytes", e.0),
-            )
-        })? {
+        while let Some(e) = self.sse.next_event()? {
             if !self.ended {
                 self.chunk(e.data(), out)?;
             }

@@ -112,12 +112,7 @@ impl OpenAiPassthrough {
 impl Transcoder for OpenAiPassthrough {
     fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError> {
         self.decoder.feed(chunk);
-        while let Some(event) = self.decoder.next_event().map_err(|e| {
-            UpstreamError::new(
-                UpstreamErrorKind::Malformed,
-                format!("upstream SSE event over {} bytes", e.0),
-            )
-        })? {
+        while let Some(event) = self.decoder.next_event()? {
             if event.data() == b"[DONE]" {
                 self.done = true;
                 self.meter.completed = true;
