@@ -5,7 +5,7 @@
 //! (default: ../shared/routing/dev-set.jsonl and the held-out sets in
 //! tests/fixtures/routing)
 
-use switchyard::routing::classifier::Thresholds;
+use switchyard::routing::classifier::{Thresholds, classify};
 use switchyard::routing::devset;
 
 fn main() -> Result<(), String> {
@@ -20,7 +20,7 @@ fn main() -> Result<(), String> {
     for path in sets {
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
         let lines = devset::parse(&text)?;
-        let score = devset::evaluate(&lines, &Thresholds::default());
+        let score = devset::evaluate(&lines, |c| classify(c, &Thresholds::default()));
         println!(
             "{path}: {} prompts, accuracy {:.1}%, sent below their label: {}",
             score.total(),

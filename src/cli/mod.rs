@@ -10,6 +10,7 @@ pub mod prices;
 mod reconcile;
 pub mod report;
 mod route;
+mod route_model;
 mod serve;
 
 use crate::config::{self, Config, ConfigErrors, ConfigSource};

@@ -13,7 +13,11 @@ use std::process::ExitCode;
 
 /// Arguments of `route`.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct RouteArgs {
+    /// Train or evaluate the classifier instead of explaining a request.
+    #[command(subcommand)]
+    pub action: Option<super::route_model::RouteAction>,
     /// Config source.
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -126,6 +130,9 @@ fn parse_body(bytes: Bytes) -> Result<RawRequest, String> {
 
 /// Run the command.
 pub fn run(args: &RouteArgs) -> ExitCode {
+    if let Some(action) = &args.action {
+        return super::route_model::run(action);
+    }
     let config = match load_config(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -174,12 +181,7 @@ pub fn run(args: &RouteArgs) -> ExitCode {
     };
     match (&args.prompt, &args.input) {
         (Some(prompt), _) => {
-            let line = devset::Line {
-                id: String::new(),
-                tier: None,
-                prompt: prompt.clone(),
-                context: Vec::new(),
-            };
+            let line = devset::Line::prompt(prompt);
             emit(one(devset::body_for(&line, &args.model), None, None));
         }
         (None, Some(path)) => {

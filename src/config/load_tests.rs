@@ -328,6 +328,8 @@ max_backoff = "20ms"
 cheap = ["m"]
 baseline = "m"
 [router]
+classifier = "learned"
+model = "/m/router.bin"
 cheap_from = 0.3
 premium_from = 0.6
 sticky_sessions = true

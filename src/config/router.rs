@@ -1,5 +1,5 @@
-//! Settings of the `[router]` section that the router reads: the
-//! classifier's thresholds and whether routing routes or only shadows.
+//! Settings of the `[router]` section that the router reads: which
+//! classifier, its thresholds, and whether routing routes or only shadows.
 
 use super::section::{Errors, Section};
 
@@ -13,11 +13,52 @@ pub struct Thresholds {
 }
 
 impl Default for Thresholds {
+    /// The rules classifier's thresholds (a learned model carries its own).
     fn default() -> Self {
         // Midway between the typical scores of neighbouring tiers on the dev set.
         Thresholds {
             cheap_from: 0.36,
             premium_from: 0.60,
+        }
+    }
+}
+
+/// The classifier `auto` routes use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClassifierChoice {
+    /// The learned model from this file, or (`None`) the built-in one.
+    Learned(Option<std::path::PathBuf>),
+    /// The hand-weighted lexicon (`classifier = "rules"`).
+    Rules,
+}
+
+impl Default for ClassifierChoice {
+    /// The rules, until the learned model beats them on every set.
+    fn default() -> Self {
+        ClassifierChoice::Rules
+    }
+}
+
+pub(super) fn read_classifier(s: &Section<'_>, errors: &mut Errors) -> Option<ClassifierChoice> {
+    let model = s.str("model", errors).map(std::path::PathBuf::from);
+    match s.str("classifier", errors).as_deref() {
+        None if model.is_some() => Some(ClassifierChoice::Learned(model)),
+        None => None,
+        Some("learned") => Some(ClassifierChoice::Learned(model)),
+        Some("rules") if model.is_none() => Some(ClassifierChoice::Rules),
+        Some("rules") => {
+            let hint = Some("a model file is for classifier = \"learned\"".to_string());
+            errors.add(&s.path("model"), "a model with the rules classifier", hint);
+            None
+        }
+        Some(other) => {
+            let hint = Some("\"learned\" or \"rules\"".to_string());
+            errors.add(
+                &s.path("classifier"),
+                format!("unknown classifier '{other}'"),
+                hint,
+            );
+            None
         }
     }
 }

@@ -16,7 +16,7 @@
 //! auto  = true
 //! ```
 
-use super::router::{RoutingMode, Thresholds, read_mode};
+use super::router::{ClassifierChoice, RoutingMode, read_classifier, read_mode};
 use super::section::{Errors, Section, closest, join};
 use http::HeaderName;
 use std::time::Duration;
@@ -110,10 +110,12 @@ pub struct RoutingConfig {
     /// Routes, first match wins (the built-in Claude Code routes when tiers
     /// are configured without routes).
     pub routes: Vec<RouteConfig>,
-    /// Score from which `auto` picks the cheap tier.
-    pub cheap_from: f64,
-    /// Score from which `auto` picks the premium tier.
-    pub premium_from: f64,
+    /// Which classifier `auto` routes use.
+    pub classifier: ClassifierChoice,
+    /// Score from which `auto` picks the cheap tier (default: the model's).
+    pub cheap_from: Option<f64>,
+    /// Score from which `auto` picks the premium tier (default: the model's).
+    pub premium_from: Option<f64>,
     /// Keep a Claude Code session on the tier it reached.
     pub sticky_sessions: bool,
     /// How long an idle session's tier is remembered.
@@ -128,8 +130,9 @@ impl Default for RoutingConfig {
             tiers: Vec::new(),
             baseline: None,
             routes: Vec::new(),
-            cheap_from: Thresholds::default().cheap_from,
-            premium_from: Thresholds::default().premium_from,
+            classifier: ClassifierChoice::default(),
+            cheap_from: None,
+            premium_from: None,
             mode: RoutingMode::Route,
             sticky_sessions: true,
             // Anthropic's prompt cache lives 5 minutes: after that a switch costs nothing.
@@ -183,6 +186,8 @@ pub(super) static MATCH_KEYS: &[&str] = &[
     "background",
 ];
 pub(super) static ROUTER_KEYS: &[&str] = &[
+    "classifier",
+    "model",
     "cheap_from",
     "premium_from",
     "sticky_sessions",
@@ -269,9 +274,12 @@ pub(super) fn read(root: &Section<'_>, models: &[&str], errors: &mut Errors) -> 
     }
     if let Some(Value::Table(t)) = root.get("router") {
         let s = Section::new(t, "router", ROUTER_KEYS, errors);
-        c.cheap_from = s.fraction("cheap_from", errors).unwrap_or(c.cheap_from);
-        c.premium_from = s.fraction("premium_from", errors).unwrap_or(c.premium_from);
-        if c.cheap_from > c.premium_from {
+        c.classifier = read_classifier(&s, errors).unwrap_or(c.classifier);
+        c.cheap_from = s.fraction("cheap_from", errors).or(c.cheap_from);
+        c.premium_from = s.fraction("premium_from", errors).or(c.premium_from);
+        if let (Some(cheap), Some(premium)) = (c.cheap_from, c.premium_from)
+            && cheap > premium
+        {
             errors.add("router.cheap_from", "must not be above premium_from", None);
         }
         c.sticky_sessions = s
@@ -450,7 +458,7 @@ mod tests {
         assert_eq!(r.routes[1].name, "routes[1]");
         assert_eq!(
             (r.cheap_from, r.premium_from, r.health.failures),
-            (0.3, 0.7, 2)
+            (Some(0.3), Some(0.7), 2)
         );
     }
 

@@ -46,7 +46,52 @@ impl Level {
     pub const ALL: [Level; 3] = [Level::Local, Level::Cheap, Level::Premium];
 }
 
+use crate::config::ClassifierChoice;
 pub use crate::config::Thresholds;
+use std::sync::Arc;
+
+/// The classifier `auto` routes use.
+#[derive(Debug, Clone)]
+pub enum Classifier {
+    /// A learned model (`learned`).
+    Learned(Arc<super::learned::Model>),
+    /// The hand-weighted lexicon (this module's `classify`).
+    Rules,
+}
+
+impl Classifier {
+    /// The configured classifier, loading a model file when one is named.
+    pub fn from_config(choice: &ClassifierChoice) -> Result<Classifier, String> {
+        use super::learned::Model;
+        Ok(match choice {
+            ClassifierChoice::Rules => Classifier::Rules,
+            ClassifierChoice::Learned(None) => Classifier::Learned(Arc::new(Model::builtin()?)),
+            ClassifierChoice::Learned(Some(path)) => {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| format!("router.model: {}: {e}", path.display()))?;
+                let model = Model::from_bytes(&bytes)
+                    .map_err(|e| format!("router.model: {}: {e}", path.display()))?;
+                Classifier::Learned(Arc::new(model))
+            }
+        })
+    }
+
+    /// Its own thresholds (a model's are chosen when it is trained).
+    pub fn thresholds(&self) -> Thresholds {
+        match self {
+            Classifier::Learned(m) => m.thresholds(),
+            Classifier::Rules => Thresholds::default(),
+        }
+    }
+
+    /// Classify a conversation.
+    pub fn classify(&self, c: &Conversation, t: &Thresholds) -> Classification {
+        match self {
+            Classifier::Learned(m) => m.classify(c, t),
+            Classifier::Rules => classify(c, t),
+        }
+    }
+}
 
 /// A decision and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,12 +102,14 @@ pub struct Classification {
     pub score: f64,
     /// Human-readable reasons, strongest first.
     pub reasons: Vec<String>,
+    /// The probability of each level, cheapest first (learned models only).
+    pub probabilities: Option<[f64; 3]>,
 }
 
 /// The prose of a prompt and how much material came with it.
-struct Split {
-    prose: String,
-    material_lines: usize,
+pub(super) struct Split {
+    pub(super) prose: String,
+    pub(super) material_lines: usize,
 }
 
 fn is_material(line: &str) -> bool {
@@ -133,7 +180,7 @@ fn is_material(line: &str) -> bool {
 }
 
 /// Whether pasted material carries an error or a failing test.
-fn has_trace(prompt: &str) -> bool {
+pub(super) fn has_trace(prompt: &str) -> bool {
     [
         "Traceback",
         "error[",
@@ -149,7 +196,7 @@ fn has_trace(prompt: &str) -> bool {
     .any(|m| prompt.contains(m))
 }
 
-fn split(prompt: &str) -> Split {
+pub(super) fn split(prompt: &str) -> Split {
     // "Summarize this:" followed by paragraphs: those paragraphs are input.
     let mut paragraphs = prompt.split("\n\n").filter(|p| !p.trim().is_empty());
     let first = paragraphs.next().unwrap_or("").trim();
@@ -180,7 +227,7 @@ fn split(prompt: &str) -> Split {
 }
 
 /// Whether `pattern` occurs in `text` as a word (or a word prefix with `*`).
-fn has_cue(text: &str, pattern: &str) -> bool {
+pub(super) fn has_cue(text: &str, pattern: &str) -> bool {
     let (needle, prefix) = match pattern.strip_suffix('*') {
         Some(p) => (p, true),
         None => (pattern, false),
@@ -200,7 +247,7 @@ fn has_cue(text: &str, pattern: &str) -> bool {
 }
 
 /// Sum a cue list: each reason counts once, at its strongest cue.
-fn weigh(text: &str, cues: &[Cue], out: &mut Vec<(f64, String)>) -> f64 {
+pub(super) fn weigh(text: &str, cues: &[Cue], out: &mut Vec<(f64, String)>) -> f64 {
     let mut seen: Vec<(&str, f64)> = Vec::new();
     for (pattern, weight, reason) in cues {
         if has_cue(text, pattern) {
@@ -219,7 +266,7 @@ fn weigh(text: &str, cues: &[Cue], out: &mut Vec<(f64, String)>) -> f64 {
     total
 }
 
-fn scale_marks(text: &str) -> usize {
+pub(super) fn scale_marks(text: &str) -> usize {
     let words: Vec<&str> = text
         .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
         .collect();
@@ -250,7 +297,7 @@ fn starts_with_any(text: &str, openings: &[&str]) -> bool {
 }
 
 /// Openings and phrases of a definition or quick fact.
-fn is_fact_question(first_line: &str, words: usize) -> bool {
+pub(super) fn is_fact_question(first_line: &str, words: usize) -> bool {
     // Phrases that ask for a definition wherever they stand ("sorry, dumb
     // question: what's an idempotency key?"), unlike "what's going on".
     const DEFINITIONAL: &[&str] = &[
@@ -272,14 +319,14 @@ fn is_fact_question(first_line: &str, words: usize) -> bool {
 }
 
 /// What one prompt says on its own.
-struct PromptScore {
-    score: f64,
+pub(super) struct PromptScore {
+    pub(super) score: f64,
     /// It asks for something trivial (a strong local cue or a quick fact).
-    trivial: bool,
+    pub(super) trivial: bool,
 }
 
 /// Score one prompt on its own.
-fn score_prompt(prompt: &str, reasons: &mut Vec<(f64, String)>) -> PromptScore {
+pub(super) fn score_prompt(prompt: &str, reasons: &mut Vec<(f64, String)>) -> PromptScore {
     let s = split(prompt);
     let text = s.prose.to_lowercase();
     let words = text
@@ -356,7 +403,7 @@ fn level_of(score: f64, t: &Thresholds) -> Level {
     }
 }
 
-/// Classify a conversation.
+/// Classify a conversation by the lexicon's rules.
 pub fn classify(c: &Conversation, thresholds: &Thresholds) -> Classification {
     let mut reasons: Vec<(f64, String)> = Vec::new();
     let mut score = if c.prompt_out_of_reach {
@@ -407,6 +454,7 @@ pub fn classify(c: &Conversation, thresholds: &Thresholds) -> Classification {
             .into_iter()
             .map(|(w, r)| format!("{r} ({w:+.2})"))
             .collect(),
+        probabilities: None,
     }
 }
 

@@ -84,7 +84,7 @@ fn reasons_explain_the_score() {
 #[test]
 fn check_20() {
     let lines = fixture("check-20.jsonl");
-    let score = devset::evaluate(&lines, &Thresholds::default());
+    let score = devset::evaluate(&lines, |c| classify(c, &Thresholds::default()));
     assert_eq!(score.total(), 20);
     assert_eq!(
         score.matrix[0][0],
@@ -105,7 +105,7 @@ fn check_20() {
 #[test]
 fn realistic_100() {
     let lines = fixture("realistic-100.jsonl");
-    let score = devset::evaluate(&lines, &Thresholds::default());
+    let score = devset::evaluate(&lines, |c| classify(c, &Thresholds::default()));
     let m = score.matrix;
     let cheaper = m[0][0] + m[0][1] + m[1][0] + m[1][1] + m[2][0] + m[2][1];
     let wrongly_cheaper = m[2][0] + m[2][1] + m[1][0];

@@ -17,6 +17,7 @@ pub mod devset;
 pub mod dispatch;
 mod glob;
 pub mod health;
+pub mod learned;
 mod lexicon;
 pub mod plan;
 
@@ -27,7 +28,7 @@ use crate::config::{Capabilities, Config, ModelConfig, RouteAction, RoutingConfi
 use crate::core::RawRequest;
 use crate::error::GatewayError;
 use crate::providers::Provider;
-use classifier::{Level, Thresholds, classify};
+use classifier::{Classifier, Level, Thresholds};
 use health::Health;
 use http::HeaderMap;
 use std::collections::HashMap;
@@ -62,6 +63,7 @@ pub struct Router {
     models: Vec<Arc<ModelConfig>>,
     providers: HashMap<String, Arc<Provider>>,
     routing: RoutingConfig,
+    classifier: Classifier,
     thresholds: Thresholds,
     health: Health,
     sessions: moka::sync::Cache<String, usize>,
@@ -76,13 +78,16 @@ impl Router {
         }
         let models = config.models.iter().cloned().map(Arc::new).collect();
         let routing = config.routing.clone();
+        let classifier = Classifier::from_config(&routing.classifier)?;
+        let own = classifier.thresholds();
         Ok(Router {
             models,
             providers,
             thresholds: Thresholds {
-                cheap_from: routing.cheap_from,
-                premium_from: routing.premium_from,
+                cheap_from: routing.cheap_from.unwrap_or(own.cheap_from),
+                premium_from: routing.premium_from.unwrap_or(own.premium_from),
             },
+            classifier,
             health: Health::new(routing.health),
             sessions: moka::sync::Cache::builder()
                 .max_capacity(100_000)
@@ -362,7 +367,9 @@ impl Router {
                 plan.reason = format!("route {} → {}", route.name, names.join(", "));
             }
             RouteAction::Auto => {
-                let c = classify(&conversation::read(raw), &self.thresholds);
+                let c = self
+                    .classifier
+                    .classify(&conversation::read(raw), &self.thresholds);
                 let mut rank = self
                     .rank_for(c.level)
                     .ok_or_else(|| GatewayError::Internal("auto routing without tiers".into()))?;

@@ -49,10 +49,8 @@ premium = ["sonnet"]
 
 fn claude_code_body(prompt: &str, context: &[devset::Turn], stream: bool) -> String {
     let line = devset::Line {
-        id: String::new(),
-        tier: None,
-        prompt: prompt.to_string(),
         context: context.to_vec(),
+        ..devset::Line::prompt(prompt)
     };
     let mut body: serde_json::Value =
         serde_json::from_slice(&devset::body_for(&line, "claude-opus-5-5")).unwrap();
