@@ -393,7 +393,8 @@ pub(super) fn score_prompt(prompt: &str, reasons: &mut Vec<(f64, String)>) -> Pr
     }
 }
 
-fn level_of(score: f64, t: &Thresholds) -> Level {
+/// Cut a score into a level.
+pub fn level_of(score: f64, t: &Thresholds) -> Level {
     if score >= t.premium_from {
         Level::Premium
     } else if score >= t.cheap_from {

@@ -18,6 +18,7 @@ pub mod features;
 mod file;
 pub mod train;
 
+pub use super::classifier::level_of;
 use super::classifier::{Classification, Level, Thresholds};
 use super::conversation::Conversation;
 use features::Feature;
@@ -155,17 +156,6 @@ fn softmax(z: [f32; 3]) -> [f64; 3] {
     let e = z.map(|v| f64::from(v - max).exp());
     let sum: f64 = e.iter().sum();
     e.map(|v| v / sum)
-}
-
-/// Cut a score into a level.
-pub fn level_of(score: f64, t: &Thresholds) -> Level {
-    if score >= t.premium_from {
-        Level::Premium
-    } else if score >= t.cheap_from {
-        Level::Cheap
-    } else {
-        Level::Local
-    }
 }
 
 /// A feature name as a person reads it.
