@@ -77,8 +77,27 @@ fn header(resp: &reqwest::Response, name: &str) -> String {
 
 #[tokio::test]
 async fn twenty_queries_simple_local_complex_on_claude() {
+    twenty_queries("").await;
+}
+
+/// The same check with the learned classifier; its reasons name its
+/// features (the rules' own score is one of them).
+#[tokio::test]
+async fn twenty_queries_with_the_learned_classifier() {
+    let reasons = twenty_queries("\n[router]\nclassifier = \"learned\"\n").await;
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("(+") && !r.contains("lexicon")),
+        "{reasons:?}"
+    );
+}
+
+/// Route the 20-query check through the gateway; the reason headers.
+async fn twenty_queries(extra_config: &str) -> Vec<String> {
     let (ollama, anthropic) = (MockUpstream::start().await, MockUpstream::start().await);
-    let gw = TestGateway::custom(&config(&ollama.url(), &anthropic.url())).await;
+    let gw = TestGateway::custom(&(config(&ollama.url(), &anthropic.url()) + extra_config)).await;
+    let mut reasons = Vec::new();
     for line in fixture_lines("check-20.jsonl") {
         let resp = gw
             .post(
@@ -97,6 +116,7 @@ async fn twenty_queries_simple_local_complex_on_claude() {
         assert_eq!(events.last().unwrap().0, "message_stop", "{}", line.id);
         assert_eq!(route, "auto");
         assert!(reason.starts_with("auto: score"), "{reason}");
+        reasons.push(reason.clone());
         if line.id.starts_with("simple") {
             assert_eq!(
                 (tier.as_str(), model.as_str()),
@@ -118,6 +138,7 @@ async fn twenty_queries_simple_local_complex_on_claude() {
         .filter(|s| s.path_and_query == "/api/chat")
         .count();
     assert_eq!((local_calls, anthropic.seen().len()), (10, 10));
+    reasons
 }
 
 #[tokio::test]
