@@ -62,8 +62,8 @@ impl Sink {
         self.named(kind, text, 1.0);
     }
 
-    /// Words, word pairs and letter trigrams of prose, under `prefix`.
-    fn text(&mut self, prefix: &str, prose: &str, weight: f32) {
+    /// Words, word pairs and letter trigrams of prose.
+    fn text(&mut self, prose: &str) {
         let words: Vec<&str> = prose
             .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '_' || c == '-'))
             .map(|w| w.trim_matches(['\'', '-']))
@@ -73,17 +73,12 @@ impl Sink {
         if words.is_empty() {
             return;
         }
-        let v = weight / (words.len() as f32).sqrt();
-        let (w_kind, b_kind, t_kind) = (
-            format!("{prefix}w"),
-            format!("{prefix}b"),
-            format!("{prefix}t"),
-        );
+        let v = 1.0 / (words.len() as f32).sqrt();
         for w in &words {
-            self.named(&w_kind, w, v);
+            self.named("w", w, v);
         }
         for pair in words.windows(2) {
-            self.named(&b_kind, &format!("{} {}", pair[0], pair[1]), v);
+            self.named("b", &format!("{} {}", pair[0], pair[1]), v);
         }
         let mut grams = 0usize;
         let start = self.out.len();
@@ -95,14 +90,14 @@ impl Sink {
             for g in chars.windows(3) {
                 let g: String = g.iter().collect();
                 self.out.push(Feature {
-                    bucket: bucket(&t_kind, &g, self.buckets),
+                    bucket: bucket("t", &g, self.buckets),
                     value: 0.0,
                     name: None,
                 });
                 grams += 1;
             }
         }
-        let tv = 0.5 * weight / (grams.max(1) as f32).sqrt();
+        let tv = 0.5 / (grams.max(1) as f32).sqrt();
         self.out[start..].iter_mut().for_each(|f| f.value = tv);
     }
 }
@@ -153,7 +148,7 @@ pub fn own(prompt: &str, buckets: u32) -> (Vec<Feature>, Shape) {
     let split = classifier::split(prompt);
     let prose = split.prose.to_lowercase();
     let words = prose_words(&split);
-    sink.text("", &prose, 1.0);
+    sink.text(&prose);
     cues(&mut sink, "cue", &prose);
     let rules = classifier::score_prompt(prompt, &mut Vec::new());
     sink.named("rules", "score", (rules.score - 0.45) as f32 * 2.0);
