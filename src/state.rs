@@ -40,6 +40,7 @@ impl AppState {
             None => None,
         };
         let mut router = Router::new(&config)?;
+        router.set_prices(crate::usage::setup::model_prices(&config)?);
         router.discover(std::time::Duration::from_secs(3)).await;
         let mut all: Vec<Arc<dyn RecordSink>> = vec![Arc::new(LogAndMetrics)];
         all.extend(sinks);

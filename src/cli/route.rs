@@ -140,7 +140,10 @@ pub fn run(args: &RouteArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let router = match Router::new(&config) {
+    let router = match Router::new(&config).and_then(|mut r| {
+        r.set_prices(crate::usage::setup::model_prices(&config)?);
+        Ok(r)
+    }) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");

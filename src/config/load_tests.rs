@@ -335,6 +335,9 @@ premium_from = 0.6
 sticky_sessions = true
 session_idle = "30m"
 mode = "route"
+turns = "per_turn"
+work_tier = "cheap"
+cache_ttl = "1h"
 [health]
 failures = 3
 cooldown = "30s"

@@ -20,7 +20,7 @@ pub use cache::{CacheBackend, CacheConfig, EmbedderConfig, RouteCache, SemanticC
 pub use defaults::detect_default;
 pub use interpolate::{InterpolateError, interpolate};
 pub use load::{load_file, load_str};
-pub use router::{ClassifierChoice, RoutingMode, Thresholds};
+pub use router::{ClassifierChoice, RoutingMode, Thresholds, TurnPolicy};
 pub use routing::{
     HealthConfig, RouteAction, RouteConfig, RouteMatch, RoutingConfig, TierConfig, default_routes,
 };

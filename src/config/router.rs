@@ -85,3 +85,31 @@ pub(super) fn read_mode(s: &Section<'_>, errors: &mut Errors) -> Option<RoutingM
         }
     }
 }
+
+/// How the turns of an agent loop are routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TurnPolicy {
+    /// Each turn on its own: a person's turn is classified, mechanical tool
+    /// steps may use the work tier, failure signals go back to the task's
+    /// tier, and the prompt-cache cost model decides when to switch.
+    #[default]
+    PerTurn,
+    /// A session stays on the dearest tier it reached (tool steps included).
+    Task,
+}
+
+pub(super) fn read_turns(s: &Section<'_>, errors: &mut Errors) -> Option<TurnPolicy> {
+    match s.str("turns", errors)?.as_str() {
+        "per_turn" => Some(TurnPolicy::PerTurn),
+        "task" => Some(TurnPolicy::Task),
+        other => {
+            let hint = Some("\"per_turn\" or \"task\"".to_string());
+            errors.add(
+                &s.path("turns"),
+                format!("unknown turn policy '{other}'"),
+                hint,
+            );
+            None
+        }
+    }
+}

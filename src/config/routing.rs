@@ -16,7 +16,9 @@
 //! auto  = true
 //! ```
 
-use super::router::{ClassifierChoice, RoutingMode, read_classifier, read_mode};
+use super::router::{
+    ClassifierChoice, RoutingMode, TurnPolicy, read_classifier, read_mode, read_turns,
+};
 use super::section::{Errors, Section, closest, join};
 use http::HeaderName;
 use std::time::Duration;
@@ -120,6 +122,12 @@ pub struct RoutingConfig {
     pub sticky_sessions: bool,
     /// How long an idle session's tier is remembered.
     pub session_idle: Duration,
+    /// How an agent loop's turns are routed.
+    pub turns: TurnPolicy,
+    /// The tier mechanical tool steps may use (default: `cheap`).
+    pub work_tier: String,
+    /// How long a provider keeps a prompt cached (for the cost model).
+    pub cache_ttl: Duration,
     /// Circuit breaker.
     pub health: HealthConfig,
 }
@@ -137,6 +145,9 @@ impl Default for RoutingConfig {
             sticky_sessions: true,
             // Anthropic's prompt cache lives 5 minutes: after that a switch costs nothing.
             session_idle: Duration::from_secs(300),
+            turns: TurnPolicy::PerTurn,
+            work_tier: "cheap".to_string(),
+            cache_ttl: Duration::from_secs(300),
             health: HealthConfig::default(),
         }
     }
@@ -193,6 +204,9 @@ pub(super) static ROUTER_KEYS: &[&str] = &[
     "sticky_sessions",
     "session_idle",
     "mode",
+    "turns",
+    "work_tier",
+    "cache_ttl",
 ];
 pub(super) static HEALTH_KEYS: &[&str] = &["failures", "cooldown", "max_cooldown"];
 
@@ -287,6 +301,15 @@ pub(super) fn read(root: &Section<'_>, models: &[&str], errors: &mut Errors) -> 
             .unwrap_or(c.sticky_sessions);
         c.session_idle = s.duration("session_idle", errors).unwrap_or(c.session_idle);
         c.mode = read_mode(&s, errors).unwrap_or(c.mode);
+        c.turns = read_turns(&s, errors).unwrap_or(c.turns);
+        c.cache_ttl = s.duration("cache_ttl", errors).unwrap_or(c.cache_ttl);
+        if let Some(w) = s.str("work_tier", errors) {
+            if !tier_names.contains(&w.as_str()) {
+                let hint = Some(format!("tiers: {}", tier_names.join(", ")));
+                errors.add("router.work_tier", format!("no tier '{w}'"), hint);
+            }
+            c.work_tier = w;
+        }
     }
     if let Some(Value::Table(t)) = root.get("health") {
         let s = Section::new(t, "health", HEALTH_KEYS, errors);

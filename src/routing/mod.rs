@@ -11,6 +11,7 @@
 //! circuit is open. Routing never sees HTTP types of either side beyond the
 //! request headers it matches on.
 
+mod auto;
 pub mod classifier;
 pub mod conversation;
 pub mod devset;
@@ -20,7 +21,10 @@ pub mod health;
 pub mod learned;
 mod lexicon;
 pub mod plan;
+pub mod session;
+pub mod turn;
 
+pub use auto::SessionTurn;
 pub use glob::glob_match;
 pub use plan::{Facts, Plan, Shadow};
 
@@ -66,7 +70,9 @@ pub struct Router {
     classifier: Classifier,
     thresholds: Thresholds,
     health: Health,
-    sessions: moka::sync::Cache<String, usize>,
+    sessions: session::Sessions,
+    /// Configured model name → its price, for the cost model.
+    prices: HashMap<String, crate::core::Price>,
 }
 
 impl Router {
@@ -89,10 +95,8 @@ impl Router {
             },
             classifier,
             health: Health::new(routing.health),
-            sessions: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_idle(routing.session_idle)
-                .build(),
+            sessions: session::Sessions::new(routing.session_idle, routing.cache_ttl),
+            prices: HashMap::new(),
             routing,
         })
     }
@@ -148,6 +152,12 @@ impl Router {
                 price: None,
             }));
         }
+    }
+
+    /// The prices the cost model weighs turns with (configured model name →
+    /// price); models left out are not compared by cost.
+    pub fn set_prices(&mut self, prices: HashMap<String, crate::core::Price>) {
+        self.prices = prices;
     }
 
     /// Configured and discovered models.
@@ -262,7 +272,7 @@ impl Router {
             tier: self.tier_of(&model.name),
             classification: None,
             reason,
-            sticky_session: None,
+            session: None,
             cache: crate::config::RouteCache::default(),
             shadow: None,
         })
@@ -325,7 +335,7 @@ impl Router {
             routed.reason
         );
         served.classification = routed.classification;
-        served.sticky_session = routed.sticky_session;
+        served.session = routed.session;
         served.cache = routed.cache;
         served.shadow = would;
         Ok(served)
@@ -344,7 +354,7 @@ impl Router {
             tier: None,
             classification: None,
             reason: String::new(),
-            sticky_session: None,
+            session: None,
             cache: route.cache,
             shadow: None,
         };
@@ -367,33 +377,12 @@ impl Router {
                 plan.reason = format!("route {} → {}", route.name, names.join(", "));
             }
             RouteAction::Auto => {
-                let c = self
-                    .classifier
-                    .classify(&conversation::read(raw), &self.thresholds);
-                let mut rank = self
-                    .rank_for(c.level)
-                    .ok_or_else(|| GatewayError::Internal("auto routing without tiers".into()))?;
-                let mut note = String::new();
-                let session = facts
-                    .headers
-                    .get(SESSION_HEADER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                if let Some(sid) = session.filter(|_| self.routing.sticky_sessions) {
-                    if let Some(held) = self.sessions.get(&sid).filter(|held| *held > rank) {
-                        rank = held;
-                        note = format!(
-                            ", kept on the session's tier {}",
-                            self.routing.tiers[rank].name
-                        );
-                    }
-                    plan.sticky_session = Some(sid);
-                }
-                let tier = self.routing.tiers[rank].name.clone();
-                plan.targets = self.chain(rank, requested)?;
-                plan.reason = format!("auto: score {:.2} → {}{note}", c.score, c.level.as_str());
-                plan.tier = Some(tier);
-                plan.classification = Some(c);
+                let d = self.decide(raw, facts.headers, facts.input_tokens)?;
+                plan.targets = self.chain(d.rank, requested)?;
+                plan.tier = Some(self.routing.tiers[d.rank].name.clone());
+                plan.reason = d.reason;
+                plan.classification = d.classification;
+                plan.session = d.session;
             }
         }
         if plan.targets.is_empty() {
@@ -403,25 +392,6 @@ impl Router {
             )));
         }
         Ok(plan)
-    }
-
-    /// A plan was served by `target`: a session escalates with it.
-    pub fn served(&self, plan: &Plan, target: usize) {
-        let (Some(sid), Some(t)) = (&plan.sticky_session, plan.targets.get(target)) else {
-            return;
-        };
-        // In shadow mode the session escalates as routing would have.
-        let tier = match &plan.shadow {
-            Some(s) => s.tier.as_deref(),
-            None => t.tier.as_deref(),
-        };
-        let Some(rank) = tier.and_then(|n| self.tier_rank(n)) else {
-            return;
-        };
-        let held = self.sessions.get(sid).unwrap_or(0);
-        if rank >= held {
-            self.sessions.insert(sid.clone(), rank);
-        }
     }
 }
 

@@ -22,8 +22,9 @@ pub struct Plan {
     pub classification: Option<Classification>,
     /// One line: how the decision was made.
     pub reason: String,
-    /// The Claude Code session, when stickiness applies to this plan.
-    pub sticky_session: Option<String>,
+    /// The conversation's turn to remember once served (Claude Code
+    /// sessions on `auto` routes).
+    pub session: Option<super::SessionTurn>,
     /// The deciding route's cache settings (unset: `[cache]` decides).
     pub cache: crate::config::RouteCache,
     /// In shadow mode: where routing would have sent the request (it is

@@ -198,19 +198,31 @@ fn capability_gating() {
     );
 }
 
+/// A conversation of these person turns (the model's answers between them).
+fn conversation(prompts: &[&str]) -> RawRequest {
+    let mut messages = Vec::new();
+    for (i, p) in prompts.iter().enumerate() {
+        if i > 0 {
+            messages.push(json!({"role": "assistant", "content": "Done."}));
+        }
+        messages.push(json!({"role": "user", "content": p}));
+    }
+    raw(json!({"model": "claude-opus-5-5", "max_tokens": 100, "messages": messages}))
+}
+
 #[test]
-fn sessions_stay_on_the_tier_they_reached() {
-    let r = router("");
+fn with_the_task_policy_sessions_stay_on_the_tier_they_reached() {
+    let r = router("[router]\nturns = \"task\"\n");
     let mut h = HeaderMap::new();
     h.insert(SESSION_HEADER, HeaderValue::from_static("sess-1"));
-    let easy = ask("claude-opus-5-5", "write a commit message for the rename");
-    let p = r.plan(&easy, &h).unwrap();
+    let easy = "write a commit message for the rename";
+    let p = r.plan(&conversation(&[easy]), &h).unwrap();
     assert_eq!(p.tier.as_deref(), Some("local"));
     r.served(&p, 0);
-    let hard = r.plan(&ask("claude-opus-5-5", HARD), &h).unwrap();
+    let hard = r.plan(&conversation(&[easy, HARD]), &h).unwrap();
     assert_eq!(hard.tier.as_deref(), Some("premium"), "escalates");
     r.served(&hard, 0);
-    let p = r.plan(&easy, &h).unwrap();
+    let p = r.plan(&conversation(&[easy, HARD, easy]), &h).unwrap();
     assert_eq!(
         p.tier.as_deref(),
         Some("premium"),
@@ -224,24 +236,29 @@ fn sessions_stay_on_the_tier_they_reached() {
     // A fallback that served from a dearer tier escalates the session too.
     let mut h2 = HeaderMap::new();
     h2.insert(SESSION_HEADER, HeaderValue::from_static("sess-2"));
-    let p = r.plan(&easy, &h2).unwrap();
+    let p = r.plan(&conversation(&[easy]), &h2).unwrap();
     assert_eq!(
         p.targets[2].tier.as_deref(),
         Some("cheap"),
         "sonnet joined the chain from the cheap tier"
     );
     r.served(&p, 2);
-    assert_eq!(r.plan(&easy, &h2).unwrap().tier.as_deref(), Some("cheap"));
+    let again = conversation(&[easy, easy]);
+    assert_eq!(r.plan(&again, &h2).unwrap().tier.as_deref(), Some("cheap"));
+    // Another conversation in the same session (a subagent) has its own memory.
+    let sub = conversation(&["list the files in src"]);
+    assert_eq!(r.plan(&sub, &h).unwrap().tier.as_deref(), Some("local"));
     // Other sessions, and requests without one, are not affected.
     assert_eq!(
-        r.plan(&easy, &HeaderMap::new()).unwrap().tier.as_deref(),
+        r.plan(&again, &HeaderMap::new()).unwrap().tier.as_deref(),
         Some("local")
     );
     // Stickiness can be switched off.
-    let r = router("[router]\nsticky_sessions = false\n");
-    let p = r.plan(&ask("claude-opus-5-5", HARD), &h).unwrap();
+    let r = router("[router]\nsticky_sessions = false\nturns = \"task\"\n");
+    let p = r.plan(&conversation(&[easy, HARD]), &h).unwrap();
     r.served(&p, 0);
-    assert_eq!(r.plan(&easy, &h).unwrap().tier.as_deref(), Some("local"));
+    let p = r.plan(&conversation(&[easy, HARD, easy]), &h).unwrap();
+    assert_eq!(p.tier.as_deref(), Some("local"));
 }
 
 #[test]
@@ -267,3 +284,6 @@ fn auto_picks_the_nearest_existing_tier() {
         "no local tier: the next dearer one"
     );
 }
+
+#[path = "auto_tests.rs"]
+mod auto_tests;

@@ -95,6 +95,23 @@ impl Pricer {
         }
     }
 
+    /// The price of each configured model that has one (configured, local
+    /// at $0, or from the book by its upstream id).
+    pub fn model_prices(&self, config: &Config) -> HashMap<String, Price> {
+        config
+            .models
+            .iter()
+            .filter_map(|m| {
+                let price = self.by_model.get(&m.name).copied().or_else(|| {
+                    self.book
+                        .lookup(m.id.as_deref().unwrap_or(&m.name))
+                        .map(|p| p.price)
+                })?;
+                Some((m.name.clone(), price))
+            })
+            .collect()
+    }
+
     /// The price of what served a record, if known (or estimated).
     pub fn price_of(&self, r: &RequestRecord) -> Option<Priced> {
         if let Some(p) = r.model.as_ref().and_then(|m| self.by_model.get(m)) {

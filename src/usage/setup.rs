@@ -26,6 +26,14 @@ pub fn price_book(config: &Config) -> Result<PriceBook, String> {
     Ok(PriceBook::new(overrides, file))
 }
 
+/// The price of each configured model that has one, for routing's cost
+/// model.
+pub fn model_prices(
+    config: &Config,
+) -> Result<std::collections::HashMap<String, crate::core::Price>, String> {
+    Ok(Pricer::new(config, price_book(config)?).model_prices(config))
+}
+
 /// Open the ledger database named by a config.
 pub async fn open_store(config: &Config) -> Result<Store, String> {
     Store::connect(&config.database_url()).await

@@ -276,36 +276,76 @@ async fn unusable_local_answers_escalate_before_the_client_sees_bytes() {
     );
 }
 
+/// One Claude Code conversation through the gateway: the person's turn is
+/// planned on premium, mechanical tool steps go to the cheap tier, a
+/// failing test run sends the next turn back, and the prompt-cache cost
+/// model is what the reasons cite.
 #[tokio::test]
-async fn a_session_stays_on_the_tier_it_reached() {
+async fn an_agent_loop_is_routed_turn_by_turn() {
     let (ollama, anthropic) = (MockUpstream::start().await, MockUpstream::start().await);
     let gw = TestGateway::custom(&config(&ollama.url(), &anthropic.url())).await;
-    let send = |prompt: &'static str| {
+    let mut messages = vec![json!({"role": "user", "content": [{"type": "text", "text":
+        "Design a migration plan for our 30 microservices from REST to gRPC with zero downtime; compare the trade-offs"}]})];
+    let send = |messages: Vec<serde_json::Value>| {
         let gw = &gw;
         async move {
+            let body = json!({"model": "claude-opus-5-5", "max_tokens": 32000, "stream": true,
+                "system": [{"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}],
+                "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
+                "messages": messages});
             let resp = gw
                 .client()
                 .post(format!("{}/v1/messages", gw.url))
                 .header("x-api-key", MASTER_KEY)
                 .header("x-claude-code-session-id", "0b6c7a52-session")
-                .body(claude_code_body(prompt, &[], false))
+                .body(body.to_string())
                 .send()
                 .await
                 .unwrap();
-            header(&resp, "x-switchyard-tier")
+            assert_eq!(resp.status(), 200);
+            let seen = (
+                header(&resp, "x-switchyard-tier"),
+                header(&resp, "x-switchyard-reason"),
+            );
+            resp.text().await.unwrap();
+            seen
         }
     };
+    let tool = |id: &str, name: &str, output: &str| {
+        [
+            json!({"role": "assistant", "content": [{"type": "tool_use", "id": id, "name": name, "input": {"command": format!("step {id}")}}]}),
+            json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": output, "cache_control": {"type": "ephemeral"}}]}),
+        ]
+    };
     assert_eq!(
-        send("write a commit message for the typo fix").await,
-        "local"
-    );
-    assert_eq!(
-        send("Design a migration plan for our 30 microservices from REST to gRPC with zero downtime; compare the trade-offs").await,
-        "premium"
-    );
-    assert_eq!(
-        send("write a commit message for that").await,
+        send(messages.clone()).await.0,
         "premium",
-        "prompt-cache friendly: no switching back"
+        "planned on premium"
     );
+    messages.extend(tool("t1", "Read", "service list"));
+    let (tier, reason) = send(messages.clone()).await;
+    assert_eq!(tier, "cheap", "{reason}");
+    assert!(
+        reason.contains("mechanical") && reason.contains("est. $"),
+        "{reason}"
+    );
+    messages.extend(tool(
+        "t2",
+        "Bash",
+        "test result: FAILED. 1 passed; 1 failed",
+    ));
+    let (tier, reason) = send(messages.clone()).await;
+    assert_eq!(tier, "premium", "{reason}");
+    assert!(reason.contains("failing tests"), "{reason}");
+    messages.extend(tool("t3", "Bash", "test result: ok. 2 passed; 0 failed"));
+    assert_eq!(send(messages.clone()).await.0, "cheap");
+    let tiers: Vec<Option<String>> = gw
+        .records
+        .wait_for(4)
+        .await
+        .iter()
+        .map(|r| r.tier.clone())
+        .collect();
+    let want = ["premium", "cheap", "premium", "cheap"].map(|t| Some(t.to_string()));
+    assert_eq!(tiers, want, "the ledger holds each turn's tier");
 }
