@@ -8,6 +8,7 @@
 //! hits, and thousands of slow streams held at once. [`report`] prints the
 //! table or JSON.
 
+pub mod day;
 pub mod load;
 pub mod mock;
 pub mod procs;
@@ -69,6 +70,13 @@ pub struct BenchArgs {
     /// Only run the mock upstream, until interrupted.
     #[arg(long)]
     pub mock_only: bool,
+    /// Replay a simulated Claude Code working day through the gateway and
+    /// print its daily log from the ledger (see the --day-* options).
+    #[arg(long)]
+    pub day: bool,
+    /// The simulated day.
+    #[command(flatten)]
+    pub day_options: day::DayArgs,
 }
 
 /// Run the benchmark.
@@ -80,6 +88,25 @@ pub fn run(args: &BenchArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.day {
+        return match runtime.block_on(day::run::day(&args.day_options)) {
+            Ok(outcome) => {
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&outcome).unwrap_or_default()
+                    );
+                } else {
+                    print!("{}", day::render(&outcome, &args.day_options));
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("bench --day: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match runtime.block_on(bench(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -11,8 +11,8 @@
 //! - a tool step goes to the work tier when it is mechanical (digesting a
 //!   read or a search, an edit already decided, a passing run) and the cost
 //!   model agrees; a failure signal (see [`turn::Signal`]) sends it back to
-//!   the tier the task was planned on, and a third failure in a row one
-//!   tier higher.
+//!   the tier the task was planned on, and a third failure within one task
+//!   one tier higher.
 //!
 //! With the `task` policy a session stays on the dearest tier it reached.
 //! Every decision says why in the plan's reason.
@@ -263,14 +263,16 @@ impl Router {
         let reason;
         match signal {
             Some(s) => {
-                m.failures = if is_failure(s) { m.failures + 1 } else { 0 };
+                if is_failure(s) {
+                    m.failures += 1;
+                }
                 let top = self.routing.tiers.len().saturating_sub(1);
                 if m.failures >= 3 && task < top {
                     rank = task + 1;
                     m.task_rank = rank;
                     m.failures = 0;
                     reason = format!(
-                        "auto: {after}: {} (third failure in a row): up to {}",
+                        "auto: {after}: {} (third failure in this task): up to {}",
                         s.describe(),
                         self.tier_name(rank)
                     );
@@ -283,7 +285,6 @@ impl Router {
                 }
             }
             None => {
-                m.failures = 0;
                 let work = self
                     .tier_rank(&self.routing.work_tier)
                     .filter(|w| *w < task);

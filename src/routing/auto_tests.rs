@@ -145,7 +145,7 @@ fn a_premium_task_plans_on_premium_and_steps_down_for_mechanical_turns() {
 }
 
 #[test]
-fn a_cheap_task_escalates_after_three_failures_and_questions_go_back_up() {
+fn a_cheap_task_escalates_on_its_third_failure_and_questions_go_back_up() {
     let r = priced("", "5.5");
     let h = session("loop-2");
     let mut m = vec![
@@ -166,7 +166,7 @@ fn a_cheap_task_escalates_after_three_failures_and_questions_go_back_up() {
             false,
         ));
         let why = if i == 3 {
-            "third failure in a row"
+            "third failure in this task"
         } else {
             "failing tests"
         };

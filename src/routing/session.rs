@@ -1,6 +1,6 @@
 //! What the router remembers of an agent conversation between its
 //! requests — the tier its task was planned on, the tier of its latest
-//! turn, its run of failures, and which models hold its prompt in their
+//! turn, its failures so far, and which models hold its prompt in their
 //! cache — and the cost model that prices a turn on a candidate from that.
 //!
 //! The cost model is what makes a session sticky or not. A model that
@@ -42,7 +42,7 @@ pub struct Memory {
     pub task_rank: usize,
     /// The tier rank of its latest turn.
     pub last_rank: usize,
-    /// Tool turns in a row with a failure signal.
+    /// Failure signals since the task was planned.
     pub failures: u32,
     /// Models holding its prompt.
     pub cached: Vec<Cached>,

@@ -18,7 +18,6 @@ use crate::core::Usage;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-const TTL_5M: Duration = Duration::from_secs(300);
 const TTL_1H: Duration = Duration::from_secs(3600);
 /// Sessions kept before idle ones are swept.
 const SWEEP_AT: usize = 10_000;
@@ -31,12 +30,28 @@ struct Seen {
 }
 
 /// The baseline model's prompt cache, simulated per session and agent.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BaselineCache {
     sessions: HashMap<(String, Option<String>), Seen>,
+    /// The lifetime of a 5-minute entry (configurable for simulated days).
+    ttl_5m: Duration,
+}
+
+impl Default for BaselineCache {
+    fn default() -> Self {
+        BaselineCache::new(Duration::from_secs(300))
+    }
 }
 
 impl BaselineCache {
+    /// A cache whose 5-minute entries live `ttl_5m`.
+    pub fn new(ttl_5m: Duration) -> Self {
+        BaselineCache {
+            sessions: HashMap::new(),
+            ttl_5m,
+        }
+    }
+
     /// The usage the baseline model would have billed for `r`; `own` when
     /// the baseline model served it (its usage is already the real one).
     pub fn usage_for(&mut self, r: &RequestRecord, own: bool) -> Usage {
@@ -46,11 +61,8 @@ impl BaselineCache {
             return u;
         };
         let key = (session, r.agent_id.clone());
-        let ttl = if u.cache_write_1h_tokens > 0 {
-            TTL_1H
-        } else {
-            TTL_5M
-        };
+        let one_hour = u.cache_write_1h_tokens > 0;
+        let ttl = if one_hour { TTL_1H } else { self.ttl_5m };
         let warm = self.sessions.get(&key).filter(|s| {
             r.started_at
                 .duration_since(s.at)
@@ -80,8 +92,8 @@ impl BaselineCache {
             input_tokens: 0,
             output_tokens: u.output_tokens,
             cache_read_tokens: cached,
-            cache_write_5m_tokens: if ttl == TTL_5M { written } else { 0 },
-            cache_write_1h_tokens: if ttl == TTL_1H { written } else { 0 },
+            cache_write_5m_tokens: if one_hour { 0 } else { written },
+            cache_write_1h_tokens: if one_hour { written } else { 0 },
         }
     }
 }

@@ -45,6 +45,7 @@ pub async fn open_ledger(config: &Config) -> Result<(Arc<Ledger>, LedgerWriter, 
     let pricer = Pricer::new(config, price_book(config)?);
     let writer = WriterConfig {
         retention: config.ledger.retention,
+        cache_ttl: config.routing.cache_ttl,
         ..WriterConfig::default()
     };
     let (ledger, writer) = start(store.clone(), pricer, writer);

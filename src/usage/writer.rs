@@ -28,6 +28,9 @@ pub struct WriterConfig {
     pub flush_interval: Duration,
     /// Rows older than this are deleted (none: kept forever).
     pub retention: Option<Duration>,
+    /// How long the provider keeps a prompt cached (the baseline's simulated
+    /// cache; `[router] cache_ttl`).
+    pub cache_ttl: Duration,
 }
 
 impl Default for WriterConfig {
@@ -37,6 +40,7 @@ impl Default for WriterConfig {
             batch: 500,
             flush_interval: Duration::from_millis(250),
             retention: Some(Duration::from_secs(365 * 86_400)),
+            cache_ttl: Duration::from_secs(300),
         }
     }
 }
@@ -234,7 +238,7 @@ async fn run(
 ) -> WriterStats {
     let mut pricing = Pricing {
         pricer,
-        baseline: BaselineCache::default(),
+        baseline: BaselineCache::new(config.cache_ttl),
     };
     let mut stats = WriterStats::default();
     let mut backoff = Backoff::default();

@@ -13,6 +13,7 @@ mod bedrock_ingress;
 mod cache;
 mod cache_shared;
 mod clients;
+mod day;
 mod errors;
 mod ledger;
 mod lifecycle;
