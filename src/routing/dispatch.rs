@@ -33,14 +33,15 @@ fn failed(target: &Target, error: UpstreamError) -> FailedAttempt {
     }
 }
 
-/// Which targets to try: those admitted by their breakers, in plan order;
-/// if every one is cooling down, the one that recovers first (as a probe).
-fn admitted(plan: &Plan, health: &Health, skipped: &mut Vec<FailedAttempt>) -> Vec<usize> {
+/// Which targets to try: those their breakers would admit, in plan order;
+/// if every one is cooling down, the one that recovers first (forced: it
+/// is tried whatever its breaker says by then).
+fn admitted(plan: &Plan, health: &Health, skipped: &mut Vec<FailedAttempt>) -> Vec<(usize, bool)> {
     let mut order = Vec::new();
     let mut soonest: Option<(usize, std::time::Instant)> = None;
     for (i, t) in plan.targets.iter().enumerate() {
-        match health.admit(&t.key()) {
-            Admission::Allowed | Admission::Probe => order.push(i),
+        match health.peek(&t.key()) {
+            Admission::Allowed | Admission::Probe => order.push((i, false)),
             Admission::CoolingDown(until) => {
                 let left = until.saturating_duration_since(std::time::Instant::now());
                 skipped.push(failed(
@@ -62,7 +63,7 @@ fn admitted(plan: &Plan, health: &Health, skipped: &mut Vec<FailedAttempt>) -> V
     if order.is_empty()
         && let Some((i, _)) = soonest
     {
-        order.push(i);
+        order.push((i, true));
     }
     order
 }
@@ -85,8 +86,22 @@ where
     let mut attempts = 0;
     let mut upstream_time = std::time::Duration::ZERO;
     let last = order.len().saturating_sub(1);
-    'targets: for (position, index) in order.into_iter().enumerate() {
+    'targets: for (position, (index, forced)) in order.into_iter().enumerate() {
         let target = &plan.targets[index];
+        // Take the probe now that the attempt is made; another request may
+        // have taken it since planning.
+        if let Admission::CoolingDown(_) = health.admit(&target.key())
+            && !forced
+        {
+            failures.push(failed(
+                target,
+                UpstreamError::new(
+                    UpstreamErrorKind::CoolingDown,
+                    "skipped: another request is probing it".to_string(),
+                ),
+            ));
+            continue;
+        }
         // With another target to fall back to, moving on beats waiting for
         // this one; the last target is retried.
         let retries = if position == last { retry.attempts } else { 0 };
@@ -314,5 +329,56 @@ mod tests {
         .unwrap();
         assert_eq!(tried.lock().unwrap().len(), 1);
         assert_eq!(r.failures.len(), 2, "both listed as skipped");
+    }
+
+    #[tokio::test]
+    async fn a_probe_is_taken_only_by_the_attempt_that_makes_it() {
+        // The local tier's chain is [local, haiku]; haiku has cooled down
+        // and is due a probe, but local answers first. Haiku must not be
+        // left half-open with nobody probing it.
+        let mut plan = plan_with(2);
+        plan.targets[1].upstream_model = "haiku".into();
+        let haiku = plan.targets[1].key();
+        let health = Health::new(crate::config::HealthConfig {
+            failures: 1,
+            cooldown: Duration::from_millis(20),
+            max_cooldown: Duration::from_millis(40),
+        });
+        health.record(&haiku, false);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        for _ in 0..3 {
+            let r = run(
+                &plan,
+                &retry(),
+                Instant::now() + Duration::from_secs(5),
+                &health,
+                |_| async { Ok::<_, UpstreamError>(()) },
+            )
+            .await
+            .unwrap();
+            assert_eq!(r.target, 0);
+        }
+        assert_eq!(
+            health.peek(&haiku),
+            Admission::Probe,
+            "still due, not stuck"
+        );
+        let mut only_haiku = plan.clone();
+        only_haiku.targets.remove(0);
+        let r = run(
+            &only_haiku,
+            &retry(),
+            Instant::now() + Duration::from_secs(5),
+            &health,
+            |_| async { Ok::<_, UpstreamError>(()) },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (r.attempts, r.failures.len()),
+            (1, 0),
+            "the probe went and closed it"
+        );
+        assert!(health.snapshot().is_empty());
     }
 }

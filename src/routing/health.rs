@@ -3,6 +3,13 @@
 //! request at a time (half-open); a success closes it, a failure opens it
 //! again for twice as long. A dead local server then costs nothing instead
 //! of a timeout per request.
+//!
+//! The probe is taken ([`Health::admit`]) only when the attempt is about to
+//! be made; planning which targets to try only looks ([`Health::peek`]). A
+//! probe that never reports (its request was cancelled, or ended in a way
+//! that says nothing about the target) goes stale after the base cool-down,
+//! and the next request probes instead: a breaker cannot stay half-open
+//! for good.
 
 // The breaker map is locked for a lookup or an update, never across an await.
 #![allow(clippy::disallowed_types)]
@@ -26,9 +33,18 @@ pub enum Admission {
 
 #[derive(Debug, Clone)]
 enum State {
-    Closed { failures: u32 },
-    Open { until: Instant, cooldown: Duration },
-    HalfOpen { cooldown: Duration, probing: bool },
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: Instant,
+        cooldown: Duration,
+    },
+    /// `probing`: when the current probe was let through.
+    HalfOpen {
+        cooldown: Duration,
+        probing: Option<Instant>,
+    },
 }
 
 /// Whether a failure says something about the target's health (and not
@@ -113,32 +129,47 @@ impl Health {
     }
 
     fn admit_at(&self, target: &str, now: Instant) -> Admission {
+        self.decide(target, now, true)
+    }
+
+    /// What [`Health::admit`] would say, without taking a probe.
+    pub fn peek(&self, target: &str) -> Admission {
+        self.decide(target, Instant::now(), false)
+    }
+
+    fn decide(&self, target: &str, now: Instant, take: bool) -> Admission {
         let Ok(mut map) = self.breakers.lock() else {
             return Admission::Allowed;
         };
+        let stale = self.config.cooldown;
         match map.get_mut(target) {
             None | Some(State::Closed { .. }) => Admission::Allowed,
             Some(State::Open { until, cooldown }) if now >= *until => {
-                let cooldown = *cooldown;
-                map.insert(
-                    target.to_string(),
-                    State::HalfOpen {
-                        cooldown,
-                        probing: true,
-                    },
-                );
+                if take {
+                    let cooldown = *cooldown;
+                    map.insert(
+                        target.to_string(),
+                        State::HalfOpen {
+                            cooldown,
+                            probing: Some(now),
+                        },
+                    );
+                }
                 Admission::Probe
             }
             Some(State::Open { until, .. }) => Admission::CoolingDown(*until),
-            Some(State::HalfOpen { probing, cooldown }) => {
-                if *probing {
-                    // One probe at a time; the rest wait for its verdict.
+            Some(State::HalfOpen { probing, cooldown }) => match probing {
+                // One probe at a time; the rest wait for its verdict.
+                Some(since) if now.saturating_duration_since(*since) < stale => {
                     Admission::CoolingDown(now + (*cooldown / 10).max(Duration::from_millis(100)))
-                } else {
-                    *probing = true;
+                }
+                _ => {
+                    if take {
+                        *probing = Some(now);
+                    }
                     Admission::Probe
                 }
-            }
+            },
         }
     }
 
@@ -270,6 +301,10 @@ mod tests {
             matches!(h.admit_at("t", secs(t0, 41)), Admission::CoolingDown(_)),
             "others wait for the probe"
         );
+        assert!(matches!(
+            h.peek("t"),
+            Admission::Probe | Admission::CoolingDown(_)
+        ));
         h.record_at("t", true, secs(t0, 41));
         assert_eq!(
             h.admit_at("t", secs(t0, 41)),
@@ -298,6 +333,24 @@ mod tests {
             "capped at 100 s"
         );
         assert_eq!(h.admit_at("t", secs(t0, 220)), Admission::Probe);
+    }
+
+    #[test]
+    fn looking_takes_no_probe_and_a_silent_probe_goes_stale() {
+        let h = health();
+        let t0 = Instant::now() - Duration::from_secs(200);
+        h.record_at("t", false, t0);
+        h.record_at("t", false, t0);
+        // Planning looks at the breaker many times; none of it is the probe.
+        assert_eq!(h.peek("t"), Admission::Probe);
+        assert_eq!(h.peek("t"), Admission::Probe);
+        assert_eq!(h.admit_at("t", secs(t0, 50)), Admission::Probe);
+        assert!(matches!(
+            h.admit_at("t", secs(t0, 60)),
+            Admission::CoolingDown(_)
+        ));
+        // The probe never reported: after the base cool-down another goes.
+        assert_eq!(h.admit_at("t", secs(t0, 90)), Admission::Probe);
     }
 
     #[test]
