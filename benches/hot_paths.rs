@@ -81,6 +81,46 @@ fn benches(c: &mut Criterion) {
     c.bench_function("route: decision on a large Claude Code body", |b| {
         b.iter(|| router.plan(black_box(&raw), &headers))
     });
+    // The same session one step later: a failing test run came back. The
+    // per-turn policy reads the tool results and prices both tiers.
+    let mut step: Value = serde_json::from_slice(&body).expect("json");
+    let messages = step["messages"].as_array_mut().expect("messages");
+    messages.push(json!({"role": "assistant", "content": [
+        {"type": "tool_use", "id": "toolu_run", "name": "Bash", "input": {"command": "cargo test"}}]}));
+    messages.push(json!({"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "toolu_run", "content": "test result: FAILED. 3 passed; 1 failed", "cache_control": {"type": "ephemeral"}}]}));
+    let step =
+        RawRequest::parse(Bytes::from(step.to_string()), BodyKind::Messages).expect("parses");
+    let mut priced = Router::new(&config).expect("router");
+    let price = |input: i64, output: i64| switchyard::core::Price {
+        base: switchyard::core::Rates {
+            input: input.into(),
+            output: output.into(),
+            cache_write_5m: input.into(),
+            cache_write_1h: input.into(),
+            cache_read: input.into(),
+        },
+        long_context: None,
+    };
+    priced.set_prices(
+        [
+            ("local".to_string(), price(0, 0)),
+            ("haiku".to_string(), price(1, 5)),
+            ("sonnet".to_string(), price(3, 15)),
+        ]
+        .into(),
+    );
+    let mut session = http::HeaderMap::new();
+    session.insert(
+        switchyard::routing::SESSION_HEADER,
+        http::HeaderValue::from_static("bench-session"),
+    );
+    let planned = priced.plan(&raw, &session).expect("plan");
+    priced.served(&planned, 0);
+    c.bench_function(
+        "route: tool step with session memory and cost model, large body",
+        |b| b.iter(|| priced.plan(black_box(&step), &session)),
+    );
     c.bench_function("classify: conversation + score", |b| {
         b.iter(|| classify(&conversation::read(black_box(&raw)), &Thresholds::default()))
     });
