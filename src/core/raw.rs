@@ -91,6 +91,7 @@ pub struct RawRequest {
     messages: Vec<MessageIndex>,
     has_tools: bool,
     thinking: Option<String>,
+    thinking_span: Option<Range<usize>>,
     has_images: bool,
     temperature: Option<f64>,
 }
@@ -107,7 +108,8 @@ struct Envelope<'a> {
     stream_options: Option<StreamOptions>,
     #[serde(borrow)]
     tools: Option<&'a RawValue>,
-    thinking: Option<ThinkingShape>,
+    #[serde(borrow)]
+    thinking: Option<&'a RawValue>,
     temperature: Option<f64>,
 }
 
@@ -212,7 +214,15 @@ impl RawRequest {
             let t = t.get().trim_start_matches('[').trim_start();
             !t.is_empty() && !t.starts_with(']')
         });
-        let thinking = env.thinking.and_then(|t| t.kind);
+        let thinking_span = env.thinking.and_then(|t| span_of(&bytes, t.get()));
+        let thinking = match env.thinking {
+            Some(t) if t.get() != "null" => {
+                serde_json::from_str::<ThinkingShape>(t.get())
+                    .map_err(|e| format!("thinking: {e}"))?
+                    .kind
+            }
+            _ => None,
+        };
         let has_images = [
             &b"\"type\":\"image\""[..],
             b"\"type\": \"image\"",
@@ -233,6 +243,7 @@ impl RawRequest {
             messages,
             has_tools,
             thinking,
+            thinking_span,
             has_images,
             temperature: env.temperature,
             kind,
@@ -324,6 +335,9 @@ impl RawRequest {
         out.freeze()
     }
 }
+
+#[path = "raw_thinking.rs"]
+mod thinking;
 
 /// Where `part` (a slice borrowed from `whole`) sits inside `whole`.
 fn span_of(whole: &[u8], part: &str) -> Option<Range<usize>> {

@@ -160,9 +160,10 @@ async fn attempt_each<A: Attempt>(
             let provider = target.provider.clone();
             let upstream_model = target.upstream_model.clone();
             let capabilities = target.model.capabilities;
+            let own = without_others_thinking(plan, raw, &target.model.name);
             async move {
                 let call = Call {
-                    raw,
+                    raw: own.as_ref().unwrap_or(raw),
                     canonical,
                     upstream_model: &upstream_model,
                     capabilities,
@@ -175,6 +176,16 @@ async fn attempt_each<A: Attempt>(
         },
     )
     .await
+}
+
+/// `raw` without the thinking blocks other models wrote in this
+/// conversation, when it has any (their signatures would be refused).
+fn without_others_thinking(plan: &Plan, raw: &RawRequest, model: &str) -> Option<RawRequest> {
+    let others = plan.session.as_ref()?.written_by_others(model);
+    if others.is_empty() {
+        return None;
+    }
+    RawRequest::parse(raw.without_thinking_in(&others)?, raw.kind()).ok()
 }
 
 #[cfg(test)]

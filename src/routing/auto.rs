@@ -41,6 +41,16 @@ pub struct SessionTurn {
     pub prompt_tokens: u64,
     /// The client marks cache breakpoints.
     pub cache_marked: bool,
+    /// Turns in the request (its answer will be turn `messages`).
+    pub messages: usize,
+}
+
+impl SessionTurn {
+    /// Assistant turns of this request that a model other than `model`
+    /// wrote (their thinking blocks must not reach `model`).
+    pub fn written_by_others(&self, model: &str) -> Vec<usize> {
+        self.memory.written_by_others(model)
+    }
 }
 
 /// The auto decision: a tier rank, the classification (when one was made),
@@ -153,6 +163,7 @@ impl Router {
             s.key = key;
             s.prompt_tokens = input_tokens;
             s.cache_marked = turn.cache_marked;
+            s.messages = raw.messages().len();
         } else {
             d.session = None;
         }
@@ -165,6 +176,7 @@ impl Router {
             memory,
             prompt_tokens: 0,
             cache_marked: false,
+            messages: 0,
         })
     }
 
@@ -285,11 +297,18 @@ impl Router {
                 }
             }
             None => {
+                // Without a session the router cannot tell which model
+                // signed the conversation's thinking blocks: no switching.
+                let unknown_signers = memory.is_none()
+                    && memchr::memmem::find(raw.bytes(), b"\"signature\"").is_some();
                 let work = self
                     .tier_rank(&self.routing.work_tier)
-                    .filter(|w| *w < task);
+                    .filter(|w| *w < task && !unknown_signers);
                 let here = self.tier_name(task);
                 reason = match work {
+                    None if unknown_signers => format!(
+                        "auto: {after} on the task's tier {here} (signed thinking, no session id: no switch)"
+                    ),
                     None => format!("auto: {after} on the task's tier {here}"),
                     Some(w) => {
                         let there = self.tier_name(w);
@@ -333,6 +352,7 @@ impl Router {
             None => (t.tier.as_deref(), t.model.name.as_str()),
         };
         let mut m = s.memory.clone();
+        m.answered(s.messages, &t.model.name);
         if let Some(rank) = tier.and_then(|n| self.tier_rank(n)) {
             m.last_rank = rank;
             if self.routing.turns == TurnPolicy::Task {

@@ -46,6 +46,9 @@ pub struct Memory {
     pub failures: u32,
     /// Models holding its prompt.
     pub cached: Vec<Cached>,
+    /// Which model wrote each assistant turn served so far (its index in
+    /// `messages`), so another model is not sent its thinking signatures.
+    pub authors: Vec<(usize, String)>,
 }
 
 impl Memory {
@@ -56,7 +59,28 @@ impl Memory {
             last_rank: rank,
             failures: 0,
             cached: Vec::new(),
+            authors: Vec::new(),
         }
+    }
+
+    /// Turns written by a model other than `model`.
+    pub fn written_by_others(&self, model: &str) -> Vec<usize> {
+        self.authors
+            .iter()
+            .filter(|(_, m)| m != model)
+            .map(|(i, _)| *i)
+            .collect()
+    }
+
+    /// `model` answered a request of `messages` turns: its answer is turn
+    /// `messages` of the next request.
+    pub fn answered(&mut self, messages: usize, model: &str) {
+        const KEPT: usize = 512;
+        self.authors.retain(|(i, _)| *i < messages);
+        if self.authors.len() >= KEPT {
+            self.authors.remove(0);
+        }
+        self.authors.push((messages, model.to_string()));
     }
 
     /// Prompt tokens `model` holds now (0 once the cache has expired).

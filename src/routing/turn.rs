@@ -14,7 +14,7 @@ use crate::core::{RawRequest, TurnRole};
 use memchr::memmem;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 /// Why a tool turn goes back to the tier its task was planned on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,15 +213,57 @@ fn only_tool_results(content: &[u8]) -> bool {
     }
 }
 
+/// Bytes of the first turn hashed at most.
+const FINGERPRINT_BYTES: usize = 16 * 1024;
+
+/// The fingerprint of a conversation: its first user turn, without the
+/// cache breakpoints a client moves from turn to turn (Claude Code marks
+/// the last block of the last message, which is the first turn only in
+/// the conversation's first request).
 fn fingerprint(raw: &RawRequest) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    if let Some(first) = raw.messages().iter().find(|m| m.role == TurnRole::User) {
-        let c = raw.content_of(first);
-        const EDGE: usize = 4096;
-        c.len().hash(&mut h);
-        c[..c.len().min(EDGE)].hash(&mut h);
-        c[c.len().saturating_sub(EDGE)..].hash(&mut h);
+    let Some(first) = raw.messages().iter().find(|m| m.role == TurnRole::User) else {
+        return h.finish();
+    };
+    let c = raw.content_of(first);
+    let (mut at, mut fed, mut length) = (0, 0, 0);
+    let mut feed = |part: &[u8], fed: &mut usize| {
+        let take = part.len().min(FINGERPRINT_BYTES.saturating_sub(*fed));
+        h.write(&part[..take]);
+        *fed += take;
+        part.len()
+    };
+    for start in memmem::find_iter(c, b"\"cache_control\"") {
+        if start < at {
+            continue;
+        }
+        // The key goes with the comma before it, or (first key) after it.
+        let blank = |b: u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
+        let mut cut = start;
+        while cut > at && blank(c[cut - 1]) {
+            cut -= 1;
+        }
+        let comma_before = cut > at && c[cut - 1] == b',';
+        if comma_before {
+            cut -= 1;
+        }
+        length += feed(&c[at..cut], &mut fed);
+        // The value is a flat object: `{"type":"ephemeral"(,"ttl":"1h")}`.
+        at = c[start..]
+            .iter()
+            .position(|&b| b == b'}')
+            .map_or(c.len(), |p| start + p + 1);
+        if !comma_before {
+            while at < c.len() && blank(c[at]) {
+                at += 1;
+            }
+            if c.get(at) == Some(&b',') {
+                at += 1;
+            }
+        }
     }
+    length += feed(&c[at..], &mut fed);
+    h.write_usize(length);
     h.finish()
 }
 

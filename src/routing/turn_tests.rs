@@ -157,6 +157,31 @@ fn conversations_are_told_apart_by_their_first_turn() {
     ]));
     let subagent = turn(json!([{"role": "user", "content": "find the callers of bill()"}]));
     assert_eq!(main.conversation, later.conversation);
+    // Claude Code marks the last block of the last message: in the first
+    // request that is the first turn, later it is not.
+    let marked = turn(json!([{"role": "user", "content": [
+        {"type": "text", "text": "<system-reminder>ctx</system-reminder>"},
+        {"type": "text", "text": TASK, "cache_control": {"type": "ephemeral"}}]}]));
+    let unmarked = turn(json!([
+        {"role": "user", "content": [
+            {"type": "text", "text": "<system-reminder>ctx</system-reminder>"},
+            {"type": "text", "text": TASK}]},
+        call("t1", "Read", json!({"file_path": "a"})),
+        result("t1", "x", false),
+    ]));
+    assert_eq!(marked.conversation, unmarked.conversation);
+    // The same with the key last, as Claude Code writes it.
+    let raw = |first: &str| {
+        let body = format!(
+            r#"{{"model":"m","max_tokens":1,"messages":[{{"role":"user","content":[{first}]}}]}}"#
+        );
+        read(&RawRequest::parse(Bytes::from(body), BodyKind::Messages).unwrap()).conversation
+    };
+    assert_eq!(
+        raw(r#"{"type":"text","text":"hi", "cache_control": {"type":"ephemeral","ttl":"1h"}}"#),
+        raw(r#"{"type":"text","text":"hi"}"#)
+    );
+    assert_ne!(marked.conversation, main.conversation);
     assert_ne!(main.conversation, subagent.conversation);
     assert!(!main.cache_marked);
 }

@@ -349,3 +349,83 @@ async fn an_agent_loop_is_routed_turn_by_turn() {
     let want = ["premium", "cheap", "premium", "cheap"].map(|t| Some(t.to_string()));
     assert_eq!(tiers, want, "the ledger holds each turn's tier");
 }
+
+/// Anthropic signs thinking blocks per model: when a conversation moves
+/// between models, each upstream gets only the thinking its own model
+/// wrote, and thinking is switched off for a step whose last assistant turn
+/// was another model's.
+#[tokio::test]
+async fn thinking_signatures_stay_with_the_model_that_wrote_them() {
+    let (ollama, anthropic) = (MockUpstream::start().await, MockUpstream::start().await);
+    let gw = TestGateway::custom(&config(&ollama.url(), &anthropic.url())).await;
+    let send = |messages: Vec<serde_json::Value>| {
+        let gw = &gw;
+        async move {
+            let body = json!({"model": "claude-opus-5-5", "max_tokens": 32000, "stream": true,
+                "thinking": {"type": "adaptive"},
+                "system": [{"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}],
+                "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
+                "messages": messages});
+            let resp = gw
+                .client()
+                .post(format!("{}/v1/messages", gw.url))
+                .header("x-api-key", MASTER_KEY)
+                .header("x-claude-code-session-id", "thinking-session")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let tier = header(&resp, "x-switchyard-tier");
+            resp.text().await.unwrap();
+            tier
+        }
+    };
+    let turn = |id: &str, signed_by: &str, result: &str| {
+        let tool = if result.contains("test result") {
+            "Bash"
+        } else {
+            "Read"
+        };
+        [
+            json!({"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "…", "signature": format!("SIG-{signed_by}")},
+                {"type": "tool_use", "id": id, "name": tool, "input": {"file_path": id}}]}),
+            json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": result}]}),
+        ]
+    };
+    let mut m = vec![json!({"role": "user", "content":
+        "Design a migration plan for our 30 microservices from REST to gRPC with zero downtime; compare the trade-offs"})];
+    assert_eq!(send(m.clone()).await, "premium");
+    m.extend(turn("t1", "sonnet", "service list"));
+    assert_eq!(send(m.clone()).await, "cheap");
+    m.extend(turn(
+        "t2",
+        "haiku",
+        "test result: FAILED. 1 passed; 1 failed",
+    ));
+    assert_eq!(send(m.clone()).await, "premium");
+    let seen = anthropic.seen();
+    let signatures = |i: usize| -> Vec<String> {
+        seen[i].json()["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+            .filter_map(|b| b["signature"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[1].json()["model"], "claude-haiku-4-5-20251001");
+    assert!(
+        signatures(1).is_empty(),
+        "Sonnet's thinking never reaches Haiku"
+    );
+    assert_eq!(seen[1].json()["thinking"]["type"], "disabled");
+    assert_eq!(
+        signatures(2),
+        ["SIG-sonnet"],
+        "Sonnet gets its own back, not Haiku's"
+    );
+    assert_eq!(seen[2].json()["thinking"]["type"], "disabled");
+}

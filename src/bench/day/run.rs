@@ -101,7 +101,8 @@ impl Replay {
         tokio::time::sleep(Duration::from_secs_f64(virtual_secs as f64 / self.speed)).await;
     }
 
-    async fn send(&self, s: Sent<'_>) {
+    /// Send a request; the upstream model that answered, if one did.
+    async fn send(&self, s: Sent<'_>) -> Option<String> {
         let mut req = Request::post(format!("{}{}", self.base, s.path))
             .header("content-type", "application/json")
             .header("anthropic-version", "2023-06-01")
@@ -111,14 +112,14 @@ impl Replay {
             req = req.header("x-claude-code-agent-id", a);
         }
         let Ok(req) = req.body(Full::new(Bytes::from(s.body.to_string()))) else {
-            return;
+            return None;
         };
         let answer = self.client.request(req).await;
         let mut o = self.outcome.lock().await;
         o.requests += 1;
         let Ok(resp) = answer else {
             o.errors += 1;
-            return;
+            return None;
         };
         let text = |name: &str| {
             resp.headers()
@@ -128,7 +129,11 @@ impl Replay {
                 .to_string()
         };
         let (tier, reason) = (text("x-switchyard-tier"), text("x-switchyard-reason"));
-        if !resp.status().is_success() {
+        let answered = resp
+            .status()
+            .is_success()
+            .then(|| text("x-switchyard-model"));
+        if answered.is_none() {
             o.errors += 1;
         }
         if let Some((purpose, level, prompt)) = s.purpose {
@@ -151,6 +156,7 @@ impl Replay {
         }
         drop(o);
         let _ = resp.into_body().collect().await;
+        answered
     }
 
     /// One developer's day.
@@ -161,6 +167,8 @@ impl Replay {
         let mut title: Option<String> = None;
         let mut ids = 0u64;
         let mut task: (Level, String) = (Level::Local, String::new());
+        // The model that wrote the next assistant turn (its thinking signed).
+        let mut signer: Option<String> = None;
         for action in actions {
             match action {
                 Action::Wait(s) => self.pause(s).await,
@@ -185,7 +193,7 @@ impl Replay {
                     } else {
                         shapes::person(&text)
                     });
-                    self.main(&session, &messages, purpose, &task).await;
+                    signer = self.main(&session, &messages, purpose, &task).await;
                     if title.take().is_some() {
                         let body = self.frame.title(&text);
                         self.plain(body, "/v1/messages", &session, None).await;
@@ -200,10 +208,11 @@ impl Replay {
                 } => {
                     ids += 1;
                     let id = format!("toolu_{dev}_{ids}");
-                    messages.extend(shapes::tool_turns(&id, name, &input, &output, is_error));
-                    self.main(&session, &messages, purpose, &task).await;
+                    let s = signer.as_deref();
+                    messages.extend(shapes::tool_turns(&id, name, &input, &output, is_error, s));
+                    signer = self.main(&session, &messages, purpose, &task).await;
                 }
-                Action::Says(text) => messages.push(shapes::says(&text)),
+                Action::Says(text) => messages.push(shapes::says(&text, signer.as_deref())),
                 Action::Subagent { prompt, steps } => {
                     ids += 1;
                     let agent = format!("agent-{dev}-{ids}");
@@ -211,8 +220,10 @@ impl Replay {
                     let id = format!("toolu_{dev}_{ids}");
                     let report = "Found 7 callers in 4 files: src/orders/service.rs:88, …";
                     let input = json!({"prompt": prompt});
-                    messages.extend(shapes::tool_turns(&id, "Agent", &input, report, false));
-                    self.main(&session, &messages, Purpose::AfterReport, &task)
+                    let s = signer.as_deref();
+                    messages.extend(shapes::tool_turns(&id, "Agent", &input, report, false, s));
+                    signer = self
+                        .main(&session, &messages, Purpose::AfterReport, &task)
                         .await;
                 }
                 Action::CountTokens => {
@@ -224,13 +235,14 @@ impl Replay {
         }
     }
 
+    /// A main-loop request; the model that answered.
     async fn main(
         &self,
         session: &str,
         messages: &[Value],
         purpose: Purpose,
         task: &(Level, String),
-    ) {
+    ) -> Option<String> {
         self.send(Sent {
             body: self.frame.request(messages),
             path: "/v1/messages",
@@ -238,7 +250,7 @@ impl Replay {
             agent: None,
             purpose: Some((purpose, task.0, &task.1)),
         })
-        .await;
+        .await
     }
 
     async fn plain(&self, body: Value, path: &str, session: &str, agent: Option<&str>) {
@@ -268,7 +280,7 @@ impl Replay {
             agent: Some(agent),
             purpose: Some((Purpose::Subagent, task.0, &task.1)),
         };
-        self.send(send(messages.clone())).await;
+        let mut signer = self.send(send(messages.clone())).await;
         for (i, step) in steps.into_iter().enumerate() {
             match step {
                 Action::Wait(s) => self.pause(s).await,
@@ -280,8 +292,9 @@ impl Replay {
                     ..
                 } => {
                     let id = format!("toolu_{agent}_{i}");
-                    messages.extend(shapes::tool_turns(&id, name, &input, &output, is_error));
-                    self.send(send(messages.clone())).await;
+                    let s = signer.as_deref();
+                    messages.extend(shapes::tool_turns(&id, name, &input, &output, is_error, s));
+                    signer = self.send(send(messages.clone())).await;
                 }
                 _ => {}
             }

@@ -112,13 +112,29 @@ impl Frame {
     }
 }
 
-/// The model's tool call, and the result the client sends back.
-pub fn tool_turns(id: &str, name: &str, input: &Value, output: &str, is_error: bool) -> [Value; 2] {
+/// The thinking block `signer` (the upstream model that answered) wrote.
+fn thinking(signer: Option<&str>) -> Vec<Value> {
+    signer
+        .map(|s| json!({"type": "thinking", "thinking": "…", "signature": format!("SIG-{s}")}))
+        .into_iter()
+        .collect()
+}
+
+/// The model's tool call (with the thinking of the model that made it),
+/// and the result the client sends back.
+pub fn tool_turns(
+    id: &str,
+    name: &str,
+    input: &Value,
+    output: &str,
+    is_error: bool,
+    signer: Option<&str>,
+) -> [Value; 2] {
+    let mut content = thinking(signer);
+    content.push(json!({"type": "text", "text": "Next step."}));
+    content.push(json!({"type": "tool_use", "id": id, "name": name, "input": input}));
     [
-        json!({"role": "assistant", "content": [
-            {"type": "text", "text": "Next step."},
-            {"type": "tool_use", "id": id, "name": name, "input": input}
-        ]}),
+        json!({"role": "assistant", "content": content}),
         json!({"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": id, "content": output, "is_error": is_error}
         ]}),
@@ -126,8 +142,10 @@ pub fn tool_turns(id: &str, name: &str, input: &Value, output: &str, is_error: b
 }
 
 /// The model's answer in words.
-pub fn says(text: &str) -> Value {
-    json!({"role": "assistant", "content": [{"type": "text", "text": text}]})
+pub fn says(text: &str, signer: Option<&str>) -> Value {
+    let mut content = thinking(signer);
+    content.push(json!({"type": "text", "text": text}));
+    json!({"role": "assistant", "content": content})
 }
 
 /// A person's later turn.

@@ -10,7 +10,9 @@
 //! message. Prompt tokens are a quarter of the body's bytes. Answer sizes
 //! depend only on the request's last turn (a person's request gets a long
 //! answer, a tool step a short one), never on the model, so the same
-//! request costs the same tokens wherever it goes. Some Haiku requests are
+//! request costs the same tokens wherever it goes. A thinking block signed
+//! by another model is refused (`400 Invalid signature`), as Anthropic
+//! does. Some Haiku requests are
 //! answered `529 overloaded` (chosen by the request's hash, so a retry
 //! fails again) to exercise fallbacks.
 
@@ -136,12 +138,35 @@ async fn answer(
                     e.to_string(),
                 ));
             }
+            if let Some(e) = foreign_signature(&body, &model) {
+                return Ok(respond(StatusCode::BAD_REQUEST, "application/json", e));
+            }
             let (read, write, input) = cache.bill(&model, &body, &bytes, prompt).await;
             anthropic(&body, &model, read, write, input)
         }
         "/v1/chat/completions" => openai(&body, &model, prompt),
         _ => respond(StatusCode::NOT_FOUND, "text/plain", "not found".into()),
     })
+}
+
+/// Anthropic's answer to a thinking block another model signed (the
+/// replay signs each block `SIG-<model that answered>`).
+fn foreign_signature(body: &Value, model: &str) -> Option<String> {
+    let messages = body["messages"].as_array()?;
+    for (i, m) in messages.iter().enumerate() {
+        for (j, b) in m["content"].as_array().into_iter().flatten().enumerate() {
+            let Some(sig) = b["signature"].as_str() else {
+                continue;
+            };
+            if sig.strip_prefix("SIG-") != Some(model) {
+                let message =
+                    format!("messages.{i}.content.{j}: Invalid `signature` in `thinking` block");
+                let e = json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}});
+                return Some(e.to_string());
+            }
+        }
+    }
+    None
 }
 
 impl Cache {
@@ -151,7 +176,13 @@ impl Cache {
         if !marked {
             return (0, 0, prompt);
         }
-        let conversation = hash_of(&body["messages"][0].to_string());
+        // The first turn, without the breakpoint it carries in the first request.
+        let first = body["messages"][0].to_string();
+        let conversation = hash_of(
+            &first
+                .replace(r#","cache_control":{"type":"ephemeral"}"#, "")
+                .replace(r#""cache_control":{"type":"ephemeral"},"#, ""),
+        );
         let key = (model.to_string(), conversation);
         let now = Instant::now();
         let mut entries = self.entries.lock().await;
