@@ -117,6 +117,12 @@ fn benches(c: &mut Criterion) {
     );
     let planned = priced.plan(&raw, &session).expect("plan");
     priced.served(&planned, 0);
+    let stepped = priced.plan(&step, &session).expect("plan");
+    assert!(
+        stepped.reason.contains("failing tests"),
+        "{}",
+        stepped.reason
+    );
     c.bench_function(
         "route: tool step with session memory and cost model, large body",
         |b| b.iter(|| priced.plan(black_box(&step), &session)),

@@ -141,8 +141,9 @@ impl Replay {
             if purpose == Purpose::Plan && level == Level::Premium {
                 o.premium_plans += 1;
                 if tier != "premium" {
+                    let words: Vec<&str> = prompt.split_whitespace().collect();
                     o.premium_plans_below
-                        .push(prompt.chars().take(100).collect());
+                        .push(words.join(" ").chars().take(100).collect());
                 }
             }
             for (phrase, name) in PATHS {
