@@ -2,24 +2,10 @@
 //! mechanical steps on the work tier, each escalation signal, and the
 //! prompt-cache cost model making a session sticky or not.
 
+use super::session::tests::price as rates;
 use super::*;
-use crate::core::{Price, Rates};
-use rust_decimal::Decimal;
+use crate::core::Price;
 use serde_json::Value;
-
-fn rates(input: &str, output: &str, write: &str, read: &str) -> Price {
-    let d = |s: &str| s.parse::<Decimal>().unwrap();
-    Price {
-        base: Rates {
-            input: d(input),
-            output: d(output),
-            cache_write_5m: d(write),
-            cache_write_1h: d(write),
-            cache_read: d(read),
-        },
-        long_context: None,
-    }
-}
 
 /// The router with list prices of one generation (`"4.5"` or `"5.5"`).
 fn priced(extra: &str, generation: &str) -> Router {

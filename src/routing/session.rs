@@ -176,11 +176,12 @@ impl Sessions {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::core::Rates;
 
-    fn price(input: &str, output: &str, write: &str, read: &str) -> Price {
+    /// A price from per-MTok rates (cache writes of both lifetimes alike).
+    pub(crate) fn price(input: &str, output: &str, write: &str, read: &str) -> Price {
         let d = |s: &str| s.parse::<Decimal>().unwrap();
         Price {
             base: Rates {

@@ -276,6 +276,39 @@ async fn unusable_local_answers_escalate_before_the_client_sees_bytes() {
     );
 }
 
+/// One turn of a Claude Code conversation in `session` (adaptive thinking
+/// on when `thinking`): the tier and the reason the gateway answered with.
+async fn claude_code_turn(
+    gw: &TestGateway,
+    session: &str,
+    messages: &[serde_json::Value],
+    thinking: bool,
+) -> (String, String) {
+    let mut body = json!({"model": "claude-opus-5-5", "max_tokens": 32000, "stream": true,
+        "system": [{"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}],
+        "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
+        "messages": messages});
+    if thinking {
+        body["thinking"] = json!({"type": "adaptive"});
+    }
+    let resp = gw
+        .client()
+        .post(format!("{}/v1/messages", gw.url))
+        .header("x-api-key", MASTER_KEY)
+        .header("x-claude-code-session-id", session)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let seen = (
+        header(&resp, "x-switchyard-tier"),
+        header(&resp, "x-switchyard-reason"),
+    );
+    resp.text().await.unwrap();
+    seen
+}
+
 /// One Claude Code conversation through the gateway: the person's turn is
 /// planned on premium, mechanical tool steps go to the cheap tier, a
 /// failing test run sends the next turn back, and the prompt-cache cost
@@ -288,28 +321,7 @@ async fn an_agent_loop_is_routed_turn_by_turn() {
         "Design a migration plan for our 30 microservices from REST to gRPC with zero downtime; compare the trade-offs"}]})];
     let send = |messages: Vec<serde_json::Value>| {
         let gw = &gw;
-        async move {
-            let body = json!({"model": "claude-opus-5-5", "max_tokens": 32000, "stream": true,
-                "system": [{"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}],
-                "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
-                "messages": messages});
-            let resp = gw
-                .client()
-                .post(format!("{}/v1/messages", gw.url))
-                .header("x-api-key", MASTER_KEY)
-                .header("x-claude-code-session-id", "0b6c7a52-session")
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 200);
-            let seen = (
-                header(&resp, "x-switchyard-tier"),
-                header(&resp, "x-switchyard-reason"),
-            );
-            resp.text().await.unwrap();
-            seen
-        }
+        async move { claude_code_turn(gw, "0b6c7a52-session", &messages, false).await }
     };
     let tool = |id: &str, name: &str, output: &str| {
         [
@@ -361,24 +373,9 @@ async fn thinking_signatures_stay_with_the_model_that_wrote_them() {
     let send = |messages: Vec<serde_json::Value>| {
         let gw = &gw;
         async move {
-            let body = json!({"model": "claude-opus-5-5", "max_tokens": 32000, "stream": true,
-                "thinking": {"type": "adaptive"},
-                "system": [{"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}],
-                "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
-                "messages": messages});
-            let resp = gw
-                .client()
-                .post(format!("{}/v1/messages", gw.url))
-                .header("x-api-key", MASTER_KEY)
-                .header("x-claude-code-session-id", "thinking-session")
-                .body(body.to_string())
-                .send()
+            claude_code_turn(gw, "thinking-session", &messages, true)
                 .await
-                .unwrap();
-            assert_eq!(resp.status(), 200);
-            let tier = header(&resp, "x-switchyard-tier");
-            resp.text().await.unwrap();
-            tier
+                .0
         }
     };
     let turn = |id: &str, signed_by: &str, result: &str| {
