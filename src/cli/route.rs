@@ -60,6 +60,7 @@ fn explain(
                 "upstream_model": first.upstream_model,
                 "provider": first.provider.name,
                 "score": c.map(|c| c.score),
+                "probabilities": c.and_then(|c| c.probabilities),
                 "reasons": c.map(|c| c.reasons.clone()).unwrap_or_default(),
                 "decision": plan.reason,
                 "fallbacks": plan.targets.iter().skip(1).map(|t| t.model.name.clone()).collect::<Vec<_>>(),
