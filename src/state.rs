@@ -24,6 +24,8 @@ pub struct AppState {
     pub store: Option<crate::store::Store>,
     /// The response cache, when configured.
     pub cache: Option<Arc<crate::cache::ResponseCache>>,
+    /// Set when in-flight streams must end (shutdown past its grace time).
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -60,6 +62,21 @@ impl AppState {
             started_at,
             store,
             cache,
+            stopping: tokio::sync::watch::Sender::new(false),
         })
+    }
+
+    /// Resolves when in-flight streams must end.
+    pub fn stop_signal(&self) -> crate::stream::relay::StopSignal {
+        let mut stopping = self.stopping.subscribe();
+        Box::pin(async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        })
+    }
+
+    /// End every in-flight stream now: each gets an error event in its
+    /// client's dialect and its ledger row.
+    pub fn stop_streams(&self) {
+        self.stopping.send_replace(true);
     }
 }

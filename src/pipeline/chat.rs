@@ -66,7 +66,10 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
     let dialect = ctx.dialect();
     let cache = ctx.cache;
     let mut reply = match success.value {
-        Opened::Stream(relay) => relay_reply(ctx.record, relay, keep, dialect),
+        Opened::Stream(mut relay) => {
+            relay.stop_on(ctx.state.stop_signal());
+            relay_reply(ctx.record, relay, keep, dialect)
+        }
         Opened::Json { body, meter } => {
             if let Some(keep) = keep
                 && let Some(answer) = answer_of(dialect, &body)
@@ -236,6 +239,7 @@ fn relay_reply(
             (StreamEnd::Failed(e), _) => {
                 record.finish(200, Outcome::StreamFailed, Some(e.kind.as_str()))
             }
+            (StreamEnd::Stopped, _) => record.finish(200, Outcome::StreamFailed, Some("shutdown")),
             (StreamEnd::ClientGone, _) => record.finish(
                 CLIENT_CLOSED_STATUS,
                 Outcome::ClientAborted,

@@ -64,6 +64,9 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .with_state(state)
 }
 
+/// How long streams ended at shutdown get to deliver their error event.
+const STOP_FLUSH: Duration = Duration::from_secs(2);
+
 /// A bound, ready-to-run gateway.
 pub struct Gateway {
     listener: TcpListener,
@@ -163,10 +166,17 @@ impl Gateway {
             grace_secs = grace.as_secs_f64(),
             "shutting down: finishing in-flight requests"
         );
+        let mut finished = std::pin::pin!(graceful.shutdown());
         tokio::select! {
-            () = graceful.shutdown() => {}
+            () = &mut finished => {}
             () = tokio::time::sleep(grace) => {
-                tracing::warn!("shutdown timeout reached: dropping the requests still in flight");
+                // Streams still running end with an error event and their
+                // ledger rows; a moment to deliver them, then what is left goes.
+                tracing::warn!("shutdown timeout reached: ending the streams still in flight");
+                state.stop_streams();
+                if tokio::time::timeout(STOP_FLUSH, &mut finished).await.is_err() {
+                    tracing::warn!("dropping the connections still open");
+                }
             }
         }
         upkeep.abort();

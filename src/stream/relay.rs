@@ -33,7 +33,12 @@ pub enum StreamEnd {
     Failed(UpstreamError),
     /// The client went away first.
     ClientGone,
+    /// The gateway stopped it (shutting down); the client got an error event.
+    Stopped,
 }
+
+/// A signal that ends relays early (the gateway is shutting down).
+pub type StopSignal = Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Called once with the way the stream ended and its meter.
 pub type OnEnd = Box<dyn FnOnce(StreamEnd, &UsageMeter) + Send>;
@@ -59,6 +64,7 @@ pub struct Relay {
     finished: bool,
     on_end: Option<OnEnd>,
     tap: Option<Box<dyn Tap>>,
+    stop: Option<StopSignal>,
 }
 
 impl Relay {
@@ -81,7 +87,14 @@ impl Relay {
             finished: false,
             on_end: None,
             tap: None,
+            stop: None,
         }
+    }
+
+    /// End the stream with an error event (`overloaded`, "shutting down")
+    /// when `signal` resolves.
+    pub fn stop_on(&mut self, signal: StopSignal) {
+        self.stop = Some(signal);
     }
 
     /// Read until the first client event is ready. A failure here has not
@@ -170,6 +183,18 @@ impl Stream for Relay {
             }
             if this.deadline.as_mut().poll(cx).is_ready() {
                 this.fail(UpstreamError::timeout(TimeoutKind::Total));
+                continue;
+            }
+            if let Some(stop) = &mut this.stop
+                && stop.as_mut().poll(cx).is_ready()
+            {
+                this.stop = None;
+                let error = UpstreamError::new(
+                    UpstreamErrorKind::Overloaded,
+                    "the gateway is shutting down; retry the request",
+                );
+                this.out.push_back(this.transcoder.error_event(&error));
+                this.ended = Some(StreamEnd::Stopped);
                 continue;
             }
             match this.upstream.as_mut().poll_next(cx) {

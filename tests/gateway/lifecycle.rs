@@ -77,7 +77,7 @@ async fn shutdown_lets_in_flight_streams_finish() {
 }
 
 #[tokio::test]
-async fn shutdown_timeout_bounds_the_wait() {
+async fn shutdown_timeout_bounds_the_wait_and_ends_streams_with_an_error_and_a_row() {
     let mock = MockUpstream::start().await;
     let mut gw = TestGateway::start(&mock.url(), "").await; // shutdown_timeout = 2s
     mock.push(Reply::Sse {
@@ -90,6 +90,7 @@ async fn shutdown_timeout_bounds_the_wait() {
     });
     let resp = gw.post("/v1/messages", &body("claude-x", true)).await;
     assert_eq!(resp.status(), 200);
+    let reading = tokio::spawn(async move { resp.text().await.unwrap() });
     gw.begin_shutdown();
     let task = gw.task.take().unwrap();
     let started = std::time::Instant::now();
@@ -102,5 +103,15 @@ async fn shutdown_timeout_bounds_the_wait() {
         started.elapsed() >= Duration::from_secs(1),
         "it waited for the in-flight stream"
     );
-    drop(resp);
+    // The stream still running at the timeout ends with an error event the
+    // client can act on, and leaves its ledger row.
+    let events = sse_events(&reading.await.unwrap());
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "error");
+    assert_eq!(data["error"]["type"], "overloaded_error", "{data}");
+    let rec = &gw.records.wait_for(1).await[0];
+    assert_eq!(
+        (rec.outcome, rec.error_kind.as_deref()),
+        (Outcome::StreamFailed, Some("shutdown"))
+    );
 }
