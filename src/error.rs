@@ -270,6 +270,12 @@ pub enum GatewayError {
     /// No or wrong gateway key.
     #[error("invalid or missing gateway key")]
     Unauthorized,
+    /// Too many wrong keys from this address: refused without checking.
+    #[error("too many failed authentications from this address; retry in {retry_after_secs} s")]
+    AuthThrottled {
+        /// When the window ends.
+        retry_after_secs: u64,
+    },
     /// Body larger than the configured limit.
     #[error("request body exceeds the {limit} byte limit")]
     PayloadTooLarge {
@@ -348,6 +354,7 @@ impl GatewayError {
         match self {
             GatewayError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             GatewayError::Unauthorized => StatusCode::UNAUTHORIZED,
+            GatewayError::AuthThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::ModelNotFound(_) | GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
             GatewayError::Upstream { .. } => self
@@ -366,6 +373,7 @@ impl GatewayError {
         match self {
             GatewayError::InvalidRequest(_) => "invalid_request",
             GatewayError::Unauthorized => "unauthorized",
+            GatewayError::AuthThrottled { .. } => "auth_throttled",
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
             GatewayError::ModelNotFound(_) => "model_not_found",
             GatewayError::NotFound(_) => "not_found",

@@ -7,7 +7,69 @@ use crate::config::Config;
 use crate::routing::Router;
 use crate::telemetry::LogAndMetrics;
 use crate::usage::{RecordSink, Tee};
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// The address a request's connection came from (set per connection).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+/// Failed authentications per client address: after [`AuthFailures::LIMIT`]
+/// in a window, that address is refused with 429 until the window ends,
+/// and only the first failure and the one that starts the throttling are
+/// logged.
+pub struct AuthFailures {
+    counts: moka::sync::Cache<IpAddr, Arc<AtomicU32>>,
+}
+
+impl Default for AuthFailures {
+    fn default() -> Self {
+        AuthFailures {
+            counts: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Self::WINDOW)
+                .build(),
+        }
+    }
+}
+
+impl AuthFailures {
+    /// Failures allowed per address and window.
+    pub const LIMIT: u32 = 20;
+    /// The window (counted from an address's first failure).
+    pub const WINDOW: Duration = Duration::from_secs(60);
+
+    /// Whether `ip` is refused for now.
+    pub fn throttled(&self, ip: Option<IpAddr>) -> bool {
+        ip.and_then(|ip| self.counts.get(&ip))
+            .is_some_and(|n| n.load(Ordering::Relaxed) >= Self::LIMIT)
+    }
+
+    /// Count a failure from `ip` and log it when it is the first of the
+    /// window (`what` says what failed) or the one that starts throttling.
+    pub fn failed(&self, ip: Option<IpAddr>, what: impl FnOnce() -> String) {
+        let count = match ip {
+            Some(ip) => {
+                let n = self.counts.get_with(ip, || Arc::new(AtomicU32::new(0)));
+                n.fetch_add(1, Ordering::Relaxed) + 1
+            }
+            None => 1,
+        };
+        let client = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+        if count == 1 {
+            tracing::warn!(client = %client, "{}", what());
+        } else if count == Self::LIMIT {
+            tracing::warn!(
+                client = %client,
+                failures = count,
+                window_secs = Self::WINDOW.as_secs(),
+                "too many failed authentications: this address is refused with 429 until its window ends"
+            );
+        }
+    }
+}
 
 /// Everything a handler needs, shared by all requests.
 pub struct AppState {
@@ -26,6 +88,8 @@ pub struct AppState {
     pub cache: Option<Arc<crate::cache::ResponseCache>>,
     /// Set when in-flight streams must end (shutdown past its grace time).
     stopping: tokio::sync::watch::Sender<bool>,
+    /// Failed authentications by address (API keys and dashboard sign-ins).
+    pub auth_failures: AuthFailures,
 }
 
 impl AppState {
@@ -63,6 +127,7 @@ impl AppState {
             store,
             cache,
             stopping: tokio::sync::watch::Sender::new(false),
+            auth_failures: AuthFailures::default(),
         })
     }
 

@@ -5,7 +5,7 @@ use crate::api::{self, RequestId};
 use crate::config::AuthConfig;
 use crate::error::GatewayError;
 use crate::protocol::keys::presented_key;
-use crate::state::AppState;
+use crate::state::{AppState, AuthFailures, ClientIp};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -38,7 +38,8 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/ui/")
 }
 
-/// Check the gateway key.
+/// Check the gateway key. An address that keeps presenting wrong keys is
+/// refused with 429 for the rest of its window, without a log line each.
 pub async fn authenticate(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -47,19 +48,37 @@ pub async fn authenticate(
     if let AuthConfig::MasterKey(expected) = &state.config.auth
         && !is_public(req.uri().path())
     {
+        let ip = req.extensions().get::<ClientIp>().and_then(|c| c.0);
+        let dialect = api::dialect_for_path(req.uri().path());
+        if state.auth_failures.throttled(ip) {
+            return throttled(dialect);
+        }
         let ok = presented_key(req.headers())
             .is_some_and(|k| bool::from(k.as_bytes().ct_eq(expected.expose_secret().as_bytes())));
         if !ok {
-            tracing::warn!(
-                path = %req.uri().path(),
-                presented = presented_key(req.headers()).is_some(),
-                "rejected a request with a missing or wrong gateway key (Claude Code retries 401s; check ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN)"
-            );
-            return api::error_response(
-                api::dialect_for_path(req.uri().path()),
-                &GatewayError::Unauthorized,
-            );
+            state.auth_failures.failed(ip, || {
+                format!(
+                    "rejected a request to {} with a {} gateway key (Claude Code retries 401s; check ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN)",
+                    req.uri().path(),
+                    if presented_key(req.headers()).is_some() { "wrong" } else { "missing" }
+                )
+            });
+            return api::error_response(dialect, &GatewayError::Unauthorized);
         }
     }
     next.run(req).await
+}
+
+/// The 429 for a throttled address, with `retry-after`.
+pub fn throttled(dialect: crate::core::Dialect) -> Response {
+    let secs = AuthFailures::WINDOW.as_secs();
+    let mut resp = api::error_response(
+        dialect,
+        &GatewayError::AuthThrottled {
+            retry_after_secs: secs,
+        },
+    );
+    resp.headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+    resp
 }

@@ -8,7 +8,7 @@ pub mod middleware;
 
 use crate::api;
 use crate::config::Config;
-use crate::state::AppState;
+use crate::state::{AppState, ClientIp};
 use crate::usage::RecordSink;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 /// The axum application for a state.
 pub fn app(state: Arc<AppState>) -> axum::Router {
@@ -143,7 +144,14 @@ impl Gateway {
             };
             // SSE events are small writes; send each one now.
             let _ = tcp.set_nodelay(true);
-            let service = TowerToHyperService::new(router.clone());
+            // Who is calling, for throttling failed authentication.
+            let peer = ClientIp(tcp.peer_addr().ok().map(|a| a.ip()));
+            let service = TowerToHyperService::new(router.clone().map_request(
+                move |mut req: http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(peer);
+                    req
+                },
+            ));
             let builder = builder.clone();
             let watcher = graceful.watcher();
             tokio::spawn(async move {

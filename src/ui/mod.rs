@@ -185,9 +185,21 @@ struct LoginForm {
     key: String,
 }
 
-async fn login(State(s): State<Arc<AppState>>, Form(form): Form<LoginForm>) -> Response {
+async fn login(
+    State(s): State<Arc<AppState>>,
+    ip: Option<axum::Extension<crate::state::ClientIp>>,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let ip = ip.and_then(|axum::Extension(c)| c.0);
+    if s.auth_failures.throttled(ip) {
+        let page = Html(html::login(Some(
+            "Too many wrong keys from this address; try again in a minute.",
+        )));
+        return no_store((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+    }
     if !auth::key_matches(&s.config.auth, &form.key) {
-        tracing::warn!("dashboard sign-in with a wrong key");
+        s.auth_failures
+            .failed(ip, || "dashboard sign-in with a wrong key".to_string());
         let page = Html(html::login(Some("That is not the master key.")));
         return no_store((StatusCode::UNAUTHORIZED, page).into_response());
     }

@@ -379,3 +379,61 @@ async fn gateway_key_is_required() {
         200
     );
 }
+
+/// An address that keeps presenting wrong keys is refused with 429 (and
+/// `retry-after`) once it passes the limit, in the client's dialect, and the
+/// dashboard's sign-in counts against the same limit.
+#[tokio::test]
+async fn wrong_keys_from_one_address_are_throttled() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), "").await;
+    let wrong = |path: &'static str| {
+        let gw = &gw;
+        async move {
+            gw.client()
+                .post(format!("{}{path}", gw.url))
+                .header("x-api-key", "sk-wrong")
+                .body("{}")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..20 {
+        assert_eq!(wrong("/v1/messages").await.status(), 401);
+    }
+    let resp = wrong("/v1/messages").await;
+    assert_eq!(resp.status(), 429);
+    assert_eq!(header_of(&resp, "retry-after"), "60");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "rate_limit_error");
+    let resp = wrong("/v1/chat/completions").await;
+    assert_eq!(resp.status(), 429);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many failed")
+    );
+    // While throttled even the right key waits (a guesser learns nothing).
+    let right = gw.post("/v1/messages", "{}").await;
+    assert_eq!(right.status(), 429);
+    let login = gw
+        .client()
+        .post(format!("{}/ui/login", gw.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("key=sk-wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 429);
+}
+
+fn header_of(resp: &reqwest::Response, name: &str) -> String {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
