@@ -39,6 +39,27 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
         .route("/ui/report", get(report_json))
         .route("/ui/login", get(login_page).post(login))
         .route("/ui/logout", post(logout))
+        .layer(axum::middleware::map_response(locked_down))
+}
+
+/// What the dashboard's pages may do: inline styles and SVG, forms to
+/// itself; no scripts, no framing, no sniffing, no referrer.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn locked_down(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    resp
 }
 
 /// Query parameters of every page.

@@ -184,3 +184,32 @@ async fn count_tokens_forwarded_or_estimated() {
         400
     );
 }
+
+/// The dashboard's pages cannot be framed, sniffed or run scripts.
+#[tokio::test]
+async fn the_dashboard_sends_security_headers() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), "").await;
+    let resp = gw
+        .client()
+        .get(format!("{}/ui/login", gw.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let h = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(h("content-security-policy").contains("frame-ancestors 'none'"));
+    assert!(
+        !h("content-security-policy").contains("script-src"),
+        "no scripts at all"
+    );
+    assert_eq!(h("x-frame-options"), "DENY");
+    assert_eq!(h("x-content-type-options"), "nosniff");
+    assert_eq!(h("referrer-policy"), "no-referrer");
+}
