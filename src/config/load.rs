@@ -208,6 +208,17 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
     }
 }
 
+/// Shortest master key accepted on a non-loopback address.
+const MIN_KEY_CHARS: usize = 24;
+
+/// Keys published in this repository's examples.
+const EXAMPLE_KEYS: &[&str] = &["sk-switchyard-local"];
+
+/// A key too short, or one anyone can read in the examples.
+fn weak_key(key: &str) -> bool {
+    key.chars().count() < MIN_KEY_CHARS || EXAMPLE_KEYS.contains(&key)
+}
+
 fn read_ledger(top: &Section<'_>, errors: &mut Errors) -> super::LedgerConfig {
     let database_url = top.non_empty_str("database_url", errors);
     if let Some(u) = &database_url
@@ -277,7 +288,19 @@ fn read_auth(
             AuthConfig::Disabled
         }
         (Some("none"), _) => AuthConfig::Disabled,
-        (None | Some("key"), Some(k)) => AuthConfig::MasterKey(SecretString::from(k)),
+        (None | Some("key"), Some(k)) => {
+            if !is_loopback(listen) && weak_key(&k) {
+                errors.add(
+                    "master_key",
+                    format!("too weak a key for {listen}: anyone who can reach it could use the gateway"),
+                    Some(format!(
+                        "on a non-loopback address use a random key of at least {MIN_KEY_CHARS} characters \
+                         (e.g. `openssl rand -hex 24`), never an example's"
+                    )),
+                );
+            }
+            AuthConfig::MasterKey(SecretString::from(k))
+        }
         (None | Some("key"), None) => {
             errors.add(
                 "master_key",

@@ -188,6 +188,18 @@ fn auth_rules() {
     assert_eq!(paths(&e), ["auth"]);
     let e = load("auth = \"maybe\"").unwrap_err();
     assert_eq!(paths(&e), ["auth"]);
+    // A short or published key is refused where others can reach it.
+    for key in ["k", "sk-switchyard-local"] {
+        let text = format!("master_key = \"{key}\"\nlisten = \"0.0.0.0:4000\"");
+        let e = load(&text).unwrap_err();
+        assert_eq!(paths(&e), ["master_key"], "{key}");
+        assert!(
+            load(&format!("master_key = \"{key}\"")).is_ok(),
+            "loopback: {key}"
+        );
+    }
+    let strong = "master_key = \"6f1c2a9e8b7d4c3f0a1b2c3d4e5f6a7b\"\nlisten = \"0.0.0.0:4000\"";
+    assert!(load(strong).is_ok());
 }
 
 #[test]
