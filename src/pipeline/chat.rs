@@ -55,6 +55,15 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         Ok(c) => c,
         Err(e) => return ctx.fail(e),
     };
+    // What is about to be tried, in case the client leaves mid-attempt.
+    if let Some(t) = plan.targets.first() {
+        ctx.record.update(|r| {
+            r.tier = t.tier.clone();
+            r.model = Some(t.model.name.clone());
+            r.provider = Some(t.provider.name.clone());
+            r.upstream_model = Some(t.upstream_model.clone());
+        });
+    }
     let success = match dispatch(&ctx, &plan, &raw, canonical.as_ref()).await {
         Ok(s) => s,
         Err(e) => return ctx.fail(e),

@@ -101,9 +101,19 @@ impl<'a> RequestContext<'a> {
 
     /// Finish the record with `error` and answer it in the client's dialect.
     pub fn fail(mut self, error: GatewayError) -> Reply {
+        // Attempts made (targets skipped while cooling down were not tried).
+        let made = match &error {
+            GatewayError::Upstream { attempts } => Some(
+                attempts
+                    .iter()
+                    .filter(|a| a.error.kind != crate::error::UpstreamErrorKind::CoolingDown)
+                    .count(),
+            ),
+            _ => None,
+        };
         if let GatewayError::Upstream { attempts } = &error {
             self.record.update(|r| {
-                r.attempts = attempts.len() as u32;
+                r.attempts = made.unwrap_or(0) as u32;
                 if let Some(last) = attempts.last() {
                     r.model = Some(last.model.clone());
                     r.provider = Some(last.provider.clone());
@@ -114,6 +124,11 @@ impl<'a> RequestContext<'a> {
             tracing::error!(detail = %detail, "internal error");
         }
         let mut reply = error_reply(self.dialect(), &error).map(ReplyBody::Full);
+        if let Some(n) = made {
+            reply
+                .headers_mut()
+                .insert("x-switchyard-attempts", http::HeaderValue::from(n));
+        }
         // The status the client gets (529 is 503 for OpenAI and Bedrock clients).
         self.record.finish(
             reply.status().as_u16(),
@@ -151,6 +166,7 @@ async fn attempt_each<A: Attempt>(
     let state = ctx.state;
     let (headers, query, codec) = (ctx.headers, ctx.query, ctx.codec);
     let attempt = &attempt;
+    let tally = ctx.record.attempt_tally();
     dispatch::run(
         plan,
         &state.config.retry,
@@ -161,6 +177,7 @@ async fn attempt_each<A: Attempt>(
             let upstream_model = target.upstream_model.clone();
             let capabilities = target.model.capabilities;
             let own = without_others_thinking(plan, raw, &target.model.name);
+            tally.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             async move {
                 let call = Call {
                     raw: own.as_ref().unwrap_or(raw),

@@ -176,6 +176,8 @@ impl RecordSink for Tee {
 pub struct RecordGuard {
     record: Option<RequestRecord>,
     sink: std::sync::Arc<dyn RecordSink>,
+    /// Attempts begun so far (counted while the record cannot be reached).
+    tally: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl RecordGuard {
@@ -184,7 +186,14 @@ impl RecordGuard {
         RecordGuard {
             record: Some(record),
             sink,
+            tally: Default::default(),
         }
+    }
+
+    /// A counter of upstream attempts begun; a record finished without its
+    /// attempts set (the client left mid-attempt) takes them from here.
+    pub fn attempt_tally(&self) -> std::sync::Arc<std::sync::atomic::AtomicU32> {
+        self.tally.clone()
     }
 
     /// Change the record before it is finished.
@@ -201,6 +210,9 @@ impl RecordGuard {
 
     fn complete(&mut self, status: u16, outcome: Outcome, error_kind: Option<&str>) {
         if let Some(mut r) = self.record.take() {
+            if r.attempts == 0 {
+                r.attempts = self.tally.load(std::sync::atomic::Ordering::Relaxed);
+            }
             r.status = status;
             r.outcome = outcome;
             r.error_kind = error_kind.map(str::to_string).or(r.error_kind);

@@ -437,3 +437,22 @@ fn header_of(resp: &reqwest::Response, name: &str) -> String {
         .unwrap_or("")
         .to_string()
 }
+
+/// A failed request says how many attempts were made, like a served one.
+#[tokio::test]
+async fn failures_report_their_attempts() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), FAST_RETRY).await;
+    for _ in 0..3 {
+        mock.push(Reply::error(500, "api_error", "boom"));
+    }
+    let resp = gw.post("/v1/messages", &body("claude-x", false)).await;
+    assert_eq!(resp.status(), 502);
+    assert_eq!(
+        header_of(&resp, "x-switchyard-attempts"),
+        "3",
+        "1 try + 2 retries"
+    );
+    let rec = &gw.records.wait_for(1).await[0];
+    assert_eq!(rec.attempts, 3);
+}

@@ -41,6 +41,27 @@ async fn client_disconnect_cancels_the_upstream() {
     assert_eq!(mock.finished_streams(), 0);
 }
 
+/// A client that leaves while a non-stream answer is awaited still leaves a
+/// row naming the model that was being asked and the attempt made.
+#[tokio::test]
+async fn an_abandoned_non_stream_request_keeps_its_model_and_attempts() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), "").await;
+    mock.push(Reply::Hang);
+    let body = body("claude-x", false);
+    let request = gw.post("/v1/messages", &body);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), request)
+            .await
+            .is_err(),
+        "the upstream hangs"
+    );
+    let rec = &gw.records.wait_for(1).await[0];
+    assert_eq!(rec.outcome, Outcome::ClientAborted);
+    assert!(rec.model.is_some() && rec.provider.is_some(), "{rec:?}");
+    assert_eq!(rec.attempts, 1);
+}
+
 #[tokio::test]
 async fn shutdown_lets_in_flight_streams_finish() {
     let mock = MockUpstream::start().await;
