@@ -90,6 +90,9 @@ pub struct AppState {
     stopping: tokio::sync::watch::Sender<bool>,
     /// Failed authentications by address (API keys and dashboard sign-ins).
     pub auth_failures: AuthFailures,
+    /// Dashboard session cookies signed out of, kept until they would have
+    /// expired (12 hours).
+    pub revoked_sessions: moka::sync::Cache<String, ()>,
 }
 
 impl AppState {
@@ -128,6 +131,10 @@ impl AppState {
             cache,
             stopping: tokio::sync::watch::Sender::new(false),
             auth_failures: AuthFailures::default(),
+            revoked_sessions: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(12 * 3600))
+                .build(),
         })
     }
 

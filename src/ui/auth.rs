@@ -2,9 +2,10 @@
 //! and exchanged for a session cookie (HttpOnly, SameSite=Strict, never the
 //! key itself, never in a URL).
 //!
-//! The cookie is `expiry.hmac` with HMAC-SHA256 keyed by the master key, so
-//! it needs no server-side store, survives restarts, and dies when the
-//! master key changes.
+//! The cookie is `expiry.nonce.hmac` with HMAC-SHA256 keyed by the master
+//! key, so it survives restarts and dies when the master key changes.
+//! Signing out revokes it: the gateway keeps revoked cookies until they
+//! would have expired (per instance, in memory).
 
 use crate::config::AuthConfig;
 use hmac::{Hmac, KeyInit, Mac};
@@ -24,24 +25,28 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn mac(key: &[u8], expiry: i64) -> String {
+fn mac(key: &[u8], expiry: i64, nonce: &str) -> String {
     // HMAC accepts keys of any length, so this never takes the `else`.
     let Ok(mut m) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) else {
         return String::new();
     };
     m.update(b"switchyard-ui-session:");
     m.update(expiry.to_string().as_bytes());
+    m.update(b":");
+    m.update(nonce.as_bytes());
     hex::encode(m.finalize().into_bytes())
 }
 
-/// A cookie value valid until `expiry` (unix seconds).
+/// A cookie value valid until `expiry` (unix seconds), unique per sign-in.
 pub fn issue(key: &str, expiry: i64) -> String {
-    format!("{expiry}.{}", mac(key.as_bytes(), expiry))
+    let nonce = uuid::Uuid::now_v7().simple().to_string();
+    format!("{expiry}.{nonce}.{}", mac(key.as_bytes(), expiry, &nonce))
 }
 
 /// Whether a cookie value is one we issued and has not expired.
 pub fn valid(key: &str, value: &str, at: i64) -> bool {
-    let Some((expiry, tag)) = value.split_once('.') else {
+    let mut parts = value.splitn(3, '.');
+    let (Some(expiry), Some(nonce), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
         return false;
     };
     let Ok(expiry) = expiry.parse::<i64>() else {
@@ -49,7 +54,23 @@ pub fn valid(key: &str, value: &str, at: i64) -> bool {
     };
     !tag.is_empty()
         && expiry > at
-        && bool::from(mac(key.as_bytes(), expiry).as_bytes().ct_eq(tag.as_bytes()))
+        && bool::from(
+            mac(key.as_bytes(), expiry, nonce)
+                .as_bytes()
+                .ct_eq(tag.as_bytes()),
+        )
+}
+
+/// The session cookie's value in a request, if any.
+pub fn cookie_value(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(n, _)| *n == COOKIE_NAME)
+        .map(|(_, v)| v)
 }
 
 /// Whether the posted key is the master key.
@@ -65,19 +86,14 @@ pub fn key_matches(auth: &AuthConfig, presented: &str) -> bool {
     }
 }
 
-/// Whether this request may see the dashboard.
-pub fn signed_in(auth: &AuthConfig, headers: &HeaderMap) -> bool {
+/// Whether this request may see the dashboard (`revoked`: cookies signed
+/// out of).
+pub fn signed_in(auth: &AuthConfig, headers: &HeaderMap, revoked: &dyn Fn(&str) -> bool) -> bool {
     let AuthConfig::MasterKey(key) = auth else {
         // `auth = "none"` is only allowed on loopback: open, like the API.
         return true;
     };
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .any(|(n, v)| n == COOKIE_NAME && valid(key.expose_secret(), v, now()))
+    cookie_value(headers).is_some_and(|v| valid(key.expose_secret(), v, now()) && !revoked(v))
 }
 
 /// The `Set-Cookie` value for a fresh sign-in.
@@ -105,6 +121,7 @@ mod tests {
         assert!(!valid("sk-master", &c, 2_000), "expired");
         assert!(!valid("sk-other", &c, 1_000), "another key");
         let forged = c.replacen("2000", "9000", 1);
+        assert_ne!(c, issue("sk-master", 2_000), "unique per sign-in");
         assert!(!valid("sk-master", &forged, 1_000), "extended expiry");
         assert!(!valid("sk-master", "garbage", 1_000));
         assert!(!c.contains("sk-master"));
@@ -114,11 +131,14 @@ mod tests {
     fn signed_in_reads_the_cookie_header() {
         let auth = AuthConfig::MasterKey("k".to_string().into());
         let mut h = HeaderMap::new();
-        assert!(!signed_in(&auth, &h));
+        let none = |_: &str| false;
+        assert!(!signed_in(&auth, &h, &none));
         let cookie = set_cookie(&auth);
         let pair = cookie.split(';').next().unwrap().to_string();
         h.insert(COOKIE, format!("other=1; {pair}").parse().unwrap());
-        assert!(signed_in(&auth, &h));
+        assert!(signed_in(&auth, &h, &none));
+        let value = cookie_value(&h).unwrap().to_string();
+        assert!(!signed_in(&auth, &h, &|v| v == value), "revoked");
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     }
 }

@@ -102,7 +102,7 @@ where
     F: FnOnce(Range, String) -> Fut,
     Fut: std::future::Future<Output = Result<String, String>>,
 {
-    if !auth::signed_in(&state.config.auth, headers) {
+    if !signed_in(state, headers) {
         return Redirect::to("/ui/login").into_response();
     }
     if state.store.is_none() {
@@ -175,7 +175,7 @@ async fn session(
 
 /// Rows of the range shown, as the admin export gives them.
 async fn export(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Params) -> Response {
-    if !auth::signed_in(&s.config.auth, &headers) {
+    if !signed_in(&s, &headers) {
         return Redirect::to("/ui/login").into_response();
     }
     crate::api::admin::export(State(s), Query(q)).await
@@ -187,14 +187,14 @@ async fn report_json(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    if !auth::signed_in(&s.config.auth, &headers) {
+    if !signed_in(&s, &headers) {
         return Redirect::to("/ui/login").into_response();
     }
     crate::api::admin::report(State(s), Path("models".to_string()), Query(q)).await
 }
 
 async fn login_page(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if auth::signed_in(&s.config.auth, &headers) {
+    if signed_in(&s, &headers) {
         return Redirect::to("/ui").into_response();
     }
     no_store(Html(html::login(None)).into_response())
@@ -231,7 +231,18 @@ async fn login(
     no_store(resp)
 }
 
-async fn logout() -> Response {
+/// Whether the request carries a live, unrevoked session cookie.
+fn signed_in(state: &AppState, headers: &HeaderMap) -> bool {
+    auth::signed_in(&state.config.auth, headers, &|v| {
+        state.revoked_sessions.contains_key(v)
+    })
+}
+
+/// Sign out: the cookie is revoked here and cleared in the browser.
+async fn logout(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(v) = auth::cookie_value(&headers) {
+        s.revoked_sessions.insert(v.to_string(), ());
+    }
     let mut resp = Redirect::to("/ui/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&auth::clear_cookie()) {
         resp.headers_mut().insert(SET_COOKIE, v);
