@@ -5,6 +5,20 @@
 use rust_decimal::Decimal;
 use std::fmt::Write;
 
+/// `s` as one URL path segment: everything but unreserved characters
+/// percent-encoded (a client's session id may hold `/`, `?`, `#`, `%`).
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Escape text for HTML bodies and attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -159,6 +173,14 @@ pub fn login(error: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn session_ids_become_one_path_segment() {
+        assert_eq!(path_segment("0b6c7a52-ab_c.d~"), "0b6c7a52-ab_c.d~");
+        assert_eq!(path_segment("a/b?c#d%e f"), "a%2Fb%3Fc%23d%25e%20f");
+        assert_eq!(path_segment("é"), "%C3%A9");
+    }
+
     use super::*;
 
     #[test]

@@ -3,7 +3,7 @@
 //! `data-value`, so a test can hold the page to the JSON API).
 
 use super::charts;
-use super::html::{card, esc, page, pct, table, usd};
+use super::html::{card, esc, page, path_segment, pct, table, usd};
 use crate::state::AppState;
 use crate::store::Store;
 use crate::usage::reports::{Range, Report, Summary, build, today};
@@ -274,7 +274,7 @@ fn requests_table(rows: &[crate::usage::reports::TopRequest], query: &str) -> St
             vec![
                 format!(
                     "<a href='/ui/requests/{}{}'>{}</a>",
-                    esc(&t.id),
+                    path_segment(&t.id),
                     esc(query),
                     esc(&t.id)
                 ),
@@ -327,7 +327,7 @@ pub async fn spend(state: &AppState, range: Range, query: String) -> Result<Stri
             vec![
                 format!(
                     "<a href='/ui/sessions/{}{}'>{}</a>",
-                    esc(&l.name),
+                    path_segment(&l.name),
                     esc(&query),
                     esc(&l.name)
                 ),
