@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+use std::path::PathBuf;
 use std::time::Duration;
 use toml::{Table, Value};
 
@@ -105,6 +106,7 @@ pub(super) static TOP_KEYS: &[&str] = &[
     "database_url",
     "retention",
     "prices_file",
+    "ledger_spool",
     "costs",
     "cache",
     "redis_url",
@@ -259,6 +261,7 @@ fn read_ledger(top: &Section<'_>, errors: &mut Errors) -> super::LedgerConfig {
         }
     }
     super::LedgerConfig {
+        spool: top.non_empty_str("ledger_spool", errors).map(PathBuf::from),
         database_url,
         retention,
         prices_file: top

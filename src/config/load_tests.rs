@@ -321,6 +321,7 @@ shutdown_timeout = "5s"
 database_url = "sqlite://x.db"
 retention = "30d"
 prices_file = "prices.json"
+ledger_spool = "spool.jsonl"
 redis_url = "redis://127.0.0.1:6379"
 [clients]
 header_timeout = "10s"
@@ -429,4 +430,15 @@ fn listen_takes_a_host_name() {
     assert_eq!(c.listen.to_string(), "127.0.0.1:4100");
     let e = load("listen = \"nowhere\"\n").unwrap_err().to_string();
     assert!(e.contains("'nowhere' is not an address"), "{e}");
+}
+
+#[test]
+fn the_ledger_spool_sits_beside_a_sqlite_ledger_or_where_it_is_told() {
+    let c = load("database_url = \"sqlite:///var/lib/sy/ledger.db?mode=rwc\"").unwrap();
+    assert_eq!(
+        c.spool_file(),
+        std::path::PathBuf::from("/var/lib/sy/switchyard-spool.jsonl")
+    );
+    let c = load("ledger_spool = \"/tmp/sy.jsonl\"").unwrap();
+    assert_eq!(c.spool_file(), std::path::PathBuf::from("/tmp/sy.jsonl"));
 }

@@ -90,6 +90,9 @@ pub struct LedgerConfig {
     pub prices_file: Option<PathBuf>,
     /// Fixed monthly costs of running the gateway (USD), for total cost of ownership.
     pub fixed_monthly: Vec<(String, rust_decimal::Decimal)>,
+    /// Where rows the database could not take at shutdown are kept for the
+    /// next start (default: `switchyard-spool.jsonl` beside the config).
+    pub spool: Option<PathBuf>,
 }
 
 impl Config {
@@ -108,6 +111,25 @@ impl Config {
             dir
         };
         sqlite_url(&dir.join("switchyard.db"))
+    }
+
+    /// The ledger's spool file: `ledger_spool` resolved against the config's
+    /// directory, else beside a SQLite ledger, else beside the config.
+    pub fn spool_file(&self) -> PathBuf {
+        let dir = match &self.source {
+            ConfigSource::File(p) => p.parent().map(|d| d.to_path_buf()).unwrap_or_default(),
+            ConfigSource::Embedded => PathBuf::new(),
+        };
+        const NAME: &str = "switchyard-spool.jsonl";
+        match &self.ledger.spool {
+            Some(f) if f.is_absolute() => f.clone(),
+            Some(f) => dir.join(f),
+            // Beside a SQLite ledger; else beside the config.
+            None => match sqlite_path(&self.database_url()) {
+                Some(db) => db.with_file_name(NAME),
+                None => dir.join(NAME),
+            },
+        }
     }
 
     /// The prices file, resolved against the config's directory.
@@ -339,6 +361,18 @@ impl ModelConfig {
 /// Whether `addr` only accepts connections from this machine.
 pub fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
+}
+
+/// The file of a `sqlite://` URL (its query removed).
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let file = rest
+        .split('?')
+        .next()
+        .filter(|f| !f.is_empty() && *f != ":memory:")?;
+    Some(PathBuf::from(file))
 }
 
 /// The SQLite URL of a ledger file (created when missing).

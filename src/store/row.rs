@@ -3,7 +3,7 @@
 
 /// One row of the `requests` table.
 #[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LedgerRow {
     pub id: String,
     pub ts_ms: i64,

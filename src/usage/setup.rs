@@ -46,6 +46,7 @@ pub async fn open_ledger(config: &Config) -> Result<(Arc<Ledger>, LedgerWriter, 
     let writer = WriterConfig {
         retention: config.ledger.retention,
         cache_ttl: config.routing.cache_ttl,
+        spool: Some(config.spool_file()),
         ..WriterConfig::default()
     };
     let (ledger, writer) = start(store.clone(), pricer, writer);

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Writer settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriterConfig {
     /// Records the queue holds.
     pub capacity: usize,
@@ -31,6 +31,9 @@ pub struct WriterConfig {
     /// How long the provider keeps a prompt cached (the baseline's simulated
     /// cache; `[router] cache_ttl`).
     pub cache_ttl: Duration,
+    /// Where rows the database cannot take at shutdown are kept, and read
+    /// back (and written) at the next start; `None`: they are lost.
+    pub spool: Option<std::path::PathBuf>,
 }
 
 impl Default for WriterConfig {
@@ -41,6 +44,7 @@ impl Default for WriterConfig {
             flush_interval: Duration::from_millis(250),
             retention: Some(Duration::from_secs(365 * 86_400)),
             cache_ttl: Duration::from_secs(300),
+            spool: None,
         }
     }
 }
@@ -52,6 +56,10 @@ pub struct WriterStats {
     pub written: u64,
     /// Rows given up on (database unavailable at shutdown).
     pub lost: u64,
+    /// Rows kept in the spool file for the next start.
+    pub spooled: u64,
+    /// Rows read back from the spool file at start.
+    pub replayed: u64,
 }
 
 /// The record sink: queues records for the writer, which prices them off
@@ -147,6 +155,7 @@ async fn flush(
     stats: &mut WriterStats,
     backoff: &mut Backoff,
     closing: bool,
+    spool: Option<&std::path::Path>,
 ) {
     if batch.is_empty() {
         return;
@@ -191,14 +200,72 @@ async fn flush(
         }
     }
     if closing {
-        tracing::error!(
-            rows = batch.len(),
-            "ledger unreachable at shutdown: rows lost"
-        );
         backoff.gave_up = true;
-        stats.lost += batch.len() as u64;
+        match spool.map(|path| (path, spool_rows(path, batch))) {
+            Some((path, Ok(()))) => {
+                tracing::warn!(
+                    rows = batch.len(),
+                    file = %path.display(),
+                    "ledger unreachable at shutdown: rows spooled; the next start writes them"
+                );
+                stats.spooled += batch.len() as u64;
+            }
+            Some((path, Err(e))) => {
+                tracing::error!(rows = batch.len(), file = %path.display(), error = %e, "ledger unreachable at shutdown and the spool failed: rows lost");
+                stats.lost += batch.len() as u64;
+            }
+            None => {
+                tracing::error!(
+                    rows = batch.len(),
+                    "ledger unreachable at shutdown: rows lost"
+                );
+                stats.lost += batch.len() as u64;
+            }
+        }
         batch.clear();
     }
+}
+
+/// Append `rows` to `path` (JSON Lines).
+fn spool_rows(path: &std::path::Path, rows: &[LedgerRow]) -> std::io::Result<()> {
+    use std::io::Write;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let mut f = std::io::BufWriter::new(file);
+    for r in rows {
+        serde_json::to_writer(&mut f, r)?;
+        f.write_all(b"\n")?;
+    }
+    f.into_inner().map_err(|e| e.into_error())?.sync_all()
+}
+
+/// Take the rows a previous run spooled (none when there is no file): the
+/// file is removed once read, and the rows go to the database like new
+/// ones (spooled again if it is still down at the next shutdown; a row
+/// written twice is kept once). Unreadable lines are skipped with a warning.
+fn take_spool(path: &std::path::Path) -> Vec<LedgerRow> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    if let Err(e) = std::fs::remove_file(path) {
+        tracing::warn!(file = %path.display(), error = %e, "could not remove the ledger spool after reading it");
+    }
+    let mut rows = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        match serde_json::from_str(line) {
+            Ok(r) => rows.push(r),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), line = i + 1, error = %e, "spooled ledger row unreadable; skipped")
+            }
+        }
+    }
+    rows
 }
 
 async fn purge(store: &Store, retention: Duration) {
@@ -243,6 +310,14 @@ async fn run(
     let mut stats = WriterStats::default();
     let mut backoff = Backoff::default();
     let mut batch: Vec<LedgerRow> = Vec::with_capacity(config.batch);
+    let spool = config.spool.as_deref();
+    if let Some(path) = spool {
+        batch.extend(take_spool(path));
+        if !batch.is_empty() {
+            stats.replayed = batch.len() as u64;
+            tracing::info!(rows = batch.len(), file = %path.display(), "writing the ledger rows spooled at the last shutdown");
+        }
+    }
     let mut tick = tokio::time::interval(config.flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut retention_tick = tokio::time::interval(Duration::from_secs(3600));
@@ -252,12 +327,12 @@ async fn run(
                 Some(r) => {
                     batch.push(pricing.row(&r));
                     if batch.len() >= config.batch {
-                        flush(&store, &mut batch, &mut stats, &mut backoff, false).await;
+                        flush(&store, &mut batch, &mut stats, &mut backoff, false, spool).await;
                     }
                 }
                 None => break,
             },
-            _ = tick.tick() => flush(&store, &mut batch, &mut stats, &mut backoff, false).await,
+            _ = tick.tick() => flush(&store, &mut batch, &mut stats, &mut backoff, false, spool).await,
             _ = retention_tick.tick() => {
                 if let Some(r) = config.retention {
                     purge(&store, r).await;
@@ -267,16 +342,17 @@ async fn run(
                 while let Ok(r) = rx.try_recv() {
                     batch.push(pricing.row(&r));
                     if batch.len() >= config.batch {
-                        flush(&store, &mut batch, &mut stats, &mut backoff, true).await;
+                        flush(&store, &mut batch, &mut stats, &mut backoff, true, spool).await;
                     }
                 }
                 break;
             }
         }
     }
-    flush(&store, &mut batch, &mut stats, &mut backoff, true).await;
+    flush(&store, &mut batch, &mut stats, &mut backoff, true, spool).await;
     tracing::info!(
         written = stats.written,
+        spooled = stats.spooled,
         lost = stats.lost,
         "ledger writer stopped"
     );
@@ -332,5 +408,44 @@ mod tests {
             started.elapsed()
         );
         assert_eq!((stats.written, stats.lost), (10, 15));
+    }
+
+    /// Rows the database could not take at shutdown wait in the spool file
+    /// and are written by the next start.
+    #[tokio::test]
+    async fn rows_spooled_at_shutdown_are_written_at_the_next_start() {
+        let store = store().await;
+        let spool =
+            std::env::temp_dir().join(format!("switchyard-spool-{}.jsonl", uuid::Uuid::now_v7()));
+        let config = WriterConfig {
+            flush_interval: Duration::from_millis(20),
+            spool: Some(spool.clone()),
+            ..WriterConfig::default()
+        };
+        sqlx::query("ALTER TABLE requests RENAME TO requests_away")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let (ledger, writer) = start(store.clone(), Pricer::default(), config.clone());
+        for i in 0..7 {
+            ledger.record(&record(i));
+        }
+        let stats = writer.close().await;
+        assert_eq!((stats.written, stats.spooled, stats.lost), (0, 7, 0));
+        assert_eq!(std::fs::read_to_string(&spool).unwrap().lines().count(), 7);
+        // The database is back: the next start writes them and the file goes.
+        sqlx::query("ALTER TABLE requests_away RENAME TO requests")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let (_ledger, writer) = start(store.clone(), Pricer::default(), config);
+        let stats = writer.close().await;
+        assert_eq!((stats.replayed, stats.written), (7, 7));
+        assert!(!spool.exists());
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM requests")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 7);
     }
 }
