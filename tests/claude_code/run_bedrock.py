@@ -18,11 +18,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import free_port, wait_file, wait_health  # noqa: E402
+from harness import free_port, runner_setup, wait_file, wait_health  # noqa: E402
 
 KEY = "sk-switchyard-bedrock-probe"
 AWS = {"AccessKeyId": "AKIDPROBEBEDROCK", "SecretAccessKey": "probe/secret+key", "SessionToken": "probe-session"}
@@ -42,17 +41,7 @@ def write_aws_profile(out):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--switchyard", required=True)
-    ap.add_argument("--probe-dir", required=True)
-    ap.add_argument("--claude", required=True)
-    ap.add_argument("--out")
-    args = ap.parse_args()
-    sys.path.insert(0, args.probe_dir)
-    import probe  # noqa: E402  (the shared probe's runner and checks)
-
-    out = os.path.abspath(args.out or tempfile.mkdtemp(prefix="cc-bedrock-"))
-    os.makedirs(out, exist_ok=True)
+    args, probe, out = runner_setup("cc-bedrock-")
     capture = os.path.join(out, "bedrock.jsonl")
     procs, failures, total = [], 0, 0
     try:

@@ -16,11 +16,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import free_port, wait_file, wait_health  # noqa: E402
+from harness import free_port, runner_setup, wait_file, wait_health  # noqa: E402
 
 KEY = "sk-switchyard-tiers-probe"
 PROMPT = ("Design a zero-downtime migration plan for our 30 microservices from REST to gRPC and compare "
@@ -28,17 +27,7 @@ PROMPT = ("Design a zero-downtime migration plan for our 30 microservices from R
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--switchyard", required=True)
-    ap.add_argument("--probe-dir", required=True)
-    ap.add_argument("--claude", required=True)
-    ap.add_argument("--out")
-    args = ap.parse_args()
-    sys.path.insert(0, args.probe_dir)
-    import probe  # noqa: E402  (the shared probe's runner and checks)
-
-    out = os.path.abspath(args.out or tempfile.mkdtemp(prefix="cc-tiers-"))
-    os.makedirs(out, exist_ok=True)
+    args, probe, out = runner_setup("cc-tiers-")
     capture = os.path.join(out, "upstream.jsonl")
     port_file = os.path.join(out, "mock.port")
     mock = subprocess.Popen([sys.executable, os.path.join(HERE, "mock_tiers.py"), "--port-file", port_file,

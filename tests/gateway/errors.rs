@@ -404,7 +404,7 @@ async fn wrong_keys_from_one_address_are_throttled() {
     }
     let resp = wrong("/v1/messages").await;
     assert_eq!(resp.status(), 429);
-    assert_eq!(header_of(&resp, "retry-after"), "60");
+    assert_eq!(header(&resp, "retry-after"), "60");
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["type"], "rate_limit_error");
     let resp = wrong("/v1/chat/completions").await;
@@ -430,14 +430,6 @@ async fn wrong_keys_from_one_address_are_throttled() {
     assert_eq!(login.status(), 429);
 }
 
-fn header_of(resp: &reqwest::Response, name: &str) -> String {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string()
-}
-
 /// A failed request says how many attempts were made, like a served one.
 #[tokio::test]
 async fn failures_report_their_attempts() {
@@ -449,7 +441,7 @@ async fn failures_report_their_attempts() {
     let resp = gw.post("/v1/messages", &body("claude-x", false)).await;
     assert_eq!(resp.status(), 502);
     assert_eq!(
-        header_of(&resp, "x-switchyard-attempts"),
+        header(&resp, "x-switchyard-attempts"),
         "3",
         "1 try + 2 retries"
     );

@@ -67,14 +67,6 @@ fn fixture_lines(name: &str) -> Vec<devset::Line> {
     devset::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn header(resp: &reqwest::Response, name: &str) -> String {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string()
-}
-
 #[tokio::test]
 async fn twenty_queries_simple_local_complex_on_claude() {
     twenty_queries("").await;

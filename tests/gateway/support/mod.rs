@@ -241,6 +241,15 @@ pub fn http_client() -> reqwest::Client {
 }
 
 /// A minimal Messages body.
+/// A response header as text ("" when absent).
+pub fn header(resp: &reqwest::Response, name: &str) -> String {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
 pub fn body(model: &str, stream: bool) -> String {
     serde_json::json!({
         "model": model,
