@@ -225,7 +225,7 @@ impl Provider {
             };
         }
         let resp = self.send_checked(request, deadline, deadline).await?;
-        let body = read_answer(resp, deadline).await?;
+        let body = read_answer(resp, deadline, self.timeouts.idle).await?;
         if wire.answer_passes_to(call.client.dialect()) {
             let meter = wire.meter_answer(&body)?;
             return Ok(Opened::Json { body, meter });
@@ -257,7 +257,7 @@ impl Provider {
         let first_by = (Instant::now() + self.timeouts.first_byte).min(deadline);
         match self.send_checked(request, first_by, deadline).await {
             Ok(resp) => {
-                let body = read_answer(resp, deadline).await?;
+                let body = read_answer(resp, deadline, self.timeouts.idle).await?;
                 self.adapter.count_answer(body).map(Some)
             }
             // A server without the endpoint: the caller estimates locally.
@@ -278,7 +278,7 @@ impl Provider {
                 .send_checked(request, deadline, deadline)
                 .await
                 .map_err(|e| e.to_string())?;
-            let body = read_answer(resp, deadline)
+            let body = read_answer(resp, deadline, timeout)
                 .await
                 .map_err(|e| e.to_string())?;
             crate::protocol::ollama::parse_tags(&body)

@@ -114,11 +114,21 @@ async fn read_capped(
     resp: reqwest::Response,
     cap: usize,
     deadline: Instant,
+    idle: Option<std::time::Duration>,
 ) -> Result<(Bytes, bool), UpstreamError> {
     let read = async {
         let mut body = BytesMut::new();
         let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
+        loop {
+            let next = match idle {
+                Some(gap) => tokio::time::timeout(gap, stream.next())
+                    .await
+                    .map_err(|_| UpstreamError::timeout(TimeoutKind::Idle))?,
+                None => stream.next().await,
+            };
+            let Some(chunk) = next else {
+                break;
+            };
             let chunk = chunk.map_err(transport_error)?;
             let room = cap.saturating_sub(body.len());
             body.extend_from_slice(&chunk[..chunk.len().min(room)]);
@@ -135,18 +145,20 @@ async fn read_capped(
 
 /// Read an error body (truncated at 64 KB).
 pub async fn read_error_body(resp: reqwest::Response, deadline: Instant) -> Bytes {
-    read_capped(resp, ERROR_BODY_CAP, deadline)
+    read_capped(resp, ERROR_BODY_CAP, deadline, None)
         .await
         .map(|(b, _)| b)
         .unwrap_or_default()
 }
 
-/// Read a whole answer.
+/// Read a whole answer; a body that stops for `idle` once it has begun
+/// (its headers came) is an idle timeout, so the next target can answer.
 pub async fn read_answer(
     resp: reqwest::Response,
     deadline: Instant,
+    idle: std::time::Duration,
 ) -> Result<Bytes, UpstreamError> {
-    match read_capped(resp, ANSWER_CAP, deadline).await? {
+    match read_capped(resp, ANSWER_CAP, deadline, Some(idle)).await? {
         (_, true) => Err(UpstreamError::new(
             UpstreamErrorKind::Malformed,
             format!("upstream answer larger than {ANSWER_CAP} bytes"),

@@ -221,3 +221,34 @@ async fn an_expired_deadline_does_not_cool_down_the_healthy_fallback() {
         "{health}"
     );
 }
+
+/// A non-stream answer whose body stops after its headers ends at the idle
+/// gap (so a fallback can answer), not at the total deadline.
+#[tokio::test]
+async fn a_stalled_non_stream_body_is_an_idle_timeout() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::start(&mock.url(), &config("idle = \"150ms\"")).await;
+    mock.push(Reply::Sse {
+        events: text_events("claude-x", "partial", 1, 1)
+            .into_iter()
+            .take(1)
+            .collect(),
+        gap: Duration::ZERO,
+        tail: StreamTail::Hang,
+    });
+    let started = std::time::Instant::now();
+    let resp = gw.post("/v1/messages", &body("claude-x", false)).await;
+    assert_eq!(resp.status(), 504);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let v: Value = resp.json().await.unwrap();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("idle"),
+        "{v}"
+    );
+    let rec = &gw.records.wait_for(1).await[0];
+    assert_eq!(rec.error_kind.as_deref(), Some("timeout_idle"));
+}
