@@ -96,15 +96,29 @@ pub struct LedgerConfig {
 }
 
 impl Config {
+    /// The config file's directory (empty for the embedded config).
+    fn dir(&self) -> PathBuf {
+        match &self.source {
+            ConfigSource::File(p) => p.parent().map(|d| d.to_path_buf()).unwrap_or_default(),
+            ConfigSource::Embedded => PathBuf::new(),
+        }
+    }
+
+    /// A path from the config, resolved against the config's directory.
+    fn resolve(&self, f: &std::path::Path) -> PathBuf {
+        if f.is_absolute() {
+            f.to_path_buf()
+        } else {
+            self.dir().join(f)
+        }
+    }
+
     /// The ledger's database URL (a SQLite file beside the config by default).
     pub fn database_url(&self) -> String {
         if let Some(u) = &self.ledger.database_url {
             return u.clone();
         }
-        let dir = match &self.source {
-            ConfigSource::File(p) => p.parent().map(|d| d.to_path_buf()).unwrap_or_default(),
-            ConfigSource::Embedded => PathBuf::new(),
-        };
+        let dir = self.dir();
         let dir = if dir.as_os_str().is_empty() {
             PathBuf::from(".")
         } else {
@@ -116,31 +130,19 @@ impl Config {
     /// The ledger's spool file: `ledger_spool` resolved against the config's
     /// directory, else beside a SQLite ledger, else beside the config.
     pub fn spool_file(&self) -> PathBuf {
-        let dir = match &self.source {
-            ConfigSource::File(p) => p.parent().map(|d| d.to_path_buf()).unwrap_or_default(),
-            ConfigSource::Embedded => PathBuf::new(),
-        };
         const NAME: &str = "switchyard-spool.jsonl";
         match &self.ledger.spool {
-            Some(f) if f.is_absolute() => f.clone(),
-            Some(f) => dir.join(f),
-            // Beside a SQLite ledger; else beside the config.
+            Some(f) => self.resolve(f),
             None => match sqlite_path(&self.database_url()) {
                 Some(db) => db.with_file_name(NAME),
-                None => dir.join(NAME),
+                None => self.dir().join(NAME),
             },
         }
     }
 
     /// The prices file, resolved against the config's directory.
     pub fn prices_file(&self) -> Option<PathBuf> {
-        let f = self.ledger.prices_file.as_ref()?;
-        match (&self.source, f.is_relative()) {
-            (ConfigSource::File(p), true) => {
-                Some(p.parent().map(|d| d.join(f)).unwrap_or_else(|| f.clone()))
-            }
-            _ => Some(f.clone()),
-        }
+        self.ledger.prices_file.as_deref().map(|f| self.resolve(f))
     }
 
     /// The provider with this name.

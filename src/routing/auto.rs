@@ -54,12 +54,21 @@ impl SessionTurn {
 }
 
 /// The auto decision: a tier rank, the classification (when one was made),
-/// why, and what to remember.
+/// why, and what to remember (within a session).
 pub(super) struct Decision {
     pub rank: usize,
     pub classification: Option<Classification>,
     pub reason: String,
     pub session: Option<SessionTurn>,
+}
+
+/// One policy's verdict: the rank, the classification, why, and the
+/// conversation's memory after this turn.
+struct Verdict {
+    rank: usize,
+    classification: Option<Classification>,
+    reason: String,
+    memory: Memory,
 }
 
 /// A cost comparison of two tiers over the horizon.
@@ -150,33 +159,27 @@ impl Router {
             },
             cache_marked: turn.cache_marked,
         };
-        let mut d = match (self.routing.turns, &turn.step, &memory) {
-            (TurnPolicy::Task, _, _) => self.whole_task(raw, memory.as_ref())?,
-            (TurnPolicy::PerTurn, Step::Human { answers_question }, _) => {
-                self.person_turn(raw, memory.as_ref(), *answers_question, shape)?
+        let memory = memory.as_ref();
+        let v = match (self.routing.turns, &turn.step) {
+            (TurnPolicy::Task, _) => self.whole_task(raw, memory)?,
+            (TurnPolicy::PerTurn, Step::Human { answers_question }) => {
+                self.person_turn(raw, memory, *answers_question, shape)?
             }
-            (TurnPolicy::PerTurn, Step::Tools { called, signal }, _) => {
-                self.tool_step(raw, memory.as_ref(), called, *signal, shape)?
+            (TurnPolicy::PerTurn, Step::Tools { called, signal }) => {
+                self.tool_step(raw, memory, called, *signal, shape)?
             }
         };
-        if let (Some(key), Some(s)) = (key, d.session.as_mut()) {
-            s.key = key;
-            s.prompt_tokens = input_tokens;
-            s.cache_marked = turn.cache_marked;
-            s.messages = raw.messages().len();
-        } else {
-            d.session = None;
-        }
-        Ok(d)
-    }
-
-    fn remember(memory: Memory) -> Option<SessionTurn> {
-        Some(SessionTurn {
-            key: (String::new(), 0),
-            memory,
-            prompt_tokens: 0,
-            cache_marked: false,
-            messages: 0,
+        Ok(Decision {
+            rank: v.rank,
+            classification: v.classification,
+            reason: v.reason,
+            session: key.map(|key| SessionTurn {
+                key,
+                memory: v.memory,
+                prompt_tokens: input_tokens,
+                cache_marked: turn.cache_marked,
+                messages: raw.messages().len(),
+            }),
         })
     }
 
@@ -185,7 +188,7 @@ impl Router {
         &self,
         raw: &RawRequest,
         memory: Option<&Memory>,
-    ) -> Result<Decision, GatewayError> {
+    ) -> Result<Verdict, GatewayError> {
         let (mut rank, c) = self.classify(raw)?;
         let mut reason = format!("auto: score {:.2} → {}", c.score, c.level.as_str());
         if let Some(m) = memory.filter(|m| m.task_rank > rank) {
@@ -197,11 +200,11 @@ impl Router {
         }
         let mut m = memory.cloned().unwrap_or_else(|| Memory::new(rank));
         m.task_rank = rank;
-        Ok(Decision {
+        Ok(Verdict {
             rank,
             classification: Some(c),
             reason,
-            session: Self::remember(m),
+            memory: m,
         })
     }
 
@@ -211,7 +214,7 @@ impl Router {
         memory: Option<&Memory>,
         answers_question: bool,
         shape: TurnShape,
-    ) -> Result<Decision, GatewayError> {
+    ) -> Result<Verdict, GatewayError> {
         let (floor, c) = self.classify(raw)?;
         let mut rank = floor;
         let mut reason = format!("auto: score {:.2} → {}", c.score, c.level.as_str());
@@ -242,11 +245,11 @@ impl Router {
         let mut m = memory.cloned().unwrap_or_else(|| Memory::new(rank));
         m.task_rank = rank;
         m.failures = 0;
-        Ok(Decision {
+        Ok(Verdict {
             rank,
             classification: Some(c),
             reason,
-            session: Self::remember(m),
+            memory: m,
         })
     }
 
@@ -257,7 +260,7 @@ impl Router {
         called: &[String],
         signal: Option<Signal>,
         shape: TurnShape,
-    ) -> Result<Decision, GatewayError> {
+    ) -> Result<Verdict, GatewayError> {
         let (task, classification) = match memory {
             Some(m) => (m.task_rank, None),
             None => {
@@ -333,11 +336,11 @@ impl Router {
                 };
             }
         }
-        Ok(Decision {
+        Ok(Verdict {
             rank,
             classification,
             reason,
-            session: Self::remember(m),
+            memory: m,
         })
     }
 

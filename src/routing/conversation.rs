@@ -45,8 +45,8 @@ fn is_reminder(text: &str) -> bool {
     text.trim_start().starts_with("<system-reminder>")
 }
 
-/// Human text and tool results in one user turn.
-fn read_user_turn(raw: &[u8]) -> (String, usize) {
+/// Human text (system reminders left out) and tool results in one user turn.
+pub(super) fn read_user_turn(raw: &[u8]) -> (String, usize) {
     match raw.first() {
         Some(b'"') => match serde_json::from_slice::<String>(raw) {
             Ok(t) if !is_reminder(&t) => (t, 0),

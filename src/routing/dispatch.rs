@@ -331,6 +331,15 @@ mod tests {
         assert_eq!(r.failures.len(), 2, "both listed as skipped");
     }
 
+    /// Run `plan` with every attempt answering.
+    async fn answer(plan: &Plan, health: &Health) -> Result<Success<()>, GatewayError> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        run(plan, &retry(), deadline, health, |_| async {
+            Ok::<_, UpstreamError>(())
+        })
+        .await
+    }
+
     #[tokio::test]
     async fn a_probe_is_taken_only_by_the_attempt_that_makes_it() {
         // The local tier's chain is [local, haiku]; haiku has cooled down
@@ -347,16 +356,7 @@ mod tests {
         health.record(&haiku, false);
         tokio::time::sleep(Duration::from_millis(25)).await;
         for _ in 0..3 {
-            let r = run(
-                &plan,
-                &retry(),
-                Instant::now() + Duration::from_secs(5),
-                &health,
-                |_| async { Ok::<_, UpstreamError>(()) },
-            )
-            .await
-            .unwrap();
-            assert_eq!(r.target, 0);
+            assert_eq!(answer(&plan, &health).await.unwrap().target, 0);
         }
         assert_eq!(
             health.peek(&haiku),
@@ -365,15 +365,7 @@ mod tests {
         );
         let mut only_haiku = plan.clone();
         only_haiku.targets.remove(0);
-        let r = run(
-            &only_haiku,
-            &retry(),
-            Instant::now() + Duration::from_secs(5),
-            &health,
-            |_| async { Ok::<_, UpstreamError>(()) },
-        )
-        .await
-        .unwrap();
+        let r = answer(&only_haiku, &health).await.unwrap();
         assert_eq!(
             (r.attempts, r.failures.len()),
             (1, 0),

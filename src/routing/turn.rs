@@ -190,27 +190,13 @@ fn only_tool_results(content: &[u8]) -> bool {
     if content.first() != Some(&b'[') || !has(content, "\"tool_result\"") {
         return false;
     }
-    #[derive(Deserialize)]
-    struct Block<'a> {
-        #[serde(rename = "type", default)]
-        kind: Option<&'a str>,
-        #[serde(default)]
-        text: Option<String>,
-    }
     // Text blocks beside the results are usually system reminders; only
     // then is the turn parsed (the results may be whole files).
-    if !has(content, "\"text\"") {
-        return true;
-    }
-    match serde_json::from_slice::<Vec<Block<'_>>>(content) {
-        Ok(blocks) => blocks.iter().all(|b| match (b.kind, &b.text) {
-            (Some("text"), Some(t)) => {
-                t.trim().is_empty() || t.trim_start().starts_with("<system-reminder>")
-            }
-            _ => true,
-        }),
-        Err(_) => true,
-    }
+    !has(content, "\"text\"")
+        || super::conversation::read_user_turn(content)
+            .0
+            .trim()
+            .is_empty()
 }
 
 /// Bytes of the first turn hashed at most.

@@ -151,6 +151,16 @@ impl Relay {
         self.ended = Some(StreamEnd::Failed(error));
     }
 
+    /// End with an error event: the gateway is shutting down.
+    fn stopped(&mut self) {
+        let error = UpstreamError::new(
+            UpstreamErrorKind::Overloaded,
+            "the gateway is shutting down; retry the request",
+        );
+        self.out.push_back(self.transcoder.error_event(&error));
+        self.ended = Some(StreamEnd::Stopped);
+    }
+
     fn report(&mut self, end: StreamEnd) {
         if let Some(tap) = self.tap.take() {
             tap.end(&end, self.transcoder.meter());
@@ -185,18 +195,6 @@ impl Stream for Relay {
                 this.fail(UpstreamError::timeout(TimeoutKind::Total));
                 continue;
             }
-            if let Some(stop) = &mut this.stop
-                && stop.as_mut().poll(cx).is_ready()
-            {
-                this.stop = None;
-                let error = UpstreamError::new(
-                    UpstreamErrorKind::Overloaded,
-                    "the gateway is shutting down; retry the request",
-                );
-                this.out.push_back(this.transcoder.error_event(&error));
-                this.ended = Some(StreamEnd::Stopped);
-                continue;
-            }
             match this.upstream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     this.idle_timer.as_mut().reset(Instant::now() + this.idle);
@@ -212,6 +210,17 @@ impl Stream for Relay {
                 Poll::Pending => {
                     if this.idle_timer.as_mut().poll(cx).is_ready() {
                         this.fail(UpstreamError::timeout(TimeoutKind::Idle));
+                        continue;
+                    }
+                    // Only while waiting: a relay that is handed data is
+                    // polled again, and sees the stop then.
+                    if this
+                        .stop
+                        .as_mut()
+                        .is_some_and(|s| s.as_mut().poll(cx).is_ready())
+                    {
+                        this.stop = None;
+                        this.stopped();
                         continue;
                     }
                     return Poll::Pending;

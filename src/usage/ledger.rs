@@ -59,6 +59,19 @@ impl Pricer {
     }
 }
 
+/// A configured model's price: its own (or $0 when local), else the book's
+/// for its upstream id.
+fn model_price(
+    by_model: &HashMap<String, Price>,
+    book: &PriceBook,
+    m: &crate::config::ModelConfig,
+) -> Option<Price> {
+    by_model.get(&m.name).copied().or_else(|| {
+        book.lookup(m.id.as_deref().unwrap_or(&m.name))
+            .map(|p| p.price)
+    })
+}
+
 impl Pricer {
     /// Build from config and a price book.
     pub fn new(config: &Config, book: PriceBook) -> Self {
@@ -77,10 +90,7 @@ impl Pricer {
         }
         let baseline = config.routing.baseline.as_deref().and_then(|name| {
             let m = config.models.iter().find(|m| m.name == name)?;
-            by_model.get(name).copied().or_else(|| {
-                book.lookup(m.id.as_deref().unwrap_or(&m.name))
-                    .map(|p| p.price)
-            })
+            model_price(&by_model, &book, m)
         });
         if config.routing.baseline.is_some() && baseline.is_none() {
             tracing::warn!(
@@ -101,14 +111,7 @@ impl Pricer {
         config
             .models
             .iter()
-            .filter_map(|m| {
-                let price = self.by_model.get(&m.name).copied().or_else(|| {
-                    self.book
-                        .lookup(m.id.as_deref().unwrap_or(&m.name))
-                        .map(|p| p.price)
-                })?;
-                Some((m.name.clone(), price))
-            })
+            .filter_map(|m| Some((m.name.clone(), model_price(&self.by_model, &self.book, m)?)))
             .collect()
     }
 
