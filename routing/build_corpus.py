@@ -10,7 +10,8 @@ and followed by a follow-up (one that carries the task on keeps its tier; a
 new, smaller ask has its own). The split is by task: a quarter of the tasks,
 follow-ups and materials of each kind go to `test`, and no test entry shares
 any of them with `train`, so the test split measures new wordings, not new
-copies of known ones.
+copies of known ones. Tasks added later (`tasks-<tier>-batch2.txt`) are split
+on their own, so adding them never moves an earlier task between splits.
 
 Deterministic: the same inputs give the same file. Run from the repository
 root: python3 routing/build_corpus.py [--check]
@@ -153,7 +154,13 @@ def build():
     follow = read_sections(SRC / "followups.txt")
     replies = read_lines(SRC / "replies.txt")
     mats = read_materials(SRC / "materials.txt")
-    parts = {t: split([(t, i, x) for i, x in enumerate(tasks[t])], rng) for t in TIERS}
+    parts = {t: split([(t, f"{t}-{i + 1:03}", x) for i, x in enumerate(tasks[t])], rng) for t in TIERS}
+    later = random.Random(20261205)
+    for t in TIERS:
+        batch = read_lines(SRC / f"tasks-{t}-batch2.txt")
+        more = split([(t, f"{t}-b2-{i + 1:03}", x) for i, x in enumerate(batch)], later)
+        for name in ("train", "test"):
+            parts[t][name] += more[name]
     fparts = {k: split(v, rng) for k, v in follow.items()}
     mparts = {k: split(v, rng) for k, v in mats.items()}
     rparts = split(replies, rng)
@@ -163,8 +170,7 @@ def build():
         m = {k: v[name] for k, v in mparts.items()}
         f = {k: v[name] for k, v in fparts.items()}
         r = rparts[name]
-        for tier, i, task in pool:
-            source = f"{tier}-{i + 1:03}"
+        for tier, source, task in pool:
 
             def add(prompt, label, kind, context=None, tool_steps=None):
                 e = {"tier": label, "prompt": prompt}

@@ -3,12 +3,13 @@
 
 use super::section::{Errors, Section};
 
-/// Score boundaries between the levels.
+/// Where the levels start: cuts of the rules classifier's score, or of a
+/// learned model's probabilities (see `routing::classifier::level_of_probabilities`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
-    /// Scores from here are at least cheap.
+    /// From here a request is at least cheap (a score, or P(cheap or premium)).
     pub cheap_from: f64,
-    /// Scores from here are premium.
+    /// From here a request is premium (a score, or P(premium)).
     pub premium_from: f64,
 }
 

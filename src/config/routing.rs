@@ -293,8 +293,13 @@ pub(super) fn read(root: &Section<'_>, models: &[&str], errors: &mut Errors) -> 
         c.premium_from = s.fraction("premium_from", errors).or(c.premium_from);
         if let (Some(cheap), Some(premium)) = (c.cheap_from, c.premium_from)
             && cheap > premium
+            && c.classifier == ClassifierChoice::Rules
         {
-            errors.add("router.cheap_from", "must not be above premium_from", None);
+            errors.add(
+                "router.cheap_from",
+                "must not be above premium_from (the rules classifier cuts one score)",
+                None,
+            );
         }
         c.sticky_sessions = s
             .bool("sticky_sessions", errors)

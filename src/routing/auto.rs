@@ -190,7 +190,7 @@ impl Router {
         memory: Option<&Memory>,
     ) -> Result<Verdict, GatewayError> {
         let (mut rank, c) = self.classify(raw)?;
-        let mut reason = format!("auto: score {:.2} → {}", c.score, c.level.as_str());
+        let mut reason = format!("auto: {} → {}", c.basis(), c.level.as_str());
         if let Some(m) = memory.filter(|m| m.task_rank > rank) {
             rank = m.task_rank;
             reason.push_str(&format!(
@@ -217,7 +217,7 @@ impl Router {
     ) -> Result<Verdict, GatewayError> {
         let (floor, c) = self.classify(raw)?;
         let mut rank = floor;
-        let mut reason = format!("auto: score {:.2} → {}", c.score, c.level.as_str());
+        let mut reason = format!("auto: {} → {}", c.basis(), c.level.as_str());
         if let Some(m) = memory.filter(|m| m.task_rank > floor) {
             let (task, here) = (self.tier_name(m.task_rank), self.tier_name(floor));
             if answers_question && m.last_rank < m.task_rank {

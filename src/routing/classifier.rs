@@ -106,6 +106,18 @@ pub struct Classification {
     pub probabilities: Option<[f64; 3]>,
 }
 
+impl Classification {
+    /// What the level was cut from, for a routing reason: the score (rules)
+    /// or the chances that the work needs premium and at least cheap
+    /// (a learned model).
+    pub fn basis(&self) -> String {
+        match self.probabilities {
+            Some(p) => format!("P(premium) {:.2}, P(≥ cheap) {:.2}", p[2], p[1] + p[2]),
+            None => format!("score {:.2}", self.score),
+        }
+    }
+}
+
 /// The prose of a prompt and how much material came with it.
 pub(super) struct Split {
     pub(super) prose: String,
@@ -390,6 +402,21 @@ pub(super) fn score_prompt(prompt: &str, reasons: &mut Vec<(f64, String)>) -> Pr
     PromptScore {
         score,
         trivial: fact || local <= -0.2,
+    }
+}
+
+/// Cut a learned model's level probabilities into a level: premium when
+/// the chance that the work needs premium reaches `premium_from`, else cheap
+/// when the chance that it needs more than local reaches `cheap_from`.
+/// (Cutting the expected level instead would mistake a sure cheap answer,
+/// 0.5, for an even split between local and premium.)
+pub fn level_of_probabilities(p: &[f64; 3], t: &Thresholds) -> Level {
+    if p[2] >= t.premium_from {
+        Level::Premium
+    } else if p[1] + p[2] >= t.cheap_from {
+        Level::Cheap
+    } else {
+        Level::Local
     }
 }
 

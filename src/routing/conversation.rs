@@ -3,16 +3,23 @@
 //!
 //! It reads backwards from the end and stops early: the system prompt and
 //! the tool list are never looked at, `<system-reminder>` blocks and tool
-//! results are skipped, and at most a bounded number of turns and bytes are
-//! parsed, so a several-hundred-KB agent conversation costs microseconds.
+//! results are skipped without being parsed (a scan for a text block), and
+//! at most a bounded number of bytes of human turns are parsed, so a
+//! several-hundred-KB agent conversation costs microseconds. A long agent
+//! loop does not hide the request that started it: the turn budget is far
+//! beyond what one task's tool calls take.
 
 use crate::core::RawRequest;
 use crate::core::TurnRole;
 use serde::Deserialize;
 use std::borrow::Cow;
 
-/// Turns read backwards at most.
-const MAX_TURNS: usize = 24;
+/// Turns read backwards at most (a Claude Code task can run to hundreds of
+/// tool calls; a turn of tool results costs one scan, not a parse).
+const MAX_TURNS: usize = 2_000;
+/// Turns read past the latest request looking for the one before it (what
+/// came before a long loop says little about a follow-up).
+const MAX_TURNS_BEFORE: usize = 24;
 /// Content bytes parsed at most.
 const MAX_BYTES: usize = 64 * 1024;
 /// Characters of a prompt kept for analysis.
@@ -99,8 +106,12 @@ pub fn read(raw: &RawRequest) -> Conversation {
     };
     let mut found_prompt = false;
     let mut bytes = 0usize;
+    let mut prompt_at = usize::MAX;
     for (read, m) in messages.iter().rev().enumerate() {
-        if read >= MAX_TURNS || bytes >= MAX_BYTES {
+        if read >= MAX_TURNS
+            || bytes >= MAX_BYTES
+            || read.saturating_sub(prompt_at) > MAX_TURNS_BEFORE
+        {
             break;
         }
         match m.role {
@@ -132,6 +143,7 @@ pub fn read(raw: &RawRequest) -> Conversation {
                 }
                 c.prompt = clip(text);
                 found_prompt = true;
+                prompt_at = read;
             }
             _ => {}
         }
@@ -165,6 +177,23 @@ mod tests {
             "reminders and system turns skipped"
         );
         assert_eq!((c.tool_steps, c.turns, c.previous), (1, 3, None));
+    }
+
+    #[test]
+    fn a_long_agent_loop_does_not_hide_its_request() {
+        let mut messages = vec![json!({"role": "user", "content": "refactor the billing module"})];
+        for i in 0..60 {
+            messages.push(json!({"role": "assistant", "content": [{"type": "tool_use", "id": format!("t{i}"), "name": "Read", "input": {}}]}));
+            messages.push(json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": format!("t{i}"), "content": "x".repeat(2000)}]}));
+        }
+        let c = conv(
+            json!({"model": "m", "max_tokens": 5, "messages": messages}),
+            BodyKind::Messages,
+        );
+        assert_eq!(
+            (c.prompt.as_str(), c.tool_steps, c.prompt_out_of_reach),
+            ("refactor the billing module", 60, false)
+        );
     }
 
     #[test]

@@ -97,12 +97,10 @@ fn claude_code_defaults() {
         (p.route.as_str(), p.tier.as_deref()),
         ("auto", Some("local"))
     );
-    assert!(p.reason.starts_with("auto: score"), "{}", p.reason);
-    assert!(
-        p.reason_line().contains("a commit message"),
-        "{}",
-        p.reason_line()
-    );
+    assert!(p.reason.starts_with("auto: P(premium) "), "{}", p.reason);
+    // The reason line names the features that decided, with their pushes.
+    let line = p.reason_line();
+    assert!(line.contains("→ local: ") && line.contains("(+"), "{line}");
     // Hard work goes premium.
     assert_eq!(
         r.plan(&ask("claude-opus-5-5", HARD), &h)

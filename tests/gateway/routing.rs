@@ -105,7 +105,7 @@ async fn twenty_queries(extra_config: &str) -> Vec<String> {
         let events = sse_events(&resp.text().await.unwrap());
         assert_eq!(events.last().unwrap().0, "message_stop", "{}", line.id);
         assert_eq!(route, "auto");
-        assert!(reason.starts_with("auto: score"), "{reason}");
+        assert!(reason.starts_with("auto: P(premium) "), "{reason}");
         reasons.push(reason.clone());
         if line.id.starts_with("simple") {
             assert_eq!(

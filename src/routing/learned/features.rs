@@ -97,7 +97,7 @@ impl Sink {
                 grams += 1;
             }
         }
-        let tv = 0.5 / (grams.max(1) as f32).sqrt();
+        let tv = 1.0 / (grams.max(1) as f32).sqrt();
         self.out[start..].iter_mut().for_each(|f| f.value = tv);
     }
 }

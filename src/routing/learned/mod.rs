@@ -5,11 +5,12 @@
 //! request before it, so a follow-up ("yes go ahead") inherits the level of
 //! the work it continues.
 //!
-//! It answers with the probability of each level; the score is the
-//! expected level on the 0–1 scale (local 0, cheap 0.5, premium 1) and the
-//! thresholds cut it into a level, so a team can trade savings for safety
-//! with two numbers. The thresholds chosen at training time travel with
-//! the model. Every decision names the features that pushed it hardest.
+//! It answers with the probability of each level. Two thresholds cut them
+//! into a level: premium when P(premium) reaches `premium_from`, cheap when
+//! P(cheap or premium) reaches `cheap_from` — so a team can trade savings
+//! for safety with two numbers. The score shown with a decision is the
+//! expected level on the 0–1 scale (local 0, cheap 0.5, premium 1). The
+//! thresholds chosen at training time travel with the model. Every decision names the features that pushed it hardest.
 //!
 //! The default model is trained on `routing/corpus.jsonl` and ships inside
 //! the binary; `[router] model = "FILE"` loads a team's own.
@@ -18,7 +19,7 @@ pub mod features;
 mod file;
 pub mod train;
 
-pub use super::classifier::level_of;
+pub use super::classifier::level_of_probabilities;
 use super::classifier::{Classification, Level, Thresholds};
 use super::conversation::Conversation;
 use features::Feature;
@@ -110,7 +111,7 @@ impl Model {
         let features = self.features(c);
         let p = self.probabilities(&features);
         let score = 0.5 * p[1] + p[2];
-        let level = level_of(score, thresholds);
+        let level = level_of_probabilities(&p, thresholds);
         Classification {
             level,
             score: (score * 1000.0).round() / 1000.0,
@@ -202,7 +203,12 @@ mod tests {
     fn the_builtin_model_loads_and_separates_the_plain_cases() {
         let m = Model::builtin().unwrap();
         let t = m.thresholds();
-        assert!(t.cheap_from < t.premium_from, "{t:?}");
+        assert!(
+            [t.cheap_from, t.premium_from]
+                .iter()
+                .all(|x| *x > 0.0 && *x < 1.0),
+            "{t:?}"
+        );
         let easy = m.classify(&conv("how do i undo the last commit"), &t);
         assert_eq!(easy.level, Level::Local, "{easy:?}");
         let hard = m.classify(
@@ -243,7 +249,7 @@ mod tests {
     }
 
     /// A floor on the never-tuned split, so a change that makes the model
-    /// worse fails here (measured: 79.0%, premium→local 0.8%).
+    /// worse fails here (measured: 86.7%, premium→local 0.9%, premium→cheap 5.0%).
     #[test]
     fn the_builtin_model_on_the_test_split() {
         let m = Model::builtin().unwrap();
@@ -253,10 +259,15 @@ mod tests {
             .filter(|l| l.split.as_deref() == Some("test"))
             .collect();
         let score = crate::routing::devset::evaluate(&lines, |c| m.classify(c, &t));
-        assert!(score.total() > 400);
-        assert!(score.accuracy() >= 0.75, "{}", score.table());
+        assert!(score.total() > 700);
+        assert!(score.accuracy() >= 0.84, "{}", score.table());
         assert!(
-            score.rate(Level::Premium, Level::Local) <= 0.03,
+            score.rate(Level::Premium, Level::Local) <= 0.02,
+            "{}",
+            score.table()
+        );
+        assert!(
+            score.rate(Level::Premium, Level::Cheap) <= 0.08,
             "{}",
             score.table()
         );

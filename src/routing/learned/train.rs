@@ -8,7 +8,7 @@
 //! model was fitted to.
 
 use super::features::{self, Feature, Shape};
-use super::{Model, ModelInfo, level_of};
+use super::{Model, ModelInfo, level_of_probabilities};
 use crate::routing::classifier::{Level, Thresholds};
 use crate::routing::conversation::Conversation;
 
@@ -80,7 +80,7 @@ impl Default for Options {
         Options {
             buckets: 1 << 18,
             epochs: 12,
-            rate: 0.3,
+            rate: 0.1,
             l2: 1e-4,
             seed: 2026,
         }
@@ -199,8 +199,8 @@ fn blank_info(opts: &Options) -> ModelInfo {
 /// below premium counting extra.
 pub fn choose_thresholds(scored: &[([f64; 3], Level)]) -> Thresholds {
     let mut best = (f64::MAX, Thresholds::default());
-    for c in (5..=60).map(|i| f64::from(i) / 100.0) {
-        for p in (30..=95).map(|i| f64::from(i) / 100.0).filter(|p| *p > c) {
+    for c in (5..=95).map(|i| f64::from(i) / 100.0) {
+        for p in (5..=95).map(|i| f64::from(i) / 100.0) {
             let t = Thresholds {
                 cheap_from: c,
                 premium_from: p,
@@ -208,7 +208,7 @@ pub fn choose_thresholds(scored: &[([f64; 3], Level)]) -> Thresholds {
             let cost: f64 = scored
                 .iter()
                 .map(
-                    |(probs, want)| match (*want, level_of(0.5 * probs[1] + probs[2], &t)) {
+                    |(probs, want)| match (*want, level_of_probabilities(probs, &t)) {
                         (w, g) if w == g => 0.0,
                         (Level::Premium, Level::Cheap) => PREMIUM_ON_CHEAP,
                         (Level::Premium, Level::Local) => PREMIUM_ON_LOCAL,
