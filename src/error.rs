@@ -270,6 +270,14 @@ pub enum GatewayError {
     /// No or wrong gateway key.
     #[error("invalid or missing gateway key")]
     Unauthorized,
+    /// A client key this gateway knows but no longer accepts (revoked,
+    /// expired): the message says which and what to do.
+    #[error("{0}")]
+    KeyRejected(String),
+    /// The key is valid but may not do this (a client key on the admin
+    /// API, a model the key is not allowed).
+    #[error("{0}")]
+    Forbidden(String),
     /// Too many wrong keys from this address: refused without checking.
     #[error("too many failed authentications from this address; retry in {retry_after_secs} s")]
     AuthThrottled {
@@ -353,7 +361,8 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             GatewayError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            GatewayError::Unauthorized => StatusCode::UNAUTHORIZED,
+            GatewayError::Unauthorized | GatewayError::KeyRejected(_) => StatusCode::UNAUTHORIZED,
+            GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
             GatewayError::AuthThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::ModelNotFound(_) | GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -373,6 +382,8 @@ impl GatewayError {
         match self {
             GatewayError::InvalidRequest(_) => "invalid_request",
             GatewayError::Unauthorized => "unauthorized",
+            GatewayError::KeyRejected(_) => "key_rejected",
+            GatewayError::Forbidden(_) => "forbidden",
             GatewayError::AuthThrottled { .. } => "auth_throttled",
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
             GatewayError::ModelNotFound(_) => "model_not_found",

@@ -21,6 +21,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod stream;
+pub mod teams;
 pub mod telemetry;
 pub mod ui;
 pub mod usage;

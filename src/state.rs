@@ -5,6 +5,7 @@
 
 use crate::config::Config;
 use crate::routing::Router;
+use crate::teams::KeyRing;
 use crate::telemetry::LogAndMetrics;
 use crate::usage::{RecordSink, Tee};
 use std::net::IpAddr;
@@ -93,7 +94,13 @@ pub struct AppState {
     /// Dashboard session cookies signed out of, kept until they would have
     /// expired (12 hours).
     pub revoked_sessions: moka::sync::Cache<String, ()>,
+    /// Client keys (read from the ledger's database, kept fresh).
+    pub keys: Arc<KeyRing>,
 }
+
+/// How often an instance reads the key table for changes (a revoked key
+/// stops working everywhere within about this long).
+pub const KEY_REFRESH: Duration = Duration::from_secs(1);
 
 impl AppState {
     /// Build the state for a config (discovering provider models); finished
@@ -114,6 +121,13 @@ impl AppState {
         let mut all: Vec<Arc<dyn RecordSink>> = vec![Arc::new(LogAndMetrics)];
         all.extend(sinks);
         let sink: Arc<dyn RecordSink> = Arc::new(Tee(all));
+        let keys = Arc::new(KeyRing::default());
+        if let Some(store) = &store {
+            keys.refresh(store)
+                .await
+                .map_err(|e| format!("cannot read the client keys: {e}"))?;
+            keys.clone().spawn_refresher(store.clone(), KEY_REFRESH);
+        }
         let started_at = time::OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .ok()
@@ -135,6 +149,7 @@ impl AppState {
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(12 * 3600))
                 .build(),
+            keys,
         })
     }
 

@@ -21,6 +21,7 @@ const LAYERS: &[&str] = &[
     "usage",
     "telemetry",
     "cache",
+    "teams",
     "state",
     "pipeline",
     "api",

@@ -5,6 +5,7 @@
 //! `GET /admin/requests/{id}`
 //! `GET /admin/export?from=&to=&format=csv|jsonl`
 //! `DELETE /admin/cache`
+//! (client keys: `admin_keys`)
 
 use crate::state::AppState;
 use crate::store::Store;
@@ -20,7 +21,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-fn problem(status: StatusCode, message: impl std::fmt::Display) -> Response {
+pub(super) fn problem(status: StatusCode, message: impl std::fmt::Display) -> Response {
     (
         status,
         [(CONTENT_TYPE, "application/json")],
@@ -29,7 +30,7 @@ fn problem(status: StatusCode, message: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-fn store(state: &AppState) -> Result<&Store, Box<Response>> {
+pub(super) fn store(state: &AppState) -> Result<&Store, Box<Response>> {
     state.store.as_ref().ok_or_else(|| {
         Box::new(problem(
             StatusCode::SERVICE_UNAVAILABLE,

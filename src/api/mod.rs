@@ -5,6 +5,7 @@
 //! no logic the lifecycle needs.
 
 pub mod admin;
+pub mod admin_keys;
 pub mod anthropic;
 pub mod bedrock;
 pub mod body;
@@ -16,13 +17,35 @@ use crate::core::{BodyKind, Dialect, RawRequest};
 use crate::error::GatewayError;
 use crate::pipeline::{Reply, ReplyBody, RequestContext};
 use crate::state::AppState;
+use crate::teams::ClientKey;
 use axum::body::Body;
 use axum::response::Response;
 use http::HeaderMap;
+use std::sync::Arc;
 
-/// The gateway's id for a request, in its extensions.
+/// The gateway's id for a request and the client key that authenticated
+/// it (none for the master key or without keys), in its extensions.
 #[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub struct RequestId(pub String, pub Option<Arc<ClientKey>>);
+
+impl RequestId {
+    /// Refuse a model the request's client key may not use.
+    pub fn check_model(&self, model: &str) -> Result<(), GatewayError> {
+        match &self.1 {
+            Some(key) if !key.allows(model) => Err(GatewayError::Forbidden(format!(
+                "gateway key {} may not use model '{model}' (allowed: {})",
+                key.identity.key_id,
+                key.models.join(", ")
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Who sent it, for the ledger.
+    pub fn identity(&self) -> Option<Arc<crate::core::Identity>> {
+        self.1.as_ref().map(|k| k.identity.clone())
+    }
+}
 
 /// Which dialect a path belongs to (for errors raised before a handler runs).
 pub fn dialect_for_path(path: &str) -> Dialect {
@@ -84,7 +107,8 @@ pub async fn arrive<'a>(
         at.endpoint,
         at.headers,
         at.query,
-    );
+    )
+    .identified(at.id.identity());
     let config = &at.state.config;
     let parsed = body::read_body(
         body,
@@ -93,7 +117,11 @@ pub async fn arrive<'a>(
         config.clients.body_timeout,
     )
     .await
-    .and_then(|b| ctx.parse(b, kind));
+    .and_then(|b| ctx.parse(b, kind))
+    .and_then(|raw| {
+        at.id.check_model(raw.model())?;
+        Ok(raw)
+    });
     match parsed {
         Ok(raw) => Ok((ctx, raw)),
         Err(e) => Err(into_response(ctx.fail(e))),

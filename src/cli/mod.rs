@@ -1,11 +1,12 @@
 //! Command line: `serve`, `check-config`, `route`, `report`, `export`,
-//! `prices`, `reconcile`, `cache`, `bench`.
+//! `prices`, `reconcile`, `cache`, `keys`, `bench`.
 //!
 //! Both load the config the same way: `--config FILE`, else
 //! `SWITCHYARD_CONFIG`, else `./switchyard.toml` when it exists, else the
 //! embedded default built from the environment.
 
 mod cache;
+mod keys;
 pub mod prices;
 mod reconcile;
 pub mod report;
@@ -65,6 +66,8 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// The response cache (purge).
     Cache(cache::CacheArgs),
+    /// Client keys: one per developer (create, list, show, revoke, rotate).
+    Keys(keys::KeysArgs),
     /// Load and validate the config, print what it serves, and exit.
     CheckConfig {
         /// Config source.
@@ -168,6 +171,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::report(&args),
         Command::Export(args) => report::export(&args),
         Command::Cache(args) => cache::run(&args),
+        Command::Keys(args) => keys::run(&args),
         Command::Prices(args) => prices::run(&args),
         Command::Reconcile(args) => reconcile::run(&args),
         Command::Bench(args) => crate::bench::run(&args),

@@ -9,6 +9,7 @@
 pub mod fields;
 #[cfg(test)]
 pub mod fixtures;
+mod identity;
 mod meter;
 mod price;
 mod raw;
@@ -18,6 +19,7 @@ mod stream;
 mod tokens;
 mod usage;
 
+pub use identity::Identity;
 pub use meter::UsageMeter;
 pub use price::{LONG_CONTEXT_TOKENS, LongContext, Price, Rates};
 pub use raw::{BodyKind, MessageIndex, RawRequest, TurnRole};

@@ -31,6 +31,7 @@ use crate::state::AppState;
 use crate::usage::{Outcome, RecordGuard, RequestRecord};
 use bytes::Bytes;
 use http::HeaderMap;
+use std::sync::Arc;
 use tokio::time::Instant;
 
 /// Longest header value (session or agent id) kept in the record.
@@ -78,6 +79,14 @@ impl<'a> RequestContext<'a> {
             record: RecordGuard::new(record, state.sink.clone()),
             cache: None,
         }
+    }
+
+    /// The request's sender (a client key's owner), for the ledger.
+    pub fn identified(mut self, who: Option<Arc<crate::core::Identity>>) -> Self {
+        if who.is_some() {
+            self.record.update(|r| r.identity = who);
+        }
+        self
     }
 
     /// The same request with other headers (Bedrock clients' body betas

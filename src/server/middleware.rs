@@ -6,6 +6,7 @@ use crate::config::AuthConfig;
 use crate::error::GatewayError;
 use crate::protocol::keys::presented_key;
 use crate::state::{AppState, AuthFailures, ClientIp};
+use crate::teams::Verdict;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -21,7 +22,7 @@ pub const REQUEST_ID_HEADER: &str = "x-switchyard-request-id";
 /// Give the request an id and a span, and echo the id in the response.
 pub async fn request_id(mut req: Request, next: Next) -> Response {
     let id = format!("req_{}", uuid::Uuid::now_v7().simple());
-    req.extensions_mut().insert(RequestId(id.clone()));
+    req.extensions_mut().insert(RequestId(id.clone(), None));
     let span =
         tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
     let mut resp = next.run(req).instrument(span).await;
@@ -38,32 +39,73 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/ui/")
 }
 
-/// Check the gateway key. An address that keeps presenting wrong keys is
-/// refused with 429 for the rest of its window, without a log line each.
+/// Paths only the admin (master) key may call.
+fn is_admin(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
+/// Check the gateway key: the master key may call everything; a client key
+/// the model endpoints (it travels on in the [`RequestId`]). An address that
+/// keeps presenting wrong keys is refused with 429 for the rest of its
+/// window, without a log line each.
 pub async fn authenticate(
     State(state): State<Arc<AppState>>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     if let AuthConfig::MasterKey(expected) = &state.config.auth
         && !is_public(req.uri().path())
     {
         let ip = req.extensions().get::<ClientIp>().and_then(|c| c.0);
-        let dialect = api::dialect_for_path(req.uri().path());
+        let path = req.uri().path();
+        let dialect = api::dialect_for_path(path);
         if state.auth_failures.throttled(ip) {
             return throttled(dialect);
         }
-        let ok = presented_key(req.headers())
+        let presented = presented_key(req.headers());
+        let admin = presented
             .is_some_and(|k| bool::from(k.as_bytes().ct_eq(expected.expose_secret().as_bytes())));
-        if !ok {
-            state.auth_failures.failed(ip, || {
-                format!(
-                    "rejected a request to {} with a {} gateway key (Claude Code retries 401s; check ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN)",
-                    req.uri().path(),
-                    if presented_key(req.headers()).is_some() { "wrong" } else { "missing" }
-                )
-            });
-            return api::error_response(dialect, &GatewayError::Unauthorized);
+        if !admin {
+            let verdict = presented.map(|k| state.keys.check(k, crate::teams::view::now_ms()));
+            let refusal = match verdict {
+                Some(Verdict::Client(key)) if is_admin(path) => {
+                    Some(GatewayError::Forbidden(format!(
+                        "client key {} cannot use the admin API",
+                        key.identity.key_id
+                    )))
+                }
+                Some(Verdict::Client(key)) => {
+                    if let Some(id) = req.extensions_mut().get_mut::<RequestId>() {
+                        id.1 = Some(key);
+                    }
+                    None
+                }
+                Some(Verdict::Revoked(key)) => Some(GatewayError::KeyRejected(format!(
+                    "gateway key {} ({}) was revoked; ask your admin for a new one",
+                    key.identity.key_id, key.hint
+                ))),
+                Some(Verdict::Expired(key)) => Some(GatewayError::KeyRejected(format!(
+                    "gateway key {} ({}) has expired; ask your admin for a new one",
+                    key.identity.key_id, key.hint
+                ))),
+                Some(Verdict::Unknown) | None => {
+                    state.auth_failures.failed(ip, || {
+                        format!(
+                            "rejected a request to {path} with a {} gateway key (Claude Code retries 401s; check ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN)",
+                            if presented.is_some() { "wrong" } else { "missing" }
+                        )
+                    });
+                    Some(GatewayError::Unauthorized)
+                }
+            };
+            if let Some(e) = refusal {
+                let mut resp = api::error_response(dialect, &e);
+                // Claude Code retries a 401 for over a minute unless told
+                // not to; told, it stops at once and shows the message.
+                resp.headers_mut()
+                    .insert("x-should-retry", HeaderValue::from_static("false"));
+                return resp;
+            }
         }
     }
     next.run(req).await

@@ -54,6 +54,13 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .route("/admin/requests/{id}", get(api::admin::request))
         .route("/admin/export", get(api::admin::export))
         .route(
+            "/admin/keys",
+            get(api::admin_keys::list).post(api::admin_keys::create),
+        )
+        .route("/admin/keys/{id}", get(api::admin_keys::show))
+        .route("/admin/keys/{id}/revoke", post(api::admin_keys::revoke))
+        .route("/admin/keys/{id}/rotate", post(api::admin_keys::rotate))
+        .route(
             "/admin/cache",
             axum::routing::delete(api::admin::purge_cache),
         )

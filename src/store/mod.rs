@@ -7,10 +7,12 @@
 //! inserts, and reports read.
 
 mod billing;
+mod keys;
 mod queries;
 mod row;
 
 pub use billing::DayModel;
+pub use keys::KeyRow;
 pub use queries::{Group, GroupRow, Order, Totals};
 pub use row::LedgerRow;
 

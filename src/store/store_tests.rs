@@ -158,6 +158,45 @@ async fn exercise(store: Store) {
     store.insert(&many).await.unwrap();
     assert_eq!(store.totals(t0 + 20, t0 + 21).await.unwrap().requests, 250);
     store.purge_before(t0 + 21).await.unwrap();
+    keys(&store).await;
+}
+
+/// The key table: stored, read back by id and by change, revoked once.
+async fn keys(store: &Store) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let key = KeyRow {
+        id: format!("key_{}", uuid::Uuid::now_v7().simple()),
+        hash: format!("{:064x}", uuid::Uuid::now_v7().as_u128()),
+        hint: "sk-sy-…abcd".into(),
+        name: "laptop".into(),
+        user_id: Some("alice".into()),
+        team: None,
+        models: Some("claude-*".into()),
+        metadata: Some("{\"seat\": 3}".into()),
+        created_ms: now,
+        expires_ms: None,
+        revoked_ms: None,
+        updated_ms: now,
+    };
+    store.insert_key(&key).await.unwrap();
+    assert_eq!(store.key(&key.id).await.unwrap().as_ref(), Some(&key));
+    let changed = store.keys_changed_since(now - 1).await.unwrap();
+    assert!(changed.contains(&key));
+    assert!(store.revoke_key(&key.id, now + 5).await.unwrap());
+    assert!(
+        !store.revoke_key(&key.id, now + 6).await.unwrap(),
+        "revoked once"
+    );
+    let after = store.keys_changed_since(now + 4).await.unwrap();
+    let revoked = after.iter().find(|k| k.id == key.id).unwrap();
+    assert_eq!(
+        (revoked.revoked_ms, revoked.updated_ms),
+        (Some(now + 5), now + 5)
+    );
+    assert!(store.key("key_missing").await.unwrap().is_none());
 }
 
 #[tokio::test]

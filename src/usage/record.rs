@@ -115,6 +115,8 @@ pub struct RequestRecord {
     pub ttft: Option<Duration>,
     /// Total time.
     pub latency: Duration,
+    /// Who sent it (the client key's owner), when a client key did.
+    pub identity: Option<std::sync::Arc<crate::core::Identity>>,
 }
 
 impl RequestRecord {
@@ -150,6 +152,7 @@ impl RequestRecord {
             stop_reason: None,
             ttft: None,
             latency: Duration::ZERO,
+            identity: None,
         }
     }
 }

@@ -221,17 +221,20 @@ pub fn csv(r: &Report) -> String {
 }
 
 /// The CSV header of exported rows.
-pub const EXPORT_HEADER: &str = "id,time_ms,day,session_id,agent_id,dialect,endpoint,requested_model,route,tier,provider,model,upstream_model,stream,attempts,fallbacks,cache,status,outcome,error_kind,input_tokens,output_tokens,cache_write_5m_tokens,cache_write_1h_tokens,cache_read_tokens,output_estimated,priced,cost_usd,baseline_usd,latency_ms,ttft_ms,overhead_ms";
+pub const EXPORT_HEADER: &str = "id,time_ms,day,key_id,user_id,team,session_id,agent_id,dialect,endpoint,requested_model,route,tier,provider,model,upstream_model,stream,attempts,fallbacks,cache,status,outcome,error_kind,input_tokens,output_tokens,cache_write_5m_tokens,cache_write_1h_tokens,cache_read_tokens,output_estimated,priced,cost_usd,baseline_usd,latency_ms,ttft_ms,overhead_ms";
 
 /// One exported row as CSV.
 pub fn export_csv(r: &LedgerRow) -> String {
     let o = |v: &Option<String>| csv_field(v.as_deref().unwrap_or(""));
     let f = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         csv_field(&r.id),
         r.ts_ms,
         r.day,
+        o(&r.key_id),
+        o(&r.user_id),
+        o(&r.team),
         o(&r.session_id),
         o(&r.agent_id),
         r.dialect,
@@ -267,7 +270,8 @@ pub fn export_csv(r: &LedgerRow) -> String {
 /// One exported row as a JSON object.
 pub fn export_json(r: &LedgerRow) -> serde_json::Value {
     serde_json::json!({
-        "id": r.id, "time_ms": r.ts_ms, "day": r.day, "session_id": r.session_id, "agent_id": r.agent_id,
+        "id": r.id, "time_ms": r.ts_ms, "day": r.day,
+        "key_id": r.key_id, "user_id": r.user_id, "team": r.team, "session_id": r.session_id, "agent_id": r.agent_id,
         "dialect": r.dialect, "endpoint": r.endpoint, "requested_model": r.requested_model, "route": r.route,
         "tier": r.tier, "provider": r.provider, "model": r.model, "upstream_model": r.upstream_model,
         "stream": r.stream, "attempts": r.attempts, "fallbacks": r.fallbacks, "cache": r.cache,
@@ -289,6 +293,6 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(EXPORT_HEADER.split(',').count(), 32);
+        assert_eq!(EXPORT_HEADER.split(',').count(), 35);
     }
 }

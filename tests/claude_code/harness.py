@@ -1,7 +1,10 @@
-"""Helpers shared by the Claude Code runners: ports, waiting for a mock's
-port file and for the gateway's /health."""
+"""Helpers shared by the Claude Code runners: their arguments, ports,
+starting a mock upstream and the gateway (waiting for the mock's port file
+and the gateway's /health), reading the ledger, and the PASS/FAIL report."""
 import argparse
+import json
 import os
+import subprocess
 import sys
 import socket
 import tempfile
@@ -56,3 +59,51 @@ def wait_health(url, proc, seconds=20):
                 break
             time.sleep(0.1)
     raise SystemExit("switchyard did not become healthy")
+
+
+def start_mock(out, script, *extra):
+    """Start a mock upstream script that writes its port to a file; the
+    process and its port."""
+    port_file = os.path.join(out, "mock.port")
+    proc = subprocess.Popen([sys.executable, script, "--port-file", port_file, *extra],
+                            stdout=open(os.path.join(out, "mock.log"), "w"), stderr=subprocess.STDOUT)
+    return proc, wait_file(port_file, proc)
+
+
+def start_gateway(args, out, config_text):
+    """Write `config_text` (its listen address filled in) and serve it; the
+    process, the config path and the gateway's URL once healthy."""
+    port = free_port()
+    config = os.path.join(out, "switchyard.toml")
+    with open(config, "w") as f:
+        f.write(f'listen = "127.0.0.1:{port}"\n' + config_text)
+    proc = subprocess.Popen([args.switchyard, "serve", "--config", config],
+                            stdout=open(os.path.join(out, "gateway.log"), "w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_health(url, proc)
+    return proc, config, url
+
+
+def ledger_rows(args, config):
+    """Every ledger row, through `switchyard export`."""
+    out = subprocess.run([args.switchyard, "export", "--config", config, "--format", "jsonl",
+                          "--from", "2000-01-01", "--to", "2100-01-01"],
+                         capture_output=True, text=True, check=False).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def stop(*procs):
+    for p in procs:
+        if p and p.poll() is None:
+            p.terminate()
+            p.wait(10)
+
+
+def report(label, checks):
+    """Print PASS/FAIL per check and exit 0 only when all passed."""
+    failures = 0
+    for name, ok, detail in checks:
+        failures += not ok
+        print(f"{'PASS' if ok else 'FAIL'}  {label}: {name}: {detail}", flush=True)
+    print(f"{label}: {len(checks) - failures} passed, {failures} failed")
+    sys.exit(1 if failures or not checks else 0)

@@ -14,12 +14,11 @@ reads on both models. Prints PASS/FAIL lines; exit status 0 when all pass.
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import free_port, runner_setup, wait_file, wait_health  # noqa: E402
+from harness import ledger_rows, report, runner_setup, start_gateway, start_mock, stop  # noqa: E402
 
 KEY = "sk-switchyard-tiers-probe"
 PROMPT = ("Design a zero-downtime migration plan for our 30 microservices from REST to gRPC and compare "
@@ -29,19 +28,11 @@ PROMPT = ("Design a zero-downtime migration plan for our 30 microservices from R
 def main():
     args, probe, out = runner_setup("cc-tiers-")
     capture = os.path.join(out, "upstream.jsonl")
-    port_file = os.path.join(out, "mock.port")
-    mock = subprocess.Popen([sys.executable, os.path.join(HERE, "mock_tiers.py"), "--port-file", port_file,
-                             "--capture", capture],
-                            stdout=open(os.path.join(out, "mock.log"), "w"), stderr=subprocess.STDOUT)
-    gw = None
+    gw = mock = None
     checks = []
     try:
-        mock_port = wait_file(port_file, mock)
-        gw_port = free_port()
-        config = os.path.join(out, "switchyard.toml")
-        with open(config, "w") as f:
-            f.write(f'''listen = "127.0.0.1:{gw_port}"
-master_key = "{KEY}"
+        mock, mock_port = start_mock(out, os.path.join(HERE, "mock_tiers.py"), "--capture", capture)
+        gw, config, url = start_gateway(args, out, f'''master_key = "{KEY}"
 database_url = "sqlite://{out}/ledger.db"
 
 [providers.anthropic]
@@ -65,10 +56,6 @@ cheap = ["haiku"]
 premium = ["sonnet"]
 baseline = "sonnet"
 ''')
-        gw = subprocess.Popen([args.switchyard, "serve", "--config", config],
-                              stdout=open(os.path.join(out, "gateway.log"), "w"), stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{gw_port}"
-        wait_health(url, gw)
         print(f"INFO  gateway {url} -> mock Anthropic (tiers) on :{mock_port}; artefacts {out}", flush=True)
         ns = argparse.Namespace(auth="x-api-key", client_key=KEY, env=None, claude=args.claude,
                                 model=None, debug_logs=False, timeout=180)
@@ -84,12 +71,8 @@ baseline = "sonnet"
         checks.append(("turns served by sonnet, haiku, haiku, sonnet", order == want, f"{order}"))
         refused = [s["error"] for s in seen if "error" in s]
         checks.append(("no thinking signature reached another model", not refused, f"{refused}"))
-        gw.terminate()
-        gw.wait(15)
-        rows_out = subprocess.run([args.switchyard, "export", "--config", config, "--format", "jsonl",
-                                   "--from", "2000-01-01", "--to", "2100-01-01"],
-                                  capture_output=True, text=True, check=False).stdout
-        rows = [json.loads(line) for line in rows_out.splitlines() if line.strip()]
+        stop(gw)
+        rows = ledger_rows(args, config)
         main = [r for r in rows if r.get("endpoint") == "messages" and r.get("route") == "auto"]
         tiers = [r.get("tier") for r in main]
         checks.append(("the ledger holds each turn's tier", tiers[-4:] == ["premium", "cheap", "cheap", "premium"],
@@ -98,16 +81,8 @@ baseline = "sonnet"
                  for m in ("haiku", "sonnet")}
         checks.append(("prompt-cache reads on both models", all(v > 0 for v in reads.values()), f"{reads}"))
     finally:
-        for p in (gw, mock):
-            if p and p.poll() is None:
-                p.terminate()
-                p.wait(10)
-    failures = 0
-    for name, ok, detail in checks:
-        failures += not ok
-        print(f"{'PASS' if ok else 'FAIL'}  tiers: {name}: {detail}", flush=True)
-    print(f"tiers: {len(checks) - failures} passed, {failures} failed")
-    sys.exit(1 if failures or not checks else 0)
+        stop(gw, mock)
+    report("tiers", checks)
 
 
 if __name__ == "__main__":

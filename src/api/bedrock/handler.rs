@@ -72,8 +72,12 @@ async fn invoke_any(
     } else {
         "invoke"
     };
-    let ctx = RequestContext::start(&state, &id.0, Dialect::Bedrock, endpoint, &headers, None);
+    let ctx = RequestContext::start(&state, &id.0, Dialect::Bedrock, endpoint, &headers, None)
+        .identified(id.identity());
     let model = routed_model(&state, &model_id);
+    if let Err(e) = id.check_model(&model) {
+        return into_response(ctx.fail(e));
+    }
     let (raw, headers) = match read_invoke(&state, &headers, body, &model, stream).await {
         Ok(r) => r,
         Err(e) => return into_response(ctx.fail(e)),
@@ -166,8 +170,12 @@ pub async fn count_tokens(
         "count-tokens",
         &headers,
         None,
-    );
+    )
+    .identified(id.identity());
     let model = routed_model(&state, &model_id);
+    if let Err(e) = id.check_model(&model) {
+        return into_response(ctx.fail(e));
+    }
     let c = &state.config;
     let parsed = match read_body(body, &headers, c.body_limit, c.clients.body_timeout).await {
         Ok(bytes) => count_body(&bytes, &model).map_err(GatewayError::InvalidRequest),

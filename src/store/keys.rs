@@ -1,0 +1,113 @@
+//! The `api_keys` table: client keys as stored (a hash and a hint, never
+//! the key), read in full at start and then by what changed since.
+
+use super::Store;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// One stored key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRow {
+    /// Public id (`key_…`), shown in lists and the ledger.
+    pub id: String,
+    /// SHA-256 of the key, hex.
+    pub hash: String,
+    /// Enough of the key to recognise it (`sk-sy-…wxyz`).
+    pub hint: String,
+    /// What it is for.
+    pub name: String,
+    /// The developer it belongs to.
+    pub user_id: Option<String>,
+    /// Their team.
+    pub team: Option<String>,
+    /// Models or tiers it may use (comma-separated globs; none: all).
+    pub models: Option<String>,
+    /// Free-form JSON.
+    pub metadata: Option<String>,
+    /// Made at (unix ms).
+    pub created_ms: i64,
+    /// Stops working at (unix ms).
+    pub expires_ms: Option<i64>,
+    /// Revoked at (unix ms).
+    pub revoked_ms: Option<i64>,
+    /// Last change (unix ms); instances poll for changes by it.
+    pub updated_ms: i64,
+}
+
+const COLUMNS: &str = "id, hash, hint, name, user_id, team, models, metadata, created_ms, \
+                       expires_ms, revoked_ms, updated_ms";
+
+fn key_row(r: &AnyRow) -> Result<KeyRow, sqlx::Error> {
+    Ok(KeyRow {
+        id: r.try_get("id")?,
+        hash: r.try_get("hash")?,
+        hint: r.try_get("hint")?,
+        name: r.try_get("name")?,
+        user_id: r.try_get("user_id")?,
+        team: r.try_get("team")?,
+        models: r.try_get("models")?,
+        metadata: r.try_get("metadata")?,
+        created_ms: r.try_get("created_ms")?,
+        expires_ms: r.try_get("expires_ms")?,
+        revoked_ms: r.try_get("revoked_ms")?,
+        updated_ms: r.try_get("updated_ms")?,
+    })
+}
+
+impl Store {
+    /// Store a new key.
+    pub async fn insert_key(&self, k: &KeyRow) -> Result<(), sqlx::Error> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        )))
+        .persistent(false)
+        .bind(&k.id)
+        .bind(&k.hash)
+        .bind(&k.hint)
+        .bind(&k.name)
+        .bind(&k.user_id)
+        .bind(&k.team)
+        .bind(&k.models)
+        .bind(&k.metadata)
+        .bind(k.created_ms)
+        .bind(k.expires_ms)
+        .bind(k.revoked_ms)
+        .bind(k.updated_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Keys changed after `since_ms` (all of them from 0), oldest change first.
+    pub async fn keys_changed_since(&self, since_ms: i64) -> Result<Vec<KeyRow>, sqlx::Error> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM api_keys WHERE updated_ms > $1 ORDER BY updated_ms, id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(key_row).collect()
+    }
+
+    /// One key by its id.
+    pub async fn key(&self, id: &str) -> Result<Option<KeyRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(key_row).transpose()
+    }
+
+    /// Revoke a key now; false when there is no such live key.
+    pub async fn revoke_key(&self, id: &str, now_ms: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_ms = $1, updated_ms = $1 WHERE id = $2 AND revoked_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,298 @@
+//! Client keys end to end: made with `switchyard keys`, picked up by a
+//! running gateway, attributed in the ledger, kept off the admin API and
+//! off models they are not allowed, and refused (with a message saying
+//! why) within seconds of being revoked or rotated.
+
+use crate::support::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn sections(upstream: &str) -> String {
+    format!(
+        r#"
+[providers.anthropic]
+kind = "anthropic"
+base_url = "{upstream}"
+api_key = "{UPSTREAM_KEY}"
+
+[models.sonnet]
+provider = "anthropic"
+id = "claude-sonnet-4-5-20250929"
+
+[models.claude]
+provider = "anthropic"
+aliases = ["claude-*"]
+"#
+    )
+}
+
+fn keys_cli(cfg: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .arg("keys")
+        .arg("--config")
+        .arg(cfg)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn create(cfg: &Path, args: &[&str]) -> (String, String) {
+    let mut all = vec!["create", "--json"];
+    all.extend_from_slice(args);
+    let (ok, out, err) = keys_cli(cfg, &all);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    (
+        v["key"].as_str().unwrap().to_string(),
+        v["id"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn ask(gw: &TestGateway, key: &str, model: &str) -> reqwest::Response {
+    gw.client()
+        .post(format!("{}/v1/messages", gw.url))
+        .header("x-api-key", key)
+        .header("anthropic-version", "2023-06-01")
+        .header("content-type", "application/json")
+        .body(body(model, false))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Ask until the status is `want` (the gateway reads key changes every second).
+async fn until_status(gw: &TestGateway, key: &str, model: &str, want: u16) -> reqwest::Response {
+    for _ in 0..50 {
+        let r = ask(gw, key, model).await;
+        if r.status() == want {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never answered {want}");
+}
+
+fn config_file(gw: &TestGateway, upstream: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("switchyard-keys-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("switchyard.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "master_key = \"{MASTER_KEY}\"\ndatabase_url = \"{}\"\n{}",
+            gw.database_url,
+            sections(upstream)
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+#[tokio::test]
+async fn client_keys_from_creation_to_revocation() {
+    let up = crate::support::mock::MockUpstream::start().await;
+    let mut gw = TestGateway::with_ledger(&sections(&up.url())).await;
+    let cfg = config_file(&gw, &up.url());
+    let (alice, alice_id) = create(
+        &cfg,
+        &[
+            "--name",
+            "alice laptop",
+            "--user",
+            "alice",
+            "--team",
+            "web",
+            "--models",
+            "claude-*",
+        ],
+    );
+    let (ci, ci_id) = create(&cfg, &["--name", "ci", "--team", "platform"]);
+    assert!(alice.starts_with("sk-sy-") && alice_id.starts_with("key_"));
+
+    // Picked up by the running gateway; the ledger names the owner.
+    let r = until_status(&gw, &alice, "claude-sonnet-4-5", 200).await;
+    assert_eq!(r.status(), 200);
+    let r = ask(&gw, &ci, "sonnet").await;
+    assert_eq!(r.status(), 200);
+
+    // Not the admin API, not a model outside its list.
+    let admin = gw
+        .client()
+        .get(format!("{}/admin/report/daily", gw.url))
+        .header("x-api-key", &alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), 403);
+    let v: Value = admin.json().await.unwrap();
+    assert_eq!(v["error"]["type"], "permission_error", "{v}");
+    let r = ask(&gw, &alice, "sonnet").await;
+    assert_eq!(r.status(), 403);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("may not use model 'sonnet'"),
+        "{v}"
+    );
+
+    // Revoked: refused with a message that says so, within seconds.
+    let (ok, out, err) = keys_cli(&cfg, &["revoke", &alice_id]);
+    assert!(ok && out.contains(&alice_id), "{err}");
+    let r = until_status(&gw, &alice, "claude-sonnet-4-5", 401).await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["type"], "authentication_error", "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("revoked"),
+        "{v}"
+    );
+
+    // Rotated: the new key works, the old one stops.
+    let (ok, out, err) = keys_cli(&cfg, &["rotate", &ci_id, "--json"]);
+    assert!(ok, "{err}");
+    let new: Value = serde_json::from_str(out.trim()).unwrap();
+    let new_key = new["key"].as_str().unwrap();
+    assert_eq!(new["team"], "platform");
+    until_status(&gw, &ci, "sonnet", 401).await;
+    assert_eq!(
+        until_status(&gw, new_key, "sonnet", 200).await.status(),
+        200
+    );
+
+    // Listing shows live keys only (unless --all); no key is stored in clear.
+    let (ok, out, _) = keys_cli(&cfg, &["list", "--json"]);
+    assert!(ok);
+    let live: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(live.len(), 1, "{out}");
+    assert_eq!(live[0]["id"], new["id"]);
+    let (_, all, _) = keys_cli(&cfg, &["list", "--all"]);
+    assert!(all.contains("revoked") && all.contains(&alice_id), "{all}");
+
+    let rows = gw.flushed_rows().await;
+    let by = |status: i64| rows.iter().filter(move |r| r.status == status);
+    let served: Vec<_> = by(200).collect();
+    assert!(
+        served
+            .iter()
+            .any(|r| r.key_id.as_deref() == Some(alice_id.as_str())
+                && r.user_id.as_deref() == Some("alice")
+                && r.team.as_deref() == Some("web"))
+    );
+    assert!(
+        served
+            .iter()
+            .any(|r| r.key_id.as_deref() == Some(ci_id.as_str())
+                && r.user_id.is_none()
+                && r.team.as_deref() == Some("platform"))
+    );
+    let refused: Vec<_> = by(403).collect();
+    assert_eq!(refused.len(), 1, "the refused model is one ledger row");
+    assert_eq!(refused[0].error_kind.as_deref(), Some("forbidden"));
+    let db = gw
+        .database_url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    for file in [db.clone(), format!("{db}-wal")] {
+        if let Ok(bytes) = std::fs::read(&file) {
+            for secret in [&alice, &ci, &new_key.to_string()] {
+                let needle = &secret.as_bytes()[6..];
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "a key in clear in {file}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_admin_api_makes_and_revokes_keys_at_once() {
+    let up = crate::support::mock::MockUpstream::start().await;
+    let gw = TestGateway::with_ledger(&sections(&up.url())).await;
+    let admin = |method: reqwest::Method, path: &str, key: &str| {
+        gw.client()
+            .request(method, format!("{}{path}", gw.url))
+            .header("x-api-key", key.to_string())
+    };
+    let made = admin(reqwest::Method::POST, "/admin/keys", MASTER_KEY)
+        .body(r#"{"name": "bob", "user": "bob", "team": "data", "expires_in": "30d", "metadata": {"seat": 7}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let made: Value = made.json().await.unwrap();
+    let (key, id) = (made["key"].as_str().unwrap(), made["id"].as_str().unwrap());
+    assert_eq!(
+        (made["status"].as_str(), made["metadata"]["seat"].as_i64()),
+        (Some("live"), Some(7))
+    );
+
+    // This instance knows it at once: no wait for the next read.
+    assert_eq!(ask(&gw, key, "sonnet").await.status(), 200);
+    let listed: Value = admin(reqwest::Method::GET, "/admin/keys", MASTER_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["id"] == id && k.get("key").is_none())
+    );
+    // A client key cannot make keys.
+    let refused = admin(reqwest::Method::POST, "/admin/keys", key)
+        .body(r#"{"name": "mine"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    // Bad requests are explained.
+    let bad = admin(reqwest::Method::POST, "/admin/keys", MASTER_KEY)
+        .body(r#"{"name": "x", "expires_in": "soon"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    let gone = admin(
+        reqwest::Method::POST,
+        &format!("/admin/keys/{id}/revoke"),
+        MASTER_KEY,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(gone.status(), 200);
+    assert_eq!(ask(&gw, key, "sonnet").await.status(), 401);
+    let again = admin(
+        reqwest::Method::POST,
+        &format!("/admin/keys/{id}/revoke"),
+        MASTER_KEY,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(again.status(), 409);
+    let missing = admin(reqwest::Method::GET, "/admin/keys/key_nope", MASTER_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
