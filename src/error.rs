@@ -278,6 +278,15 @@ pub enum GatewayError {
     /// API, a model the key is not allowed).
     #[error("{0}")]
     Forbidden(String),
+    /// A spend limit would be passed: the message names the budget, what it
+    /// has spent and when it resets.
+    #[error("{message}")]
+    BudgetExceeded {
+        /// What to show the client.
+        message: String,
+        /// Seconds until the budget's window resets (none: a total budget).
+        retry_after_secs: Option<u64>,
+    },
     /// Too many wrong keys from this address: refused without checking.
     #[error("too many failed authentications from this address; retry in {retry_after_secs} s")]
     AuthThrottled {
@@ -363,7 +372,9 @@ impl GatewayError {
             GatewayError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             GatewayError::Unauthorized | GatewayError::KeyRejected(_) => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
-            GatewayError::AuthThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::AuthThrottled { .. } | GatewayError::BudgetExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::ModelNotFound(_) | GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
             GatewayError::Upstream { .. } => self
@@ -385,6 +396,7 @@ impl GatewayError {
             GatewayError::KeyRejected(_) => "key_rejected",
             GatewayError::Forbidden(_) => "forbidden",
             GatewayError::AuthThrottled { .. } => "auth_throttled",
+            GatewayError::BudgetExceeded { .. } => "budget_exceeded",
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
             GatewayError::ModelNotFound(_) => "model_not_found",
             GatewayError::NotFound(_) => "not_found",

@@ -6,6 +6,7 @@
 use crate::config::Config;
 use crate::routing::Router;
 use crate::teams::KeyRing;
+use crate::teams::budget::{Budgets, Settle};
 use crate::telemetry::LogAndMetrics;
 use crate::usage::{RecordSink, Tee};
 use std::net::IpAddr;
@@ -96,6 +97,8 @@ pub struct AppState {
     pub revoked_sessions: moka::sync::Cache<String, ()>,
     /// Client keys (read from the ledger's database, kept fresh).
     pub keys: Arc<KeyRing>,
+    /// Spend limits per key, developer and team.
+    pub budgets: Arc<Budgets>,
 }
 
 /// How often an instance reads the key table for changes (a revoked key
@@ -115,11 +118,27 @@ impl AppState {
             Some(c) => Some(Arc::new(crate::cache::ResponseCache::new(c)?)),
             None => None,
         };
+        let pricer =
+            crate::usage::ledger::Pricer::new(&config, crate::usage::setup::price_book(&config)?);
+        let prices = pricer.model_prices(&config);
         let mut router = Router::new(&config)?;
-        router.set_prices(crate::usage::setup::model_prices(&config)?);
+        router.set_prices(prices.clone());
         router.discover(std::time::Duration::from_secs(3)).await;
         let mut all: Vec<Arc<dyn RecordSink>> = vec![Arc::new(LogAndMetrics)];
         all.extend(sinks);
+        let budgets = Arc::new(Budgets::new(&config.budgets, prices));
+        if !budgets.is_empty() {
+            if let Some(store) = &store {
+                budgets
+                    .load_spent(store, crate::teams::view::now_ms())
+                    .await
+                    .map_err(|e| format!("cannot read the budgets' spend from the ledger: {e}"))?;
+            }
+            all.push(Arc::new(Settle {
+                budgets: budgets.clone(),
+                pricer,
+            }));
+        }
         let sink: Arc<dyn RecordSink> = Arc::new(Tee(all));
         let keys = Arc::new(KeyRing::default());
         if let Some(store) = &store {
@@ -150,6 +169,7 @@ impl AppState {
                 .time_to_live(Duration::from_secs(12 * 3600))
                 .build(),
             keys,
+            budgets,
         })
     }
 

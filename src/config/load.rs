@@ -110,6 +110,7 @@ pub(super) static TOP_KEYS: &[&str] = &[
     "costs",
     "cache",
     "redis_url",
+    "budgets",
 ];
 pub(super) static CLIENT_KEYS: &[&str] = &["header_timeout", "body_timeout", "max_connections"];
 pub(super) static COST_KEYS: &[&str] = &["fixed_monthly"];
@@ -192,9 +193,11 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
     let routing = super::routing::read(&top, &model_names, errors);
     let ledger = read_ledger(&top, errors);
     let cache = super::cache::read(&top, errors);
+    let budgets = super::budgets::read(&top, errors);
     Config {
         listen,
         cache,
+        budgets,
         routing,
         ledger,
         auth,

@@ -389,6 +389,18 @@ match = {{ model = "y" }}
 model = "m"
 [[routes]]
 auto = true
+[[budgets]]
+user = "alice"
+limit_usd = 20
+soft_limit_usd = 15
+window = "day"
+utc_offset = "+01:00"
+[[budgets]]
+key = "key_1"
+limit_usd = 1
+[[budgets]]
+team = "web"
+limit_usd = 100.5
 "#
     );
     // Errors (a missing prices file, say) do not matter here: only reads.
@@ -413,6 +425,7 @@ auto = true
         ("match", super::super::routing::MATCH_KEYS),
         ("router", super::super::routing::ROUTER_KEYS),
         ("health", super::super::routing::HEALTH_KEYS),
+        ("budgets", super::super::budgets::BUDGET_KEYS),
     ];
     for (name, keys) in lists {
         let read = super::super::section::read_keys(keys);
@@ -441,4 +454,42 @@ fn the_ledger_spool_sits_beside_a_sqlite_ledger_or_where_it_is_told() {
     );
     let c = load("ledger_spool = \"/tmp/sy.jsonl\"").unwrap();
     assert_eq!(c.spool_file(), std::path::PathBuf::from("/tmp/sy.jsonl"));
+}
+
+#[test]
+fn budgets_are_read_and_their_mistakes_named() {
+    let c = load(&format!(
+        "{GOOD}\n[[budgets]]\nuser = \"alice\"\nlimit_usd = 20\nsoft_limit_usd = 15.5\nwindow = \"day\"\nutc_offset = \"-05:00\"\n[[budgets]]\nteam = \"web\"\nlimit_usd = 100\n"
+    ))
+    .unwrap();
+    use crate::config::{BudgetScope, BudgetWindow};
+    let b = &c.budgets;
+    assert_eq!(b.len(), 2);
+    assert_eq!(
+        (&b[0].scope, b[0].window, b[0].utc_offset_secs),
+        (
+            &BudgetScope::User("alice".into()),
+            BudgetWindow::Day,
+            -5 * 3600
+        )
+    );
+    assert_eq!(
+        (b[0].limit.to_string(), b[0].soft.map(|s| s.to_string())),
+        ("20".to_string(), Some("15.5".to_string()))
+    );
+    assert_eq!((b[1].window, b[1].soft), (BudgetWindow::Month, None));
+    let err = load(&format!(
+        "{GOOD}\n[[budgets]]\nuser = \"a\"\nteam = \"t\"\nlimit_usd = 1\n[[budgets]]\nkey = \"k\"\nlimit_usd = 1\nsoft_limit_usd = 2\nwindow = \"fortnight\"\nutc_offset = \"CET\"\n[[budgets]]\nkey = \"k2\"\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    for want in [
+        "budgets[0]: a budget names exactly one of key, user or team",
+        "budgets[1].soft_limit_usd: must not be above limit_usd",
+        "budgets[1].window: unknown window 'fortnight'",
+        "budgets[1].utc_offset: 'CET' is not an offset",
+        "budgets[2].limit_usd: a budget needs limit_usd",
+    ] {
+        assert!(err.contains(want), "{want}\n{err}");
+    }
 }

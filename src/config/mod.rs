@@ -5,6 +5,7 @@
 //! gateway runs on an embedded default built from what the environment offers
 //! (`defaults`). Nothing outside this module parses config text.
 
+mod budgets;
 mod cache;
 mod defaults;
 mod interpolate;
@@ -16,6 +17,7 @@ mod routing;
 mod section;
 pub mod units;
 
+pub use budgets::{BudgetConfig, BudgetScope, BudgetWindow};
 pub use cache::{CacheBackend, CacheConfig, EmbedderConfig, RouteCache, SemanticConfig};
 pub use defaults::detect_default;
 pub use interpolate::{InterpolateError, interpolate};
@@ -73,6 +75,8 @@ pub struct Config {
     pub ledger: LedgerConfig,
     /// The response cache (`None`: off).
     pub cache: Option<CacheConfig>,
+    /// Spend limits per key, developer or team.
+    pub budgets: Vec<BudgetConfig>,
     /// Where this config came from.
     pub source: ConfigSource,
     /// What the embedded default detected or is missing (empty for files).

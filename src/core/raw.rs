@@ -94,6 +94,7 @@ pub struct RawRequest {
     thinking_span: Option<Range<usize>>,
     has_images: bool,
     temperature: Option<f64>,
+    max_output: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -246,6 +247,7 @@ impl RawRequest {
             thinking_span,
             has_images,
             temperature: env.temperature,
+            max_output: env.max_tokens.or(env.max_completion_tokens),
             kind,
             bytes,
         })
@@ -299,6 +301,12 @@ impl RawRequest {
     /// Whether any turn carries an image.
     pub fn has_images(&self) -> bool {
         self.has_images
+    }
+
+    /// The most output the request allows (`max_tokens`, or OpenAI's
+    /// `max_completion_tokens`), when it says.
+    pub fn max_output_tokens(&self) -> Option<u64> {
+        self.max_output
     }
 
     /// Input tokens, estimated: a quarter of the body's bytes, or — when

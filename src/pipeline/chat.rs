@@ -51,6 +51,10 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
     if crate::cache::policy::only_if_cached(ctx.headers) {
         return ctx.fail(GatewayError::NotCached);
     }
+    let budget_warning = match ctx.reserve(&plan, &raw) {
+        Ok(w) => w,
+        Err(e) => return ctx.fail(e),
+    };
     let canonical = match translate_if_needed(&ctx, &plan, &raw) {
         Ok(c) => c,
         Err(e) => return ctx.fail(e),
@@ -98,6 +102,9 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         }
     };
     served_by(reply.headers_mut(), &plan, target, attempts);
+    if let Some(w) = budget_warning.and_then(|w| http::HeaderValue::from_str(&w).ok()) {
+        reply.headers_mut().insert("x-switchyard-budget-warning", w);
+    }
     if let Some(cache) = cache {
         cache.set_headers(reply.headers_mut());
     }

@@ -10,6 +10,7 @@
 //! turns into an axum response. Nothing here sees axum types, so the whole
 //! lifecycle is testable without a server.
 
+mod budget;
 mod cached;
 mod chat;
 mod count;
@@ -133,6 +134,18 @@ impl<'a> RequestContext<'a> {
             tracing::error!(detail = %detail, "internal error");
         }
         let mut reply = error_reply(self.dialect(), &error).map(ReplyBody::Full);
+        if let GatewayError::BudgetExceeded {
+            retry_after_secs, ..
+        } = &error
+        {
+            let h = reply.headers_mut();
+            if let Some(secs) = retry_after_secs {
+                h.insert(http::header::RETRY_AFTER, http::HeaderValue::from(*secs));
+            }
+            // Claude Code would retry a 429 for minutes; the budget will not
+            // come back that soon, so it should stop and show why.
+            h.insert("x-should-retry", http::HeaderValue::from_static("false"));
+        }
         if let Some(n) = made {
             reply
                 .headers_mut()

@@ -1,5 +1,6 @@
 //! The `api_keys` table: client keys as stored (a hash and a hint, never
-//! the key), read in full at start and then by what changed since.
+//! the key), read in full at start and then by what changed since; and
+//! what a key, developer or team has spent (budgets start from it).
 
 use super::Store;
 use sqlx::Row;
@@ -97,6 +98,29 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(key_row).transpose()
+    }
+
+    /// The ledger's spend since `since_ms` of one key, developer or team
+    /// (`column` is `key_id`, `user_id` or `team`), in nano-dollars.
+    pub async fn spent_since(
+        &self,
+        column: &'static str,
+        value: &str,
+        since_ms: i64,
+    ) -> Result<i64, sqlx::Error> {
+        if !matches!(column, "key_id" | "user_id" | "team") {
+            return Err(sqlx::Error::ColumnNotFound(column.to_string()));
+        }
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM(cost_nusd), 0) AS BIGINT) AS spent FROM requests \
+             WHERE ts_ms >= $1 AND {column} = $2"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(since_ms)
+            .bind(value)
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_get("spent")
     }
 
     /// Revoke a key now; false when there is no such live key.

@@ -199,6 +199,11 @@ impl RecordGuard {
         self.tally.clone()
     }
 
+    /// The record, while it is not finished.
+    pub fn get(&self) -> Option<&RequestRecord> {
+        self.record.as_ref()
+    }
+
     /// Change the record before it is finished.
     pub fn update(&mut self, f: impl FnOnce(&mut RequestRecord)) {
         if let Some(r) = self.record.as_mut() {

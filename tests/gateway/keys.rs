@@ -296,3 +296,142 @@ async fn the_admin_api_makes_and_revokes_keys_at_once() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+/// 200 concurrent requests from 4 keys of one team against its $1.00 daily
+/// budget: reserve-then-settle keeps the settled spend at or under the
+/// limit, every refusal is a 429 in the client's dialect and a ledger row.
+#[tokio::test]
+async fn a_team_budget_holds_under_200_concurrent_requests() {
+    use crate::support::mock::Reply;
+    let up = crate::support::mock::MockUpstream::start().await;
+    // Each answer bills 1,500 input and 400 output tokens of Sonnet 4.5
+    // ($3 / $15 per million): $0.0105, after 50 ms.
+    let answer = serde_json::json!({"id":"msg_b","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
+        "content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","stop_sequence":null,
+        "usage":{"input_tokens":1500,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":400}});
+    for _ in 0..200 {
+        up.push(Reply::Delay(
+            Duration::from_millis(50),
+            Box::new(Reply::Json {
+                status: 200,
+                headers: vec![],
+                body: answer.to_string(),
+            }),
+        ));
+    }
+    let mut gw = TestGateway::with_ledger(&format!(
+        "[[budgets]]\nteam = \"web\"\nlimit_usd = 1\nwindow = \"day\"\n{}",
+        sections(&up.url())
+    ))
+    .await;
+    let cfg = config_file(&gw, &up.url());
+    let keys: Vec<String> = (0..4)
+        .map(|i| create(&cfg, &["--name", &format!("dev{i}"), "--team", "web"]).0)
+        .collect();
+    // Wait until the gateway has read the new keys (without spending).
+    for _ in 0..50 {
+        let r = gw
+            .client()
+            .get(format!("{}/v1/models", gw.url))
+            .header("x-api-key", &keys[3])
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A prompt of about 1,600 estimated tokens, at most 400 out.
+    let prompt = "word ".repeat(1280);
+    let body = serde_json::json!({"model": "sonnet", "max_tokens": 400,
+        "messages": [{"role": "user", "content": prompt}]})
+    .to_string();
+    let sends = (0..200).map(|i| {
+        let (client, url, key, body) = (
+            gw.client(),
+            gw.url.clone(),
+            keys[i % 4].clone(),
+            body.clone(),
+        );
+        async move {
+            let r = client
+                .post(format!("{url}/v1/messages"))
+                .header("x-api-key", key)
+                .header("anthropic-version", "2023-06-01")
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let retry = r.headers().get("retry-after").is_some();
+            let no_retry = r
+                .headers()
+                .get("x-should-retry")
+                .is_some_and(|v| v == "false");
+            let v: Value = r.json().await.unwrap();
+            (status, retry && no_retry, v)
+        }
+    });
+    let results = futures_util::future::join_all(sends).await;
+    let ok = results.iter().filter(|r| r.0 == 200).count();
+    let refused: Vec<_> = results.iter().filter(|r| r.0 == 429).collect();
+    assert_eq!(
+        ok + refused.len(),
+        200,
+        "{:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    assert!(
+        !refused.is_empty() && ok >= 60,
+        "ok {ok}, refused {}",
+        refused.len()
+    );
+    let (_, headers_ok, v) = refused[0];
+    assert!(
+        headers_ok,
+        "429 carries retry-after and x-should-retry: false"
+    );
+    assert_eq!(v["error"]["type"], "rate_limit_error", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("daily budget of team web"),
+        "{v}"
+    );
+
+    // Refused while others' reservations were outstanding; once they
+    // settled below what they reserved, the room is there again.
+    let later = gw
+        .client()
+        .post(format!("{}/v1/messages", gw.url))
+        .header("x-api-key", &keys[0])
+        .header("anthropic-version", "2023-06-01")
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(later.status(), 200, "released reservations are spendable");
+    let rows = gw.flushed_rows().await;
+    let served: i64 = rows
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.cost_nusd)
+        .sum();
+    let budget_rows = rows
+        .iter()
+        .filter(|r| r.error_kind.as_deref() == Some("budget_exceeded"))
+        .count();
+    assert_eq!(budget_rows, refused.len(), "every refusal is a ledger row");
+    println!(
+        "team budget $1.00: {ok} served, {} refused, settled ${:.4} (overshoot ${:.4})",
+        refused.len(),
+        served as f64 / 1e9,
+        (served as f64 / 1e9 - 1.0).max(0.0)
+    );
+    assert!(served <= 1_000_000_000, "settled {served} nano-dollars");
+    assert!(served >= 800_000_000, "the budget was used: {served}");
+}

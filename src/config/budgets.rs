@@ -1,0 +1,196 @@
+//! Spend limits: `[[budgets]]`, one per key, developer or team.
+//!
+//! ```toml
+//! [[budgets]]
+//! user           = "alice"     # or key = "key_…", or team = "web"
+//! limit_usd      = 20          # hard: refused (429) once reached
+//! soft_limit_usd = 15          # optional: a warning header from here on
+//! window         = "day"       # day, week (from Monday), month, or total
+//! utc_offset     = "+01:00"    # where the day starts (default UTC)
+//! ```
+
+use super::section::{Errors, Section};
+use rust_decimal::Decimal;
+use toml::Value;
+
+/// Keys of a `[[budgets]]` table.
+pub(super) static BUDGET_KEYS: &[&str] = &[
+    "key",
+    "user",
+    "team",
+    "limit_usd",
+    "soft_limit_usd",
+    "window",
+    "utc_offset",
+];
+
+/// Whose spend a budget counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BudgetScope {
+    /// One client key (its id, `key_…`).
+    Key(String),
+    /// Every key of one developer.
+    User(String),
+    /// Every key of one team.
+    Team(String),
+}
+
+impl BudgetScope {
+    /// `key key_…`, `user alice`, `team web`.
+    pub fn describe(&self) -> String {
+        match self {
+            BudgetScope::Key(k) => format!("key {k}"),
+            BudgetScope::User(u) => format!("user {u}"),
+            BudgetScope::Team(t) => format!("team {t}"),
+        }
+    }
+}
+
+/// The period a budget's spend is counted over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BudgetWindow {
+    /// From midnight.
+    Day,
+    /// From Monday midnight.
+    Week,
+    /// From the first of the month.
+    Month,
+    /// For ever.
+    Total,
+}
+
+/// One spend limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetConfig {
+    /// Whose spend.
+    pub scope: BudgetScope,
+    /// Refused once reached, USD.
+    pub limit: Decimal,
+    /// Warned from here, USD.
+    pub soft: Option<Decimal>,
+    /// Counted over.
+    pub window: BudgetWindow,
+    /// Offset of the budget's clock from UTC, seconds.
+    pub utc_offset_secs: i32,
+}
+
+fn usd(s: &Section<'_>, key: &str, errors: &mut Errors) -> Option<Decimal> {
+    let v = s.get(key)?;
+    let amount = match v {
+        Value::Integer(i) if *i >= 0 => Some(Decimal::from(*i)),
+        Value::Float(f) if *f >= 0.0 => f.to_string().parse().ok(),
+        _ => None,
+    };
+    if amount.is_none() {
+        errors.add(
+            &s.path(key),
+            "expected an amount in USD (≥ 0)",
+            Some("e.g. 20 or 7.5".into()),
+        );
+    }
+    amount
+}
+
+fn offset(text: &str) -> Option<i32> {
+    let o = time::UtcOffset::parse(
+        text,
+        time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
+    )
+    .ok()?;
+    Some(o.whole_seconds())
+}
+
+fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<BudgetConfig> {
+    let s = Section::new(t, path, BUDGET_KEYS, errors);
+    let scopes: Vec<BudgetScope> = [
+        s.non_empty_str("key", errors).map(BudgetScope::Key),
+        s.non_empty_str("user", errors).map(BudgetScope::User),
+        s.non_empty_str("team", errors).map(BudgetScope::Team),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let window = match s.str("window", errors).as_deref() {
+        None | Some("month") => BudgetWindow::Month,
+        Some("day") => BudgetWindow::Day,
+        Some("week") => BudgetWindow::Week,
+        Some("total") => BudgetWindow::Total,
+        Some(other) => {
+            errors.add(
+                &s.path("window"),
+                format!("unknown window '{other}'"),
+                Some("day, week, month or total".into()),
+            );
+            BudgetWindow::Month
+        }
+    };
+    let utc_offset_secs = match s.str("utc_offset", errors) {
+        None => 0,
+        Some(text) => offset(&text).unwrap_or_else(|| {
+            errors.add(
+                &s.path("utc_offset"),
+                format!("'{text}' is not an offset"),
+                Some("e.g. \"+01:00\" or \"-05:00\"".into()),
+            );
+            0
+        }),
+    };
+    let limit = usd(&s, "limit_usd", errors);
+    let soft = usd(&s, "soft_limit_usd", errors);
+    if limit.is_none() && !s.has("limit_usd") {
+        errors.add(&s.path("limit_usd"), "a budget needs limit_usd", None);
+    }
+    if let (Some(l), Some(w)) = (limit, soft)
+        && w > l
+    {
+        errors.add(
+            &s.path("soft_limit_usd"),
+            "must not be above limit_usd",
+            None,
+        );
+    }
+    if scopes.len() != 1 {
+        errors.add(
+            path,
+            "a budget names exactly one of key, user or team",
+            None,
+        );
+        return None;
+    }
+    Some(BudgetConfig {
+        scope: scopes.into_iter().next()?,
+        limit: limit?,
+        soft,
+        window,
+        utc_offset_secs,
+    })
+}
+
+/// Read `[[budgets]]`.
+pub(super) fn read(top: &Section<'_>, errors: &mut Errors) -> Vec<BudgetConfig> {
+    let mut out = Vec::new();
+    match top.get("budgets") {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("budgets[{i}]");
+                match item {
+                    Value::Table(t) => out.extend(read_one(t, &path, errors)),
+                    _ => errors.add(&path, "expected a table ([[budgets]])", None),
+                }
+            }
+        }
+        Some(_) => errors.add("budgets", "expected [[budgets]] tables", None),
+    }
+    let mut seen = std::collections::HashSet::new();
+    for b in &out {
+        if !seen.insert((b.scope.clone(), b.window)) {
+            errors.add(
+                "budgets",
+                format!("two {:?} budgets for {}", b.window, b.scope.describe()),
+                None,
+            );
+        }
+    }
+    out
+}
