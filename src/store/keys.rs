@@ -35,6 +35,29 @@ pub struct KeyRow {
     pub updated_ms: i64,
 }
 
+/// SQLite answers "database is locked" at once, busy timeout or not, when a
+/// connection's read snapshot is older than another process's write (the
+/// gateway's ledger writer): a key change from the CLI is simply tried again.
+async fn retrying<T, F, Fut>(mut op: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut tries = 0;
+    loop {
+        match op().await {
+            Err(sqlx::Error::Database(e))
+                if tries < 50
+                    && (e.message().contains("locked") || e.message().contains("busy")) =>
+            {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 const COLUMNS: &str = "id, hash, hint, name, user_id, team, models, metadata, created_ms, \
                        expires_ms, revoked_ms, updated_ms";
 
@@ -58,6 +81,10 @@ fn key_row(r: &AnyRow) -> Result<KeyRow, sqlx::Error> {
 impl Store {
     /// Store a new key.
     pub async fn insert_key(&self, k: &KeyRow) -> Result<(), sqlx::Error> {
+        retrying(|| self.insert_key_once(k)).await
+    }
+
+    async fn insert_key_once(&self, k: &KeyRow) -> Result<(), sqlx::Error> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         )))
@@ -125,6 +152,10 @@ impl Store {
 
     /// Revoke a key now; false when there is no such live key.
     pub async fn revoke_key(&self, id: &str, now_ms: i64) -> Result<bool, sqlx::Error> {
+        retrying(|| self.revoke_key_once(id, now_ms)).await
+    }
+
+    async fn revoke_key_once(&self, id: &str, now_ms: i64) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "UPDATE api_keys SET revoked_ms = $1, updated_ms = $1 WHERE id = $2 AND revoked_ms IS NULL",
         )
