@@ -287,6 +287,14 @@ pub enum GatewayError {
         /// Seconds until the budget's window resets (none: a total budget).
         retry_after_secs: Option<u64>,
     },
+    /// A rate limit of the key, developer or team is reached.
+    #[error("{message}")]
+    RateLimitExceeded {
+        /// Which limit and its count.
+        message: String,
+        /// Seconds until there is room.
+        retry_after_secs: u64,
+    },
     /// Too many wrong keys from this address: refused without checking.
     #[error("too many failed authentications from this address; retry in {retry_after_secs} s")]
     AuthThrottled {
@@ -372,9 +380,9 @@ impl GatewayError {
             GatewayError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             GatewayError::Unauthorized | GatewayError::KeyRejected(_) => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
-            GatewayError::AuthThrottled { .. } | GatewayError::BudgetExceeded { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            GatewayError::AuthThrottled { .. }
+            | GatewayError::BudgetExceeded { .. }
+            | GatewayError::RateLimitExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::ModelNotFound(_) | GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
             GatewayError::Upstream { .. } => self
@@ -397,6 +405,7 @@ impl GatewayError {
             GatewayError::Forbidden(_) => "forbidden",
             GatewayError::AuthThrottled { .. } => "auth_throttled",
             GatewayError::BudgetExceeded { .. } => "budget_exceeded",
+            GatewayError::RateLimitExceeded { .. } => "rate_limit_exceeded",
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
             GatewayError::ModelNotFound(_) => "model_not_found",
             GatewayError::NotFound(_) => "not_found",

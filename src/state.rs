@@ -6,7 +6,7 @@
 use crate::config::Config;
 use crate::routing::Router;
 use crate::teams::KeyRing;
-use crate::teams::budget::{Budgets, Settle};
+use crate::teams::limits::{Limits, Settle, spawn_reconciler};
 use crate::telemetry::LogAndMetrics;
 use crate::usage::{RecordSink, Tee};
 use std::net::IpAddr;
@@ -97,8 +97,8 @@ pub struct AppState {
     pub revoked_sessions: moka::sync::Cache<String, ()>,
     /// Client keys (read from the ledger's database, kept fresh).
     pub keys: Arc<KeyRing>,
-    /// Spend limits per key, developer and team.
-    pub budgets: Arc<Budgets>,
+    /// Budgets and rate limits per key, developer and team.
+    pub limits: Arc<Limits>,
 }
 
 /// How often an instance reads the key table for changes (a revoked key
@@ -126,16 +126,17 @@ impl AppState {
         router.discover(std::time::Duration::from_secs(3)).await;
         let mut all: Vec<Arc<dyn RecordSink>> = vec![Arc::new(LogAndMetrics)];
         all.extend(sinks);
-        let budgets = Arc::new(Budgets::new(&config.budgets, prices));
-        if !budgets.is_empty() {
+        let limits = Arc::new(Limits::new(&config, prices)?);
+        if !limits.is_empty() {
             if let Some(store) = &store {
-                budgets
-                    .load_spent(store, crate::teams::view::now_ms())
+                limits
+                    .reconcile(store, crate::teams::view::now_ms())
                     .await
                     .map_err(|e| format!("cannot read the budgets' spend from the ledger: {e}"))?;
+                spawn_reconciler(limits.clone(), store.clone());
             }
             all.push(Arc::new(Settle {
-                budgets: budgets.clone(),
+                limits: limits.clone(),
                 pricer,
             }));
         }
@@ -169,7 +170,7 @@ impl AppState {
                 .time_to_live(Duration::from_secs(12 * 3600))
                 .build(),
             keys,
-            budgets,
+            limits,
         })
     }
 

@@ -7,6 +7,8 @@
 //! soft_limit_usd = 15          # optional: a warning header from here on
 //! window         = "day"       # day, week (from Monday), month, or total
 //! utc_offset     = "+01:00"    # where the day starts (default UTC)
+//! redis_down     = "open"      # Redis unreachable: count locally ("open",
+//!                              # default) or refuse ("closed")
 //! ```
 
 use super::section::{Errors, Section};
@@ -22,6 +24,7 @@ pub(super) static BUDGET_KEYS: &[&str] = &[
     "soft_limit_usd",
     "window",
     "utc_offset",
+    "redis_down",
 ];
 
 /// Whose spend a budget counts.
@@ -72,6 +75,61 @@ pub struct BudgetConfig {
     pub window: BudgetWindow,
     /// Offset of the budget's clock from UTC, seconds.
     pub utc_offset_secs: i32,
+    /// What to do while the shared counters (Redis) cannot be reached.
+    pub redis_down: RedisDown,
+}
+
+/// What a limit does while Redis, which shares its counters between
+/// instances, cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RedisDown {
+    /// Go on with this instance's own counters (seeded from the ledger).
+    #[default]
+    Open,
+    /// Refuse the key's requests (503) until Redis is back.
+    Closed,
+}
+
+/// Read `redis_down` of a limit's table.
+pub(super) fn redis_down(s: &Section<'_>, errors: &mut Errors) -> RedisDown {
+    match s.str("redis_down", errors).as_deref() {
+        None | Some("open") => RedisDown::Open,
+        Some("closed") => RedisDown::Closed,
+        Some(other) => {
+            errors.add(
+                &s.path("redis_down"),
+                format!("unknown policy '{other}'"),
+                Some("open (count locally) or closed (refuse)".into()),
+            );
+            RedisDown::Open
+        }
+    }
+}
+
+/// Read the one of `key`, `user` or `team` a limit names.
+pub(super) fn scope(
+    s: &Section<'_>,
+    path: &str,
+    what: &str,
+    errors: &mut Errors,
+) -> Option<BudgetScope> {
+    let scopes: Vec<BudgetScope> = [
+        s.non_empty_str("key", errors).map(BudgetScope::Key),
+        s.non_empty_str("user", errors).map(BudgetScope::User),
+        s.non_empty_str("team", errors).map(BudgetScope::Team),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if scopes.len() != 1 {
+        errors.add(
+            path,
+            format!("{what} names exactly one of key, user or team"),
+            None,
+        );
+        return None;
+    }
+    scopes.into_iter().next()
 }
 
 fn usd(s: &Section<'_>, key: &str, errors: &mut Errors) -> Option<Decimal> {
@@ -102,14 +160,8 @@ fn offset(text: &str) -> Option<i32> {
 
 fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<BudgetConfig> {
     let s = Section::new(t, path, BUDGET_KEYS, errors);
-    let scopes: Vec<BudgetScope> = [
-        s.non_empty_str("key", errors).map(BudgetScope::Key),
-        s.non_empty_str("user", errors).map(BudgetScope::User),
-        s.non_empty_str("team", errors).map(BudgetScope::Team),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let scope = scope(&s, path, "a budget", errors);
+    let redis_down = redis_down(&s, errors);
     let window = match s.str("window", errors).as_deref() {
         None | Some("month") => BudgetWindow::Month,
         Some("day") => BudgetWindow::Day,
@@ -149,20 +201,13 @@ fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<BudgetCo
             None,
         );
     }
-    if scopes.len() != 1 {
-        errors.add(
-            path,
-            "a budget names exactly one of key, user or team",
-            None,
-        );
-        return None;
-    }
     Some(BudgetConfig {
-        scope: scopes.into_iter().next()?,
+        scope: scope?,
         limit: limit?,
         soft,
         window,
         utc_offset_secs,
+        redis_down,
     })
 }
 

@@ -111,6 +111,8 @@ pub(super) static TOP_KEYS: &[&str] = &[
     "cache",
     "redis_url",
     "budgets",
+    "rate_limits",
+    "limits",
 ];
 pub(super) static CLIENT_KEYS: &[&str] = &["header_timeout", "body_timeout", "max_connections"];
 pub(super) static COST_KEYS: &[&str] = &["fixed_monthly"];
@@ -194,10 +196,14 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
     let ledger = read_ledger(&top, errors);
     let cache = super::cache::read(&top, errors);
     let budgets = super::budgets::read(&top, errors);
+    let rate_limits = super::limits::read_rate_limits(&top, errors);
+    let limits = super::limits::read_limits(&top, errors);
     Config {
         listen,
         cache,
         budgets,
+        rate_limits,
+        limits,
         routing,
         ledger,
         auth,

@@ -401,6 +401,15 @@ limit_usd = 1
 [[budgets]]
 team = "web"
 limit_usd = 100.5
+redis_down = "closed"
+[[rate_limits]]
+team = "web"
+requests_per_minute = 600
+tokens_per_minute = 2000000
+redis_down = "open"
+[limits]
+store = "redis"
+reserve = false
 "#
     );
     // Errors (a missing prices file, say) do not matter here: only reads.
@@ -426,6 +435,8 @@ limit_usd = 100.5
         ("router", super::super::routing::ROUTER_KEYS),
         ("health", super::super::routing::HEALTH_KEYS),
         ("budgets", super::super::budgets::BUDGET_KEYS),
+        ("rate_limits", super::super::limits::RATE_LIMIT_KEYS),
+        ("limits", super::super::limits::LIMITS_KEYS),
     ];
     for (name, keys) in lists {
         let read = super::super::section::read_keys(keys);
@@ -491,5 +502,57 @@ fn budgets_are_read_and_their_mistakes_named() {
         "budgets[2].limit_usd: a budget needs limit_usd",
     ] {
         assert!(err.contains(want), "{want}\n{err}");
+    }
+}
+
+#[test]
+fn rate_limits_and_the_limits_store_are_read_and_their_mistakes_named() {
+    use crate::config::{BudgetScope, RedisDown};
+    let c = load(&format!(
+        "redis_url = \"redis://127.0.0.1:6379\"\n{GOOD}\n[[rate_limits]]\nkey = \"key_1\"\nrequests_per_minute = 60\nredis_down = \"closed\"\n[[rate_limits]]\nteam = \"web\"\ntokens_per_minute = 100000\n"
+    ))
+    .unwrap();
+    let r = &c.rate_limits;
+    assert_eq!(
+        (
+            &r[0].scope,
+            r[0].requests_per_minute,
+            r[0].tokens_per_minute,
+            r[0].redis_down
+        ),
+        (
+            &BudgetScope::Key("key_1".into()),
+            Some(60),
+            None,
+            RedisDown::Closed
+        )
+    );
+    assert_eq!(
+        (r[1].tokens_per_minute, r[1].redis_down),
+        (Some(100_000), RedisDown::Open)
+    );
+    // Redis counts the limits when there is one, unless told otherwise.
+    assert_eq!(
+        c.limits.redis_url.as_deref(),
+        Some("redis://127.0.0.1:6379")
+    );
+    assert!(c.limits.reserve);
+    let c = load(&format!(
+        "redis_url = \"redis://127.0.0.1:6379\"\n{GOOD}\n[limits]\nstore = \"local\"\nreserve = false\n"
+    ))
+    .unwrap();
+    assert_eq!((c.limits.redis_url, c.limits.reserve), (None, false));
+    let err = load(&format!(
+        "{GOOD}\n[[rate_limits]]\nuser = \"a\"\n[[rate_limits]]\nteam = \"t\"\nrequests_per_minute = 1\nredis_down = \"maybe\"\n[[rate_limits]]\nteam = \"t\"\nrequests_per_minute = 2\n[limits]\nstore = \"redis\"\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    for want in [
+        "rate_limits[0]: a rate limit needs requests_per_minute or tokens_per_minute",
+        "rate_limits[1].redis_down: unknown policy 'maybe'",
+        "rate_limits: two rate limits for team t",
+        "limits.store: the redis store needs redis_url",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in {err}");
     }
 }

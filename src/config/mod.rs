@@ -9,6 +9,7 @@ mod budgets;
 mod cache;
 mod defaults;
 mod interpolate;
+mod limits;
 mod load;
 mod model;
 mod provider;
@@ -17,10 +18,11 @@ mod routing;
 mod section;
 pub mod units;
 
-pub use budgets::{BudgetConfig, BudgetScope, BudgetWindow};
+pub use budgets::{BudgetConfig, BudgetScope, BudgetWindow, RedisDown};
 pub use cache::{CacheBackend, CacheConfig, EmbedderConfig, RouteCache, SemanticConfig};
 pub use defaults::detect_default;
 pub use interpolate::{InterpolateError, interpolate};
+pub use limits::{LimitsConfig, RateLimitConfig};
 pub use load::{load_file, load_str};
 pub use router::{ClassifierChoice, RoutingMode, Thresholds, TurnPolicy};
 pub use routing::{
@@ -77,6 +79,10 @@ pub struct Config {
     pub cache: Option<CacheConfig>,
     /// Spend limits per key, developer or team.
     pub budgets: Vec<BudgetConfig>,
+    /// Requests and tokens per minute per key, developer or team.
+    pub rate_limits: Vec<RateLimitConfig>,
+    /// How budgets and rate limits are counted (shared through Redis or not).
+    pub limits: LimitsConfig,
     /// Where this config came from.
     pub source: ConfigSource,
     /// What the embedded default detected or is missing (empty for files).

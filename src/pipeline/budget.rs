@@ -1,44 +1,57 @@
-//! Before a request goes upstream: reserve the most it can cost against
-//! its key's, developer's and team's budgets (`teams::budget`); the record
-//! settles it when the request ends.
+//! Before a request goes upstream: count it against its key's,
+//! developer's and team's budgets and rate limits (`teams::limits`),
+//! reserving the most it can cost; the record settles it when it ends.
 
 use super::RequestContext;
 use crate::core::RawRequest;
 use crate::error::GatewayError;
 use crate::routing::Plan;
+use crate::teams::Refusal;
 
 impl RequestContext<'_> {
-    /// Reserve for `plan`; `Ok` carries a soft-limit warning, if any.
-    pub(super) fn reserve(
+    /// Admit the request for `plan`; `Ok` carries a soft-limit warning.
+    pub(super) async fn admit(
         &self,
         plan: &Plan,
         raw: &RawRequest,
     ) -> Result<Option<String>, GatewayError> {
-        let budgets = &self.state.budgets;
-        let Some(record) = self.record.get() else {
-            return Ok(None);
-        };
-        let Some(who) = record.identity.as_deref() else {
-            return Ok(None);
-        };
-        if budgets.is_empty() {
+        let limits = &self.state.limits;
+        if limits.is_empty() {
             return Ok(None);
         }
-        let most = budgets.most_cost(
+        let Some((id, who)) = self
+            .record
+            .get()
+            .and_then(|r| Some((r.request_id.clone(), r.identity.clone()?)))
+        else {
+            return Ok(None);
+        };
+        let input = raw.estimated_input_tokens();
+        let most = limits.most_cost(
             plan.targets.iter().map(|t| t.model.name.as_str()),
-            raw.estimated_input_tokens(),
+            input,
             raw.max_output_tokens(),
         );
-        budgets
-            .reserve(
-                &record.request_id,
-                Some(who),
-                most,
-                crate::teams::view::now_ms(),
-            )
-            .map_err(|r| GatewayError::BudgetExceeded {
-                message: r.message,
-                retry_after_secs: r.retry_after_secs,
+        let tokens = i64::try_from(input).unwrap_or(i64::MAX);
+        limits
+            .admit(&id, &who, most, tokens, crate::teams::view::now_ms())
+            .await
+            .map_err(|r| match r {
+                Refusal::Budget {
+                    message,
+                    retry_after_secs,
+                } => GatewayError::BudgetExceeded {
+                    message,
+                    retry_after_secs,
+                },
+                Refusal::Rate {
+                    message,
+                    retry_after_secs,
+                } => GatewayError::RateLimitExceeded {
+                    message,
+                    retry_after_secs,
+                },
+                Refusal::Unavailable(message) => GatewayError::Unavailable(message),
             })
     }
 }

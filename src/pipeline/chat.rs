@@ -51,7 +51,7 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
     if crate::cache::policy::only_if_cached(ctx.headers) {
         return ctx.fail(GatewayError::NotCached);
     }
-    let budget_warning = match ctx.reserve(&plan, &raw) {
+    let budget_warning = match ctx.admit(&plan, &raw).await {
         Ok(w) => w,
         Err(e) => return ctx.fail(e),
     };

@@ -134,17 +134,28 @@ impl<'a> RequestContext<'a> {
             tracing::error!(detail = %detail, "internal error");
         }
         let mut reply = error_reply(self.dialect(), &error).map(ReplyBody::Full);
-        if let GatewayError::BudgetExceeded {
-            retry_after_secs, ..
-        } = &error
-        {
-            let h = reply.headers_mut();
-            if let Some(secs) = retry_after_secs {
-                h.insert(http::header::RETRY_AFTER, http::HeaderValue::from(*secs));
+        match &error {
+            GatewayError::BudgetExceeded {
+                retry_after_secs, ..
+            } => {
+                let h = reply.headers_mut();
+                if let Some(secs) = retry_after_secs {
+                    h.insert(http::header::RETRY_AFTER, http::HeaderValue::from(*secs));
+                }
+                // Claude Code would retry a 429 for minutes; the budget will
+                // not come back that soon, so it should stop and show why.
+                h.insert("x-should-retry", http::HeaderValue::from_static("false"));
             }
-            // Claude Code would retry a 429 for minutes; the budget will not
-            // come back that soon, so it should stop and show why.
-            h.insert("x-should-retry", http::HeaderValue::from_static("false"));
+            GatewayError::RateLimitExceeded {
+                retry_after_secs, ..
+            } => {
+                // A rate limit clears within the minute: clients wait and retry.
+                reply.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from(*retry_after_secs),
+                );
+            }
+            _ => {}
         }
         if let Some(n) = made {
             reply

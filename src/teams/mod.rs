@@ -4,12 +4,18 @@
 //! for changes, so a revoked key stops working everywhere within a second
 //! or two without a database query on the request path. The master key
 //! stays the admin's: client keys reach the model endpoints only. Budgets
-//! (`budget`) limit what a key, developer or team may spend.
+//! and rate limits (`limits`: `rules` counted by `counters`, shared between
+//! instances by `shared`) limit what a key, developer or team may spend
+//! and how fast.
 
-pub mod budget;
+mod counters;
 pub mod keys;
+pub mod limits;
 mod ring;
+pub mod rules;
+mod shared;
 pub mod view;
 
 pub use keys::{NewKey, PREFIX, mint, successor};
+pub use limits::{Limits, Refusal, RuleUse};
 pub use ring::{ClientKey, KeyRing, Verdict};

@@ -14,7 +14,7 @@ fn d(s: &str) -> Decimal {
 }
 
 /// A fresh PostgreSQL schema on the local server; its URL.
-async fn postgres_schema() -> String {
+pub(crate) async fn postgres_schema() -> String {
     let base = std::env::var("SWITCHYARD_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let schema = format!("sy_{}", uuid::Uuid::now_v7().simple());

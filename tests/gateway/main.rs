@@ -18,6 +18,7 @@ mod errors;
 mod keys;
 mod ledger;
 mod lifecycle;
+mod limits;
 mod local_model;
 mod messages;
 mod prices;
