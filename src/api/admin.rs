@@ -1,7 +1,7 @@
 //! The admin JSON API (master key): reports, single requests, exports —
 //! the same report code as `switchyard report`, so the numbers agree.
 //!
-//! `GET /admin/report/{daily|weekly|models|sessions}?date=&from=&to=&format=json|md|csv&top=`
+//! `GET /admin/report/{daily|weekly|models|sessions|users|teams}?date=&from=&to=&user=&team=&format=json|md|csv&top=`
 //! `GET /admin/requests/{id}`
 //! `GET /admin/export?from=&to=&format=csv|jsonl`
 //! `DELETE /admin/cache`
@@ -54,10 +54,12 @@ pub async fn report(
         "weekly" => Kind::Weekly,
         "models" => Kind::Models,
         "sessions" => Kind::Sessions,
+        "users" => Kind::Users,
+        "teams" => Kind::Teams,
         other => {
             return problem(
                 StatusCode::NOT_FOUND,
-                format!("no report '{other}' (daily, weekly, models, sessions)"),
+                format!("no report '{other}' (daily, weekly, models, sessions, users, teams)"),
             );
         }
     };
@@ -70,6 +72,12 @@ pub async fn report(
         .and_then(|t| t.parse().ok())
         .unwrap_or(10)
         .clamp(0, 1000);
+    let who = match (arg("user"), arg("team")) {
+        (Some(u), _) => Some(crate::store::Who::User(u.to_string())),
+        (_, Some(t)) => Some(crate::store::Who::Team(t.to_string())),
+        _ => None,
+    };
+    let store = &store.only(who);
     let report = match build(store, &kind, range, &state.config.ledger.fixed_monthly, top).await {
         Ok(r) => r,
         Err(e) => {

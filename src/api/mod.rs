@@ -9,6 +9,7 @@ pub mod admin_keys;
 pub mod anthropic;
 pub mod bedrock;
 pub mod body;
+pub mod key_info;
 pub mod models;
 pub mod openai;
 pub mod system;

@@ -2,6 +2,7 @@
 //! from its database (the gateway need not run).
 
 use super::{ConfigArgs, load_config};
+use crate::store::Who;
 use crate::usage::render::{EXPORT_HEADER, Format, csv, export_csv, export_json, markdown};
 use crate::usage::reports::{Kind, Range, build, parse_date, range_of};
 use std::io::Write;
@@ -31,6 +32,12 @@ pub struct ReportArgs {
     /// How many of the most expensive requests to list.
     #[arg(long, default_value_t = 10)]
     pub top: i64,
+    /// Only this developer's requests (their client keys' user).
+    #[arg(long, conflicts_with = "team")]
+    pub user: Option<String>,
+    /// Only this team's requests.
+    #[arg(long)]
+    pub team: Option<String>,
 }
 
 /// Arguments of `export`.
@@ -76,7 +83,12 @@ pub fn report(args: &ReportArgs) -> ExitCode {
     };
     let kind = format!("{:?}", args.kind).to_lowercase();
     let result = rt.block_on(async {
-        let store = crate::usage::setup::open_store(&config).await?;
+        let who = match (&args.user, &args.team) {
+            (Some(u), _) => Some(Who::User(u.clone())),
+            (_, Some(t)) => Some(Who::Team(t.clone())),
+            _ => None,
+        };
+        let store = crate::usage::setup::open_store(&config).await?.only(who);
         build(&store, &kind, range, &config.ledger.fixed_monthly, args.top)
             .await
             .map_err(|e| e.to_string())

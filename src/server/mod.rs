@@ -46,6 +46,7 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         )
         .route("/v1/models", get(api::models::list_models))
         .route("/v1/models/{id}", get(api::models::get_model))
+        .route("/v1/key", get(api::key_info::key_info))
         .route("/", get(api::system::root).head(api::system::root))
         .route("/api/hello", get(api::system::root).head(api::system::root))
         .route("/health", get(api::system::health))

@@ -31,16 +31,17 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<(String, Option<String>, i64)>, sqlx::Error> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT COALESCE(upstream_model, model, requested_model, '-') AS m, priced_as, COUNT(*) AS n \
              FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND {MODEL_CALLS} \
-             AND (priced = 0 OR priced_as IS NOT NULL) \
-             GROUP BY COALESCE(upstream_model, model, requested_model, '-'), priced_as ORDER BY n DESC"
-        )))
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(self.pool())
-        .await?;
+             AND (priced = 0 OR priced_as IS NOT NULL){} \
+             GROUP BY COALESCE(upstream_model, model, requested_model, '-'), priced_as ORDER BY n DESC",
+            self.who_sql(3)
+        );
+        let rows = self
+            .bind_who(sqlx::query(AssertSqlSafe(sql)).bind(from_ms).bind(to_ms))
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("m")?, r.try_get("priced_as")?, r.try_get("n")?)))
             .collect()

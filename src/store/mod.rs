@@ -13,6 +13,7 @@ mod row;
 
 pub use billing::DayModel;
 pub use keys::KeyRow;
+
 pub use queries::{Group, GroupRow, Order, Totals};
 pub use row::LedgerRow;
 
@@ -37,6 +38,32 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Reports of one developer or team only (`only`).
+    who: Option<Who>,
+}
+
+/// Whose requests a report covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// One developer's (`user_id`).
+    User(String),
+    /// One team's.
+    Team(String),
+}
+
+impl Who {
+    fn column(&self) -> &'static str {
+        match self {
+            Who::User(_) => "user_id",
+            Who::Team(_) => "team",
+        }
+    }
+
+    fn value(&self) -> &str {
+        match self {
+            Who::User(v) | Who::Team(v) => v,
+        }
+    }
 }
 
 /// Rows per INSERT statement: 35 parameters each stays well inside
@@ -91,7 +118,11 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| format!("cannot migrate the ledger database: {e}"))?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            who: None,
+        })
     }
 
     /// Which database this is.
@@ -168,6 +199,42 @@ impl Store {
     /// The pool, for the report queries.
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The same database, its report queries (totals, groups, rows,
+    /// latencies, prices) narrowed to `who`'s requests.
+    pub fn only(&self, who: Option<Who>) -> Store {
+        Store {
+            who,
+            ..self.clone()
+        }
+    }
+
+    /// "user alice", "team web" when narrowed.
+    pub fn narrowed_to(&self) -> Option<String> {
+        self.who.as_ref().map(|w| match w {
+            Who::User(u) => format!("user {u}"),
+            Who::Team(t) => format!("team {t}"),
+        })
+    }
+
+    /// ` AND team = $n` when narrowed (the value is bound by `bind_who`).
+    pub(crate) fn who_sql(&self, n: usize) -> String {
+        self.who
+            .as_ref()
+            .map(|w| format!(" AND {} = ${n}", w.column()))
+            .unwrap_or_default()
+    }
+
+    /// Bind the narrowing value, if any, as the next parameter.
+    pub(crate) fn bind_who<'q>(
+        &'q self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        match &self.who {
+            Some(w) => q.bind(w.value()),
+            None => q,
+        }
     }
 }
 

@@ -111,6 +111,10 @@ pub enum Group {
     Error,
     /// Claude Code session and agent.
     Session,
+    /// Developer (the client key's user).
+    User,
+    /// Team (the client key's team).
+    Team,
 }
 
 impl Group {
@@ -123,6 +127,8 @@ impl Group {
             Group::Route => ("route", ""),
             Group::Error => ("error_kind", ""),
             Group::Session => ("session_id", "agent_id"),
+            Group::User => ("user_id", ""),
+            Group::Team => ("team", ""),
         }
     }
 }
@@ -182,7 +188,7 @@ fn totals_sql() -> String {
     )
 }
 
-fn group_sql(g: Group) -> String {
+fn group_sql(g: Group, who: &str) -> String {
     let (key, key2) = g.columns();
     let (select2, group2) = if key2.is_empty() {
         ("CAST(NULL AS TEXT)".to_string(), String::new())
@@ -203,7 +209,7 @@ fn group_sql(g: Group) -> String {
          CAST(COALESCE(SUM(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens), 0) AS BIGINT) AS input_tokens, \
          CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens, \
          CAST(MIN(ts_ms) AS BIGINT) AS first_ms, CAST(MAX(ts_ms) AS BIGINT) AS last_ms \
-         FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND {MODEL_CALLS}{only_failures} \
+         FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND {MODEL_CALLS}{only_failures}{who} \
          GROUP BY {key}{group2} ORDER BY cost DESC, requests DESC"
     )
 }
@@ -279,9 +285,9 @@ pub enum Order {
 impl Store {
     /// Sums over `[from_ms, to_ms)`.
     pub async fn totals(&self, from_ms: i64, to_ms: i64) -> Result<Totals, sqlx::Error> {
-        let r = sqlx::query(AssertSqlSafe(totals_sql()))
-            .bind(from_ms)
-            .bind(to_ms)
+        let sql = format!("{}{}", totals_sql(), self.who_sql(3));
+        let r = self
+            .bind_who(sqlx::query(AssertSqlSafe(sql)).bind(from_ms).bind(to_ms))
             .fetch_one(self.pool())
             .await?;
         Ok(Totals {
@@ -308,13 +314,14 @@ impl Store {
 
     /// Token-counting calls in `[from_ms, to_ms)`.
     async fn count_calls(&self, from_ms: i64, to_ms: i64) -> Result<i64, sqlx::Error> {
-        let r = sqlx::query(AssertSqlSafe(format!(
-            "SELECT COUNT(*) AS n FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND NOT ({MODEL_CALLS})"
-        )))
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_one(self.pool())
-        .await?;
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND NOT ({MODEL_CALLS}){}",
+            self.who_sql(3)
+        );
+        let r = self
+            .bind_who(sqlx::query(AssertSqlSafe(sql)).bind(from_ms).bind(to_ms))
+            .fetch_one(self.pool())
+            .await?;
         r.try_get("n")
     }
 
@@ -325,9 +332,12 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<GroupRow>, sqlx::Error> {
-        let rows = sqlx::query(AssertSqlSafe(group_sql(by)))
-            .bind(from_ms)
-            .bind(to_ms)
+        let rows = self
+            .bind_who(
+                sqlx::query(AssertSqlSafe(group_sql(by, &self.who_sql(3))))
+                    .bind(from_ms)
+                    .bind(to_ms),
+            )
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(group_row).collect()
@@ -347,12 +357,16 @@ impl Store {
             Order::Cost => (format!(" AND {MODEL_CALLS}"), "cost_nusd DESC, ts_ms DESC"),
         };
         let sql = format!(
-            "SELECT {COLUMNS} FROM requests WHERE ts_ms >= $1 AND ts_ms < $2{only} ORDER BY {order} LIMIT $3"
+            "SELECT {COLUMNS} FROM requests WHERE ts_ms >= $1 AND ts_ms < $2{only}{} ORDER BY {order} LIMIT $3",
+            self.who_sql(4)
         );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(from_ms)
-            .bind(to_ms)
-            .bind(limit)
+        let rows = self
+            .bind_who(
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .bind(limit),
+            )
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(ledger_row).collect()
@@ -422,13 +436,14 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<(f64, Option<f64>)>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT latency_ms, overhead_ms FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND outcome = 'success'",
-        )
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(self.pool())
-        .await?;
+        let sql = format!(
+            "SELECT latency_ms, overhead_ms FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND outcome = 'success'{}",
+            self.who_sql(3)
+        );
+        let rows = self
+            .bind_who(sqlx::query(AssertSqlSafe(sql)).bind(from_ms).bind(to_ms))
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("latency_ms")?, r.try_get("overhead_ms")?)))
             .collect()

@@ -367,10 +367,22 @@ impl Limits {
         Ok(())
     }
 
+    /// The use now of every rule that counts `who`.
+    pub async fn usage_of(&self, who: &Identity, now_ms: i64) -> Vec<RuleUse> {
+        self.usage_where(|r| r.applies(who), now_ms).await
+    }
+
     /// Each rule's use now (from Redis when shared and reachable).
     pub async fn usage(&self, now_ms: i64) -> Vec<RuleUse> {
-        let mut out = Vec::with_capacity(self.rules.len());
+        self.usage_where(|_| true, now_ms).await
+    }
+
+    async fn usage_where(&self, wanted: impl Fn(&Rule) -> bool, now_ms: i64) -> Vec<RuleUse> {
+        let mut out = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
+            if !wanted(rule) {
+                continue;
+            }
             let shared = match &self.shared {
                 Some(s) => s.usage(rule, now_ms).await.ok(),
                 None => None,

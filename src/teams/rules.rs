@@ -152,6 +152,11 @@ impl Rule {
     }
 }
 
+/// The start of the UTC month holding `now_ms` (unix ms).
+pub fn month_start(now_ms: i64) -> i64 {
+    month_of(now_ms.div_euclid(DAY_MS)).0 * DAY_MS
+}
+
 /// The first day of the month holding `day` (days since 1970) and of the next.
 fn month_of(day: i64) -> (i64, i64) {
     let epoch = time::Date::from_ordinal_date(1970, 1).unwrap_or(time::Date::MIN);

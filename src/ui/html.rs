@@ -78,6 +78,7 @@ pub const TABS: &[(&str, &str)] = &[
     ("/ui", "Overview"),
     ("/ui/models", "Models & tiers"),
     ("/ui/spend", "Top spend"),
+    ("/ui/teams", "Teams"),
     ("/ui/health", "Health"),
 ];
 

@@ -13,6 +13,7 @@ pub mod charts;
 pub mod health;
 mod html;
 mod pages;
+mod teams;
 
 use crate::state::AppState;
 use crate::usage::reports::{Range, parse_date, today};
@@ -32,6 +33,7 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
         .route("/ui/", get(overview))
         .route("/ui/models", get(models))
         .route("/ui/spend", get(spend))
+        .route("/ui/teams", get(teams))
         .route("/ui/health", get(health))
         .route("/ui/requests/{id}", get(request))
         .route("/ui/sessions/{id}", get(session))
@@ -149,6 +151,10 @@ async fn models(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Pa
 
 async fn spend(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Params) -> Response {
     guarded(&s, &headers, &q, |r, qs| pages::spend(&s, r, qs)).await
+}
+
+async fn teams(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Params) -> Response {
+    guarded(&s, &headers, &q, |r, qs| teams::teams(&s, r, qs)).await
 }
 
 async fn health(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Params) -> Response {

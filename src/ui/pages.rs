@@ -18,7 +18,12 @@ pub(super) fn store(state: &AppState) -> Result<&Store, String> {
         .ok_or_else(|| "this gateway runs without a ledger".to_string())
 }
 
-async fn report(state: &AppState, kind: &str, range: Range, top: i64) -> Result<Report, String> {
+pub(super) async fn report(
+    state: &AppState,
+    kind: &str,
+    range: Range,
+    top: i64,
+) -> Result<Report, String> {
     build(
         store(state)?,
         kind,
@@ -120,7 +125,7 @@ fn summary_cards(prefix: &str, s: &Summary, r: &Report) -> String {
     .concat()
 }
 
-fn range_form(action: &str, range: Range, query: &str) -> String {
+pub(super) fn range_form(action: &str, range: Range, query: &str) -> String {
     format!(
         "<form class=range method=get action='{action}'>\
          <label>From<input type=date name=from value='{}'></label>\
@@ -199,7 +204,7 @@ fn daily(r: &Report) -> Vec<(String, f64, f64)> {
     out
 }
 
-fn lines_table(lines: &[crate::usage::reports::Line], what: &str) -> String {
+pub(super) fn lines_table(lines: &[crate::usage::reports::Line], what: &str) -> String {
     let rows: Vec<Vec<String>> = lines
         .iter()
         .map(|l| {

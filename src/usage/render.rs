@@ -87,7 +87,12 @@ pub fn markdown(r: &Report) -> String {
     } else {
         format!("{} → {}", r.from, r.to)
     };
-    let _ = writeln!(out, "## switchyard {} — {period}\n", r.kind);
+    let whose = r
+        .only
+        .as_deref()
+        .map(|w| format!(" — {w}"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "## switchyard {} — {period}{whose}\n", r.kind);
     let _ = writeln!(out, "| | |\n|---|---:|");
     let _ = writeln!(out, "| Cost | {} |", money(s.cost_usd));
     let _ = writeln!(
@@ -149,7 +154,18 @@ pub fn markdown(r: &Report) -> String {
     match r.kind.as_str() {
         "weekly" => table(&mut out, "Day", &r.days, false),
         "sessions" => table(&mut out, "Session", &r.sessions, true),
+        "users" => table(&mut out, "User", &r.users, false),
+        "teams" => table(&mut out, "Team", &r.teams, false),
         _ => {}
+    }
+    if (r.kind == "daily" || r.kind == "weekly") && r.only.is_none() {
+        // Only when client keys are in use (not everything under "-").
+        if r.teams.iter().any(|l| l.name != "-") {
+            table(&mut out, "Team", &r.teams, false);
+        }
+        if r.users.iter().any(|l| l.name != "-") {
+            table(&mut out, "User", &r.users, false);
+        }
     }
     if r.kind != "sessions" {
         table(&mut out, "Model", &r.models, false);
@@ -196,6 +212,8 @@ pub fn csv(r: &Report) -> String {
     let (key, rows) = match r.kind.as_str() {
         "weekly" => ("day", &r.days),
         "sessions" => ("session", &r.sessions),
+        "users" => ("user", &r.users),
+        "teams" => ("team", &r.teams),
         _ => ("model", &r.models),
     };
     let mut out = format!(

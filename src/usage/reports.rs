@@ -319,6 +319,13 @@ pub struct Report {
     pub errors: Vec<Line>,
     /// Claude Code sessions and agents.
     pub sessions: Vec<Line>,
+    /// Per developer (client keys' users; "-" for requests without one).
+    pub users: Vec<Line>,
+    /// Per team.
+    pub teams: Vec<Line>,
+    /// Whose requests, when narrowed ("user alice", "team web").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only: Option<String>,
     /// The most expensive requests.
     pub top_requests: Vec<TopRequest>,
     /// Models not priced exactly: "claude-opus-6: priced as claude-opus-5-5,
@@ -387,6 +394,9 @@ pub async fn build(
             .into_iter()
             .filter(|l| l.name != "-")
             .collect(),
+        users: lines(store.group(Group::User, from, to).await?, n),
+        teams: lines(store.group(Group::Team, from, to).await?, n),
+        only: store.narrowed_to(),
         top_requests: top(store.rows(from, to, Order::Cost, top_n).await?),
         errors,
         pricing,
@@ -405,6 +415,10 @@ pub enum Kind {
     Models,
     /// Per Claude Code session and agent over a range.
     Sessions,
+    /// Per developer over a range.
+    Users,
+    /// Per team over a range.
+    Teams,
 }
 
 /// The range a report covers.
@@ -419,7 +433,7 @@ pub fn range_of(
     Ok(match kind {
         Kind::Daily => Range::day(end),
         Kind::Weekly => Range::ending(end, 7),
-        Kind::Models | Kind::Sessions => {
+        Kind::Models | Kind::Sessions | Kind::Users | Kind::Teams => {
             let start = day(from)?.unwrap_or(end - time::Duration::days(6));
             if start > end {
                 return Err("--from is after --to".into());

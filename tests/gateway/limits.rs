@@ -298,3 +298,146 @@ async fn rate_limits_count_both_instances_and_a_redis_outage_follows_each_policy
     assert!((50..=70).contains(&ok_local), "{ok_local} served");
     assert!(local.iter().all(|r| r.0 == 200 || r.0 == 429));
 }
+
+/// A client key made through the admin API of `gw`.
+async fn admin_key(gw: &TestGateway, user: &str, team: &str) -> String {
+    let made: Value = gw
+        .client()
+        .post(format!("{}/admin/keys", gw.url))
+        .header("x-api-key", MASTER_KEY)
+        .json(&json!({"name": format!("{user} laptop"), "user": user, "team": team}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    made["key"].as_str().expect("a key").to_string()
+}
+
+async fn get_with(gw: &TestGateway, key: &str, path: &str) -> Value {
+    gw.client()
+        .get(format!("{}{path}", gw.url))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Reports per developer and team, narrowed to one of them; a developer's
+/// own view of their key's spend and limits.
+#[tokio::test]
+async fn reports_and_a_developers_own_view_show_who_spent_what() {
+    let up = MockUpstream::start().await;
+    billed_answers(&up, 5);
+    let config = "[[budgets]]\nteam = \"web\"\nlimit_usd = 1\nsoft_limit_usd = 0.5\nwindow = \"day\"\n\
+         [[rate_limits]]\nuser = \"alice\"\nrequests_per_minute = 100\n";
+    let mut gw = TestGateway::with_ledger(&format!("{config}{}", models(&up.url()))).await;
+    let alice = admin_key(&gw, "alice", "web").await;
+    let bob = admin_key(&gw, "bob", "data").await;
+    let body = json!({"model": "sonnet", "max_tokens": 400,
+        "messages": [{"role": "user", "content": "hello"}]})
+    .to_string();
+    for key in [&alice, &alice, &alice, &bob, &bob] {
+        assert_eq!(ask(&gw, key, &body).await.0, 200);
+    }
+
+    // Alice's own view: $0.0105 × 3 against the team's $1, 3 of 100 a minute.
+    let mut me = Value::Null;
+    for _ in 0..50 {
+        me = get_with(&gw, &alice, "/v1/key").await;
+        if me["data"]["usage"]["today_usd"] == "0.0315" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let data = &me["data"];
+    assert_eq!(
+        (&data["user"], &data["team"]),
+        (&json!("alice"), &json!("web")),
+        "{me}"
+    );
+    assert_eq!(data["usage"]["today_usd"], "0.0315", "{me}");
+    let limits = data["limits"].as_array().unwrap();
+    assert_eq!(limits.len(), 2, "{me}");
+    assert_eq!(
+        (
+            &limits[0]["kind"],
+            &limits[0]["spent_usd"],
+            &limits[0]["remaining_usd"]
+        ),
+        (&json!("budget"), &json!("0.0315"), &json!("0.9685")),
+        "{me}"
+    );
+    assert!(
+        limits[0]["resets"]
+            .as_str()
+            .unwrap()
+            .ends_with("T00:00:00Z")
+    );
+    assert_eq!(
+        (
+            &limits[1]["kind"],
+            &limits[1]["used"],
+            &limits[1]["remaining"]
+        ),
+        (&json!("requests_per_minute"), &json!(3), &json!(97)),
+        "{me}"
+    );
+    // Bob's team has no budget; the master key has no limits.
+    assert_eq!(
+        get_with(&gw, &bob, "/v1/key").await["data"]["limits"],
+        json!([])
+    );
+    assert_eq!(
+        get_with(&gw, MASTER_KEY, "/v1/key").await["data"]["admin"],
+        true
+    );
+
+    gw.flush_ledger().await;
+    let gw2 = TestGateway::with_ledger(&format!(
+        "database_url = \"{}\"\n{config}{}",
+        gw.database_url,
+        models(&up.url())
+    ))
+    .await;
+    let users = get_with(&gw2, MASTER_KEY, "/admin/report/users?format=json").await;
+    let by_user: Vec<(String, i64)> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap().to_string(),
+                l["requests"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_user,
+        [("alice".to_string(), 3), ("bob".to_string(), 2)],
+        "{users}"
+    );
+    let web = get_with(&gw2, MASTER_KEY, "/admin/report/daily?team=web&format=json").await;
+    assert_eq!(web["only"], "team web");
+    assert_eq!(web["summary"]["requests"], 3, "{web}");
+    assert_eq!(web["teams"][0]["name"], "web");
+    assert_eq!(web["teams"].as_array().unwrap().len(), 1);
+    let md = gw2
+        .client()
+        .get(format!("{}/admin/report/teams?format=md", gw2.url))
+        .header("x-api-key", MASTER_KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        md.contains("### Team") && md.contains("| web |") && md.contains("| data |"),
+        "{md}"
+    );
+}
