@@ -126,21 +126,6 @@ impl AppState {
         router.discover(std::time::Duration::from_secs(3)).await;
         let mut all: Vec<Arc<dyn RecordSink>> = vec![Arc::new(LogAndMetrics)];
         all.extend(sinks);
-        let limits = Arc::new(Limits::new(&config, prices)?);
-        if !limits.is_empty() {
-            if let Some(store) = &store {
-                limits
-                    .reconcile(store, crate::teams::view::now_ms())
-                    .await
-                    .map_err(|e| format!("cannot read the budgets' spend from the ledger: {e}"))?;
-                spawn_reconciler(limits.clone(), store.clone());
-            }
-            all.push(Arc::new(Settle {
-                limits: limits.clone(),
-                pricer,
-            }));
-        }
-        let sink: Arc<dyn RecordSink> = Arc::new(Tee(all));
         let keys = Arc::new(KeyRing::default());
         if let Some(store) = &store {
             keys.refresh(store)
@@ -148,6 +133,19 @@ impl AppState {
                 .map_err(|e| format!("cannot read the client keys: {e}"))?;
             keys.clone().spawn_refresher(store.clone(), KEY_REFRESH);
         }
+        let limits = Arc::new(Limits::new(&config, prices)?);
+        if let Some(store) = &store {
+            limits
+                .reconcile(store, &keys.own_rules(), crate::teams::view::now_ms())
+                .await
+                .map_err(|e| format!("cannot read the budgets' spend from the ledger: {e}"))?;
+            spawn_reconciler(limits.clone(), keys.clone(), store.clone());
+        }
+        all.push(Arc::new(Settle {
+            limits: limits.clone(),
+            pricer,
+        }));
+        let sink: Arc<dyn RecordSink> = Arc::new(Tee(all));
         let started_at = time::OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .ok()

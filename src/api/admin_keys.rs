@@ -36,6 +36,19 @@ pub struct CreateKey {
     expires_in: Option<String>,
     #[serde(default)]
     metadata: Option<Value>,
+    /// The key's own spend limit, USD.
+    #[serde(default)]
+    budget_usd: Option<rust_decimal::Decimal>,
+    /// day, week, month (default) or total.
+    #[serde(default)]
+    budget_window: Option<String>,
+    #[serde(default)]
+    requests_per_minute: Option<u64>,
+    #[serde(default)]
+    tokens_per_minute: Option<u64>,
+    /// open (default) or closed.
+    #[serde(default)]
+    redis_down: Option<String>,
 }
 
 fn failed(e: impl std::fmt::Display) -> Response {
@@ -72,6 +85,16 @@ pub async fn create(State(state): State<Arc<AppState>>, body: axum::body::Bytes)
         }
         Err(e) => return problem(StatusCode::BAD_REQUEST, format!("expires_in: {e}")),
     };
+    let limits = crate::teams::KeyLimits {
+        budget_usd: req.budget_usd,
+        budget_window: req.budget_window,
+        requests_per_minute: req.requests_per_minute,
+        tokens_per_minute: req.tokens_per_minute,
+        redis_down: req.redis_down,
+    };
+    if let Err(e) = limits.check() {
+        return problem(StatusCode::BAD_REQUEST, e);
+    }
     let new = NewKey {
         name: req.name,
         user: req.user,
@@ -79,6 +102,7 @@ pub async fn create(State(state): State<Arc<AppState>>, body: axum::body::Bytes)
         models: req.models,
         expires_ms,
         metadata: req.metadata.map(|m| m.to_string()),
+        limits,
     };
     issue(&state, new).await
 }

@@ -48,7 +48,7 @@ pub async fn key_info(
     let month = crate::teams::rules::month_start(now);
     let limits: Vec<Value> = state
         .limits
-        .usage_of(who, now)
+        .usage_of(who, &key.rules, now)
         .await
         .into_iter()
         .map(|u| {

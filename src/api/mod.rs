@@ -109,7 +109,7 @@ pub async fn arrive<'a>(
         at.headers,
         at.query,
     )
-    .identified(at.id.identity());
+    .identified(at.id.1.clone());
     let config = &at.state.config;
     let parsed = body::read_body(
         body,

@@ -22,6 +22,26 @@ pub struct KeysArgs {
     pub action: KeysAction,
 }
 
+/// A key's own budget and rate limits (beside the configured ones).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Spend limit in USD over --budget-window.
+    #[arg(long)]
+    budget_usd: Option<rust_decimal::Decimal>,
+    /// day, week, month (default) or total.
+    #[arg(long, requires = "budget_usd")]
+    budget_window: Option<String>,
+    /// Requests in any 60 s.
+    #[arg(long)]
+    rpm: Option<u64>,
+    /// Prompt and answer tokens in any 60 s.
+    #[arg(long)]
+    tpm: Option<u64>,
+    /// While Redis is unreachable: open (count locally) or closed (refuse).
+    #[arg(long)]
+    redis_down: Option<String>,
+}
+
 /// Key actions.
 #[derive(Debug, clap::Subcommand)]
 pub enum KeysAction {
@@ -46,6 +66,9 @@ pub enum KeysAction {
         /// Free-form JSON kept with the key.
         #[arg(long)]
         metadata: Option<String>,
+        /// The key's own limits.
+        #[command(flatten)]
+        limits: Box<LimitArgs>,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -127,10 +150,19 @@ async fn act(store: &Store, action: &KeysAction) -> Result<(), String> {
             models,
             expires_in,
             metadata,
+            limits,
             json,
         } => {
             let expires_ms = expires_in
                 .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+            let limits = crate::teams::KeyLimits {
+                budget_usd: limits.budget_usd,
+                budget_window: limits.budget_window.clone(),
+                requests_per_minute: limits.rpm,
+                tokens_per_minute: limits.tpm,
+                redis_down: limits.redis_down.clone(),
+            };
+            limits.check()?;
             let new = NewKey {
                 name: name.clone(),
                 user: user.clone(),
@@ -138,6 +170,7 @@ async fn act(store: &Store, action: &KeysAction) -> Result<(), String> {
                 models: models.iter().filter(|m| !m.is_empty()).cloned().collect(),
                 expires_ms,
                 metadata: metadata.clone(),
+                limits,
             };
             create(store, new, *json).await
         }

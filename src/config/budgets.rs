@@ -62,6 +62,19 @@ pub enum BudgetWindow {
     Total,
 }
 
+impl BudgetWindow {
+    /// `day`, `week`, `month` or `total`.
+    pub fn parse(text: &str) -> Option<BudgetWindow> {
+        match text {
+            "day" => Some(BudgetWindow::Day),
+            "week" => Some(BudgetWindow::Week),
+            "month" => Some(BudgetWindow::Month),
+            "total" => Some(BudgetWindow::Total),
+            _ => None,
+        }
+    }
+}
+
 /// One spend limit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BudgetConfig {

@@ -11,6 +11,7 @@
 //! store   = "redis"    # counters shared by every instance (default when
 //!                      # redis_url is set), or "local" (this instance only)
 //! reserve = true       # reserve a request's most cost before it goes out
+//! redis_timeout = "500ms"   # longest a request waits for the counters
 //! ```
 
 use super::budgets::{BudgetScope, RedisDown, redis_down, scope};
@@ -28,7 +29,7 @@ pub(super) static RATE_LIMIT_KEYS: &[&str] = &[
 ];
 
 /// Keys of `[limits]`.
-pub(super) static LIMITS_KEYS: &[&str] = &["store", "reserve"];
+pub(super) static LIMITS_KEYS: &[&str] = &["store", "reserve", "redis_timeout"];
 
 /// Requests and tokens per minute for a key, developer or team.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,13 +51,20 @@ pub struct LimitsConfig {
     pub redis_url: Option<String>,
     /// Reserve before forwarding (off only to measure what it prevents).
     pub reserve: bool,
+    /// Longest a request waits for Redis before its limits' `redis_down`
+    /// applies.
+    pub redis_timeout: std::time::Duration,
 }
+
+/// Default of `[limits] redis_timeout`.
+const REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             redis_url: None,
             reserve: true,
+            redis_timeout: REDIS_TIMEOUT,
         }
     }
 }
@@ -121,7 +129,7 @@ pub(super) fn read_limits(top: &Section<'_>, errors: &mut Errors) -> LimitsConfi
     let Some(t) = top.table("limits", errors) else {
         return LimitsConfig {
             redis_url,
-            reserve: true,
+            ..LimitsConfig::default()
         };
     };
     let s = Section::new(t, "limits", LIMITS_KEYS, errors);
@@ -148,5 +156,6 @@ pub(super) fn read_limits(top: &Section<'_>, errors: &mut Errors) -> LimitsConfi
     LimitsConfig {
         redis_url,
         reserve: s.bool("reserve", errors).unwrap_or(true),
+        redis_timeout: s.duration("redis_timeout", errors).unwrap_or(REDIS_TIMEOUT),
     }
 }

@@ -410,6 +410,7 @@ redis_down = "open"
 [limits]
 store = "redis"
 reserve = false
+redis_timeout = "1s"
 "#
     );
     // Errors (a missing prices file, say) do not matter here: only reads.

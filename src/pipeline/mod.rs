@@ -57,6 +57,8 @@ pub struct RequestContext<'a> {
     pub record: RecordGuard,
     /// How the response cache took part, once known.
     pub cache: Option<CacheStatus>,
+    /// The client key that sent it (none: the master key, or no keys).
+    pub key: Option<Arc<crate::teams::ClientKey>>,
 }
 
 impl<'a> RequestContext<'a> {
@@ -79,14 +81,18 @@ impl<'a> RequestContext<'a> {
             query,
             record: RecordGuard::new(record, state.sink.clone()),
             cache: None,
+            key: None,
         }
     }
 
-    /// The request's sender (a client key's owner), for the ledger.
-    pub fn identified(mut self, who: Option<Arc<crate::core::Identity>>) -> Self {
-        if who.is_some() {
-            self.record.update(|r| r.identity = who);
+    /// The request's sender: a client key, whose owner the ledger records
+    /// and whose own limits it is admitted under.
+    pub fn identified(mut self, key: Option<Arc<crate::teams::ClientKey>>) -> Self {
+        if let Some(k) = &key {
+            let who = k.identity.clone();
+            self.record.update(|r| r.identity = Some(who));
         }
+        self.key = key;
         self
     }
 

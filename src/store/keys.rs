@@ -33,6 +33,8 @@ pub struct KeyRow {
     pub revoked_ms: Option<i64>,
     /// Last change (unix ms); instances poll for changes by it.
     pub updated_ms: i64,
+    /// Its own budget and rate limits (JSON, `teams::KeyLimits`).
+    pub limits: Option<String>,
 }
 
 /// SQLite answers "database is locked" at once, busy timeout or not, when a
@@ -59,7 +61,7 @@ where
 }
 
 const COLUMNS: &str = "id, hash, hint, name, user_id, team, models, metadata, created_ms, \
-                       expires_ms, revoked_ms, updated_ms";
+                       expires_ms, revoked_ms, updated_ms, limits";
 
 fn key_row(r: &AnyRow) -> Result<KeyRow, sqlx::Error> {
     Ok(KeyRow {
@@ -75,6 +77,7 @@ fn key_row(r: &AnyRow) -> Result<KeyRow, sqlx::Error> {
         expires_ms: r.try_get("expires_ms")?,
         revoked_ms: r.try_get("revoked_ms")?,
         updated_ms: r.try_get("updated_ms")?,
+        limits: r.try_get("limits")?,
     })
 }
 
@@ -86,7 +89,7 @@ impl Store {
 
     async fn insert_key_once(&self, k: &KeyRow) -> Result<(), sqlx::Error> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            "INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         )))
         .persistent(false)
         .bind(&k.id)
@@ -101,6 +104,7 @@ impl Store {
         .bind(k.expires_ms)
         .bind(k.revoked_ms)
         .bind(k.updated_ms)
+        .bind(&k.limits)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -180,6 +180,7 @@ async fn keys(store: &Store) {
         expires_ms: None,
         revoked_ms: None,
         updated_ms: now,
+        limits: Some("{\"requests_per_minute\":60}".into()),
     };
     store.insert_key(&key).await.unwrap();
     assert_eq!(store.key(&key.id).await.unwrap().as_ref(), Some(&key));

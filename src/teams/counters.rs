@@ -4,17 +4,18 @@
 //! arithmetic runs in Redis (`shared`) when instances share their counts;
 //! these then mirror this instance's view, for when Redis is unreachable.
 
-use super::rules::Rule;
+use super::rules::{Measure, Rule};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Seconds a rate limit looks back.
 pub const RATE_WINDOW_SECS: i64 = 60;
 
 /// What one request asks of one rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Charge {
-    /// Index of the rule.
-    pub rule: usize,
+    /// The rule.
+    pub rule: Arc<Rule>,
     /// Start of the rule's window (budgets; rate limits slide: 0).
     pub window: i64,
     /// Nano-dollars reserved, requests or tokens counted.
@@ -44,8 +45,8 @@ struct Spend {
 /// The counts, behind the caller's lock.
 #[derive(Debug, Default)]
 pub struct Counters {
-    spend: HashMap<usize, Spend>,
-    rate: HashMap<usize, BTreeMap<i64, i64>>,
+    spend: HashMap<String, Spend>,
+    rate: HashMap<String, BTreeMap<i64, i64>>,
     holds: HashMap<String, Vec<Charge>>,
 }
 
@@ -63,8 +64,8 @@ pub fn wait_for_room(buckets: &BTreeMap<i64, i64>, now_sec: i64, amount: i64, li
 }
 
 impl Counters {
-    fn spend(&mut self, rule: usize, window: i64) -> &mut Spend {
-        let s = self.spend.entry(rule).or_insert(Spend {
+    fn spend(&mut self, rule: &str, window: i64) -> &mut Spend {
+        let s = self.spend.entry(rule.to_string()).or_insert(Spend {
             window,
             ..Spend::default()
         });
@@ -77,26 +78,21 @@ impl Counters {
         s
     }
 
-    fn rate(&mut self, rule: usize, now_sec: i64) -> &mut BTreeMap<i64, i64> {
-        let buckets = self.rate.entry(rule).or_default();
+    fn rate(&mut self, rule: &str, now_sec: i64) -> &mut BTreeMap<i64, i64> {
+        let buckets = self.rate.entry(rule.to_string()).or_default();
         let live = buckets.split_off(&(now_sec - RATE_WINDOW_SECS + 1));
         *buckets = live;
         buckets
     }
 
     /// Would `charges` fit? `Ok` holds each rule's use before them.
-    pub fn check(
-        &mut self,
-        rules: &[Rule],
-        charges: &[Charge],
-        now_ms: i64,
-    ) -> Result<Vec<i64>, Refused> {
+    pub fn check(&mut self, charges: &[Charge], now_ms: i64) -> Result<Vec<i64>, Refused> {
         let now_sec = now_ms.div_euclid(1000);
         let mut used = Vec::with_capacity(charges.len());
         for (i, c) in charges.iter().enumerate() {
-            let limit = rules[c.rule].limit();
-            if rules[c.rule].is_spend() {
-                let s = *self.spend(c.rule, c.window);
+            let limit = c.rule.limit();
+            if c.rule.is_spend() {
+                let s = *self.spend(&c.rule.id, c.window);
                 if s.spent + s.reserved + c.amount > limit {
                     return Err(Refused {
                         charge: i,
@@ -107,7 +103,7 @@ impl Counters {
                 }
                 used.push(s.spent + s.reserved);
             } else {
-                let buckets = self.rate(c.rule, now_sec);
+                let buckets = self.rate(&c.rule.id, now_sec);
                 let sum: i64 = buckets.values().sum();
                 if sum + c.amount > limit {
                     return Err(Refused {
@@ -125,13 +121,13 @@ impl Counters {
 
     /// Count `charges` for request `id` (after `check`, or when Redis has
     /// already admitted them).
-    pub fn apply(&mut self, rules: &[Rule], id: &str, charges: &[Charge], now_ms: i64) {
+    pub fn apply(&mut self, id: &str, charges: &[Charge], now_ms: i64) {
         let now_sec = now_ms.div_euclid(1000);
         for c in charges {
-            if rules[c.rule].is_spend() {
-                self.spend(c.rule, c.window).reserved += c.amount;
+            if c.rule.is_spend() {
+                self.spend(&c.rule.id, c.window).reserved += c.amount;
             } else {
-                *self.rate(c.rule, now_sec).entry(now_sec).or_default() += c.amount;
+                *self.rate(&c.rule.id, now_sec).entry(now_sec).or_default() += c.amount;
             }
         }
         self.holds.insert(id.to_string(), charges.to_vec());
@@ -140,27 +136,21 @@ impl Counters {
     /// Request `id` ended costing `cost` nano-dollars and using `tokens`:
     /// release what it reserved, count what it used. Returns its charges
     /// (none when it reserved nothing here).
-    pub fn settle(
-        &mut self,
-        rules: &[Rule],
-        id: &str,
-        cost: i64,
-        tokens: i64,
-        now_ms: i64,
-    ) -> Option<Vec<Charge>> {
+    pub fn settle(&mut self, id: &str, cost: i64, tokens: i64, now_ms: i64) -> Option<Vec<Charge>> {
         let hold = self.holds.remove(id)?;
         let now_sec = now_ms.div_euclid(1000);
         for c in &hold {
-            match rules[c.rule].measure {
-                super::rules::Measure::Spend { .. } => {
-                    let s = self.spend(c.rule, c.window);
+            match c.rule.measure {
+                Measure::Spend { .. } => {
+                    let s = self.spend(&c.rule.id, c.window);
                     if s.window == c.window {
                         s.reserved -= c.amount;
                         s.spent += cost;
                     }
                 }
-                super::rules::Measure::Tokens(_) if tokens != c.amount => {
-                    *self.rate(c.rule, now_sec).entry(now_sec).or_default() += tokens - c.amount;
+                Measure::Tokens(_) if tokens != c.amount => {
+                    *self.rate(&c.rule.id, now_sec).entry(now_sec).or_default() +=
+                        tokens - c.amount;
                 }
                 _ => {}
             }
@@ -169,23 +159,23 @@ impl Counters {
     }
 
     /// Count `cost` that nothing reserved (a request admitted elsewhere).
-    pub fn add_spent(&mut self, rule: usize, window: i64, cost: i64) {
+    pub fn add_spent(&mut self, rule: &str, window: i64, cost: i64) {
         self.spend(rule, window).spent += cost;
     }
 
     /// Raise a budget's spend to at least `spent` (what the ledger holds).
-    pub fn floor(&mut self, rule: usize, window: i64, spent: i64) {
+    pub fn floor(&mut self, rule: &str, window: i64, spent: i64) {
         let s = self.spend(rule, window);
         s.spent = s.spent.max(spent);
     }
 
     /// A rule's use now: (spent or counted, reserved).
-    pub fn usage(&mut self, rules: &[Rule], rule: usize, now_ms: i64) -> (i64, i64) {
-        if rules[rule].is_spend() {
-            let s = *self.spend(rule, rules[rule].window_of(now_ms).0);
+    pub fn usage(&mut self, rule: &Rule, now_ms: i64) -> (i64, i64) {
+        if rule.is_spend() {
+            let s = *self.spend(&rule.id, rule.window_of(now_ms).0);
             (s.spent, s.reserved)
         } else {
-            let sum = self.rate(rule, now_ms.div_euclid(1000)).values().sum();
+            let sum = self.rate(&rule.id, now_ms.div_euclid(1000)).values().sum();
             (sum, 0)
         }
     }

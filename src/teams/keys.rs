@@ -24,6 +24,8 @@ pub struct NewKey {
     pub expires_ms: Option<i64>,
     /// Free-form JSON.
     pub metadata: Option<String>,
+    /// Its own budget and rate limits.
+    pub limits: KeyLimits,
 }
 
 /// SHA-256 of a key.
@@ -69,6 +71,7 @@ pub fn mint(new: &NewKey, now_ms: i64) -> Result<(String, KeyRow), String> {
         expires_ms: new.expires_ms,
         revoked_ms: None,
         updated_ms: now_ms,
+        limits: new.limits.as_json(),
     };
     Ok((secret, row))
 }
@@ -89,6 +92,72 @@ pub fn successor(old: &KeyRow, now_ms: i64) -> NewKey {
             .expires_ms
             .map(|e| now_ms.saturating_add(e - old.created_ms)),
         metadata: old.metadata.clone(),
+        limits: KeyLimits::of_row(old).unwrap_or_default(),
+    }
+}
+
+/// A key's own budget and rate limits, kept with it as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyLimits {
+    /// Spend limit, USD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<rust_decimal::Decimal>,
+    /// day, week, month (default) or total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_window: Option<String>,
+    /// Requests in any 60 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u64>,
+    /// Prompt and answer tokens in any 60 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<u64>,
+    /// open (default) or closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis_down: Option<String>,
+}
+
+impl KeyLimits {
+    /// None set.
+    pub fn is_empty(&self) -> bool {
+        *self == KeyLimits::default()
+    }
+
+    /// Its JSON, none when empty.
+    pub fn as_json(&self) -> Option<String> {
+        (!self.is_empty())
+            .then(|| serde_json::to_string(self).ok())
+            .flatten()
+    }
+
+    /// The limits stored with a key.
+    pub fn of_row(row: &KeyRow) -> Result<KeyLimits, String> {
+        match row.limits.as_deref() {
+            None | Some("") => Ok(KeyLimits::default()),
+            Some(j) => serde_json::from_str(j).map_err(|e| format!("key {}: limits: {e}", row.id)),
+        }
+    }
+
+    /// Refuse what could not be enforced.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(w) = &self.budget_window {
+            crate::config::BudgetWindow::parse(w).ok_or_else(|| {
+                format!("unknown budget window '{w}' (day, week, month or total)")
+            })?;
+        }
+        if let Some(r) = &self.redis_down
+            && r != "open"
+            && r != "closed"
+        {
+            return Err(format!("unknown redis_down '{r}' (open or closed)"));
+        }
+        if self.budget_usd.is_some_and(|b| b.is_sign_negative()) {
+            return Err("budget_usd must not be negative".into());
+        }
+        if self.budget_window.is_some() && self.budget_usd.is_none() {
+            return Err("a budget window needs budget_usd".into());
+        }
+        Ok(())
     }
 }
 

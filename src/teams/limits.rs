@@ -74,7 +74,7 @@ pub struct RuleUse {
 
 /// Every configured budget and rate limit, and their counts.
 pub struct Limits {
-    rules: Vec<Rule>,
+    rules: Vec<Arc<Rule>>,
     /// Each configured model's price, for the most a request can cost.
     prices: HashMap<String, Price>,
     /// Reserve before forwarding (off: count after the fact, to compare).
@@ -94,23 +94,28 @@ impl Limits {
             rules_of(&config.budgets, &config.rate_limits),
             prices,
             config.limits.reserve,
-            config.limits.redis_url.as_deref(),
+            config
+                .limits
+                .redis_url
+                .as_deref()
+                .map(|url| (url, config.limits.redis_timeout)),
         )
     }
 
-    /// Limits counting `rules`, shared through Redis at `redis_url` if any.
+    /// Limits counting `rules`, shared through Redis (at a URL, each call
+    /// bounded by a timeout) if any.
     pub fn of(
         rules: Vec<Rule>,
         prices: HashMap<String, Price>,
         reserve: bool,
-        redis_url: Option<&str>,
+        redis: Option<(&str, std::time::Duration)>,
     ) -> Result<Limits, String> {
-        let shared = match redis_url.filter(|_| !rules.is_empty()) {
-            Some(url) => Some(Arc::new(Shared::new(url)?)),
+        let shared = match redis {
+            Some((url, timeout)) => Some(Arc::new(Shared::new(url, timeout)?)),
             None => None,
         };
         Ok(Limits {
-            rules,
+            rules: rules.into_iter().map(Arc::new).collect(),
             prices,
             reserve,
             local: Mutex::new(Counters::default()),
@@ -118,7 +123,7 @@ impl Limits {
         })
     }
 
-    /// No budgets or rate limits configured.
+    /// No budgets or rate limits configured (keys may still carry their own).
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
@@ -163,14 +168,20 @@ impl Limits {
             .unwrap_or(0)
     }
 
-    /// What a request of `who` asks of each rule: `most` nano-dollars at
-    /// most, one request, `tokens` prompt tokens.
-    fn charges(&self, who: &Identity, most: i64, tokens: i64, now_ms: i64) -> Vec<Charge> {
+    /// What a request of `who` (whose key carries `own` rules) asks of
+    /// each rule: `most` nano-dollars at most, one request, `tokens` prompt
+    /// tokens.
+    fn charges(
+        &self,
+        who: &Identity,
+        own: &[Arc<Rule>],
+        most: i64,
+        tokens: i64,
+        now_ms: i64,
+    ) -> Vec<Charge> {
         let mut out = Vec::new();
-        for (i, rule) in self.rules.iter().enumerate() {
-            if !rule.applies(who) {
-                continue;
-            }
+        let configured = self.rules.iter().filter(|r| r.applies(who));
+        for rule in configured.chain(own) {
             let amount = match rule.measure {
                 // Without reserving, a budget only refuses once it is spent.
                 Measure::Spend { .. } if most <= 0 => continue,
@@ -180,7 +191,7 @@ impl Limits {
                 Measure::Tokens(_) => tokens,
             };
             out.push(Charge {
-                rule: i,
+                rule: rule.clone(),
                 window: rule.window_of(now_ms).0,
                 amount,
             });
@@ -188,36 +199,38 @@ impl Limits {
         out
     }
 
-    /// Admit request `id` of `who`, which may cost up to `most`
-    /// nano-dollars and brings `tokens` prompt tokens: count it against
-    /// every rule, or refuse it. `Ok` carries a soft-limit warning.
+    /// Admit request `id` of `who` (whose key carries `own` rules), which
+    /// may cost up to `most` nano-dollars and brings `tokens` prompt
+    /// tokens: count it against every rule, or refuse it. `Ok` carries a
+    /// soft-limit warning.
     pub async fn admit(
         &self,
         id: &str,
         who: &Identity,
+        own: &[Arc<Rule>],
         most: i64,
         tokens: i64,
         now_ms: i64,
     ) -> Result<Option<String>, Refusal> {
-        let charges = self.charges(who, most, tokens, now_ms);
+        let charges = self.charges(who, own, most, tokens, now_ms);
         if charges.is_empty() {
             return Ok(None);
         }
         if let Some(shared) = &self.shared {
-            match shared.admit(&self.rules, id, &charges, now_ms).await {
+            match shared.admit(id, &charges, now_ms).await {
                 Ok(Ok(used)) => {
-                    self.local().apply(&self.rules, id, &charges, now_ms);
+                    self.local().apply(id, &charges, now_ms);
                     return Ok(self.warning(&charges, &used));
                 }
                 Ok(Err(refused)) => return Err(self.refusal(&charges, refused, now_ms)),
                 Err(_) => {
                     if let Some(c) = charges
                         .iter()
-                        .find(|c| self.rules[c.rule].redis_down == RedisDown::Closed)
+                        .find(|c| c.rule.redis_down == RedisDown::Closed)
                     {
                         return Err(Refusal::Unavailable(format!(
                             "{} cannot be checked: the gateway's shared counters (Redis) are unreachable; retry shortly",
-                            self.rules[c.rule].name()
+                            c.rule.name()
                         )));
                     }
                 }
@@ -225,15 +238,15 @@ impl Limits {
         }
         let mut local = self.local();
         let used = local
-            .check(&self.rules, &charges, now_ms)
+            .check(&charges, now_ms)
             .map_err(|r| self.refusal(&charges, r, now_ms))?;
-        local.apply(&self.rules, id, &charges, now_ms);
+        local.apply(id, &charges, now_ms);
         Ok(self.warning(&charges, &used))
     }
 
     fn warning(&self, charges: &[Charge], used: &[i64]) -> Option<String> {
         charges.iter().zip(used).find_map(|(c, used)| {
-            let rule = &self.rules[c.rule];
+            let rule = &c.rule;
             match rule.measure {
                 Measure::Spend {
                     soft: Some(soft),
@@ -254,7 +267,7 @@ impl Limits {
         let Some(c) = charges.get(r.charge) else {
             return Refusal::Unavailable("limits could not be checked".into());
         };
-        let rule = &self.rules[c.rule];
+        let rule = &c.rule;
         match rule.measure {
             Measure::Spend { limit, .. } => {
                 let (_, end) = rule.window_of(now_ms);
@@ -303,21 +316,23 @@ impl Limits {
     pub fn settle(&self, id: &str, who: Option<&Identity>, cost: i64, tokens: i64, now_ms: i64) {
         let charges = {
             let mut local = self.local();
-            match local.settle(&self.rules, id, cost, tokens, now_ms) {
+            match local.settle(id, cost, tokens, now_ms) {
                 Some(hold) => hold,
                 None => {
-                    // Nothing reserved here: count its cost all the same.
+                    // Nothing reserved here: count its cost all the same
+                    // (against configured budgets; a key's own are known
+                    // only from its admission).
                     let Some(who) = who.filter(|_| cost != 0) else {
                         return;
                     };
                     let charges: Vec<Charge> = self
-                        .charges(who, 1, 0, now_ms)
+                        .charges(who, &[], 1, 0, now_ms)
                         .into_iter()
-                        .filter(|c| self.rules[c.rule].is_spend())
+                        .filter(|c| c.rule.is_spend())
                         .map(|c| Charge { amount: 0, ..c })
                         .collect();
                     for c in &charges {
-                        local.add_spent(c.rule, c.window, cost);
+                        local.add_spent(&c.rule.id, c.window, cost);
                     }
                     charges
                 }
@@ -333,22 +348,22 @@ impl Limits {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let (rules, id) = (self.rules.clone(), id.to_string());
+        let id = id.to_string();
         runtime.spawn(async move {
             // A miss is made good by the ledger at the next reconcile.
-            let _ = shared
-                .settle(&rules, &id, &charges, cost, tokens, now_ms)
-                .await;
+            let _ = shared.settle(&id, &charges, cost, tokens, now_ms).await;
         });
     }
 
-    /// Raise each budget's spend in its current window to the ledger's.
+    /// Raise each budget's spend in its current window to the ledger's:
+    /// the configured ones and the keys' own (`own`).
     pub async fn reconcile(
         &self,
         store: &crate::store::Store,
+        own: &[Arc<Rule>],
         now_ms: i64,
     ) -> Result<(), sqlx::Error> {
-        for (i, rule) in self.rules.iter().enumerate() {
+        for rule in self.rules.iter().chain(own) {
             if !rule.is_spend() {
                 continue;
             }
@@ -359,7 +374,7 @@ impl Limits {
                 crate::config::BudgetScope::Team(t) => ("team", t),
             };
             let spent = store.spent_since(column, value, start).await?;
-            self.local().floor(i, start, spent);
+            self.local().floor(&rule.id, start, spent);
             if let Some(shared) = &self.shared {
                 let _ = shared.floor(rule, start, spent).await;
             }
@@ -367,31 +382,35 @@ impl Limits {
         Ok(())
     }
 
-    /// The use now of every rule that counts `who`.
-    pub async fn usage_of(&self, who: &Identity, now_ms: i64) -> Vec<RuleUse> {
-        self.usage_where(|r| r.applies(who), now_ms).await
+    /// The use now of every rule that counts `who` (whose key has `own`).
+    pub async fn usage_of(&self, who: &Identity, own: &[Arc<Rule>], now_ms: i64) -> Vec<RuleUse> {
+        let rules: Vec<&Arc<Rule>> = self
+            .rules
+            .iter()
+            .filter(|r| r.applies(who))
+            .chain(own)
+            .collect();
+        self.usage_of_rules(&rules, now_ms).await
     }
 
-    /// Each rule's use now (from Redis when shared and reachable).
-    pub async fn usage(&self, now_ms: i64) -> Vec<RuleUse> {
-        self.usage_where(|_| true, now_ms).await
+    /// The use now of every configured rule and `own` (keys' rules).
+    pub async fn usage(&self, own: &[Arc<Rule>], now_ms: i64) -> Vec<RuleUse> {
+        let rules: Vec<&Arc<Rule>> = self.rules.iter().chain(own).collect();
+        self.usage_of_rules(&rules, now_ms).await
     }
 
-    async fn usage_where(&self, wanted: impl Fn(&Rule) -> bool, now_ms: i64) -> Vec<RuleUse> {
+    /// Each rule's use (from Redis when shared and reachable).
+    async fn usage_of_rules(&self, rules: &[&Arc<Rule>], now_ms: i64) -> Vec<RuleUse> {
         let mut out = Vec::new();
-        for (i, rule) in self.rules.iter().enumerate() {
-            if !wanted(rule) {
-                continue;
-            }
+        for rule in rules {
             let shared = match &self.shared {
                 Some(s) => s.usage(rule, now_ms).await.ok(),
                 None => None,
             };
-            let (used, reserved) =
-                shared.unwrap_or_else(|| self.local().usage(&self.rules, i, now_ms));
+            let (used, reserved) = shared.unwrap_or_else(|| self.local().usage(rule, now_ms));
             let (_, end) = rule.window_of(now_ms);
             out.push(RuleUse {
-                rule: rule.clone(),
+                rule: Rule::clone(rule),
                 used,
                 reserved,
                 resets_ms: (rule.is_spend() && end != i64::MAX).then_some(end),
@@ -427,15 +446,24 @@ impl RecordSink for Settle {
     }
 }
 
-/// Raise spend to the ledger's every `RECONCILE_EVERY` (the first time now).
-pub fn spawn_reconciler(limits: Arc<Limits>, store: crate::store::Store) {
+/// Raise spend to the ledger's every `RECONCILE_EVERY`, for the configured
+/// budgets and those of the keys `keys` holds.
+pub fn spawn_reconciler(
+    limits: Arc<Limits>,
+    keys: Arc<super::KeyRing>,
+    store: crate::store::Store,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(RECONCILE_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
             tick.tick().await;
-            if let Err(e) = limits.reconcile(&store, crate::teams::view::now_ms()).await {
+            let own = keys.own_rules();
+            if let Err(e) = limits
+                .reconcile(&store, &own, crate::teams::view::now_ms())
+                .await
+            {
                 tracing::warn!(error = %e, "cannot read budgets' spend from the ledger");
             }
         }

@@ -52,7 +52,7 @@ fn admit(
     most: i64,
     now: i64,
 ) -> Result<Option<String>, Refused> {
-    block_on(l.admit(id, who, most, 0, now)).map_err(|r| match r {
+    block_on(l.admit(id, who, &[], most, 0, now)).map_err(|r| match r {
         Refusal::Budget {
             message,
             retry_after_secs,
@@ -65,7 +65,8 @@ fn admit(
 }
 
 fn counted(l: &Limits, rule: usize) -> (i64, i64) {
-    l.local().usage(&l.rules, rule, NOW)
+    let rule = l.rules[rule].clone();
+    l.local().usage(&rule, NOW)
 }
 
 #[test]
@@ -212,7 +213,7 @@ fn rate(scope: BudgetScope, rpm: Option<u64>, tpm: Option<u64>) -> RateLimitConf
 
 /// A rate refusal's retry-after, or None when admitted.
 fn rate_wait(l: &Limits, id: &str, who: &Identity, tokens: i64, now: i64) -> Option<u64> {
-    match block_on(l.admit(id, who, 0, tokens, now)) {
+    match block_on(l.admit(id, who, &[], 0, tokens, now)) {
         Ok(_) => None,
         Err(Refusal::Rate {
             retry_after_secs, ..
@@ -237,7 +238,8 @@ fn requests_per_minute_slide_and_say_when_there_is_room() {
     assert_eq!(rate_wait(&l, "e", &k1, 0, NOW + 61_000), Some(19));
     // Another key is not counted.
     assert_eq!(rate_wait(&l, "f", &who("k2", "bob", "web"), 0, NOW), None);
-    let Err(Refusal::Rate { message, .. }) = block_on(l.admit("g", &k1, 0, 0, NOW + 61_000)) else {
+    let Err(Refusal::Rate { message, .. }) = block_on(l.admit("g", &k1, &[], 0, 0, NOW + 61_000))
+    else {
         panic!("refused")
     };
     assert!(
@@ -311,4 +313,47 @@ fn free_requests_pass_budgets_but_count_against_rates() {
     );
     assert_eq!(admit(&l, "c", &alice, 0, NOW), Ok(None));
     assert_eq!(rate_wait(&l, "d", &alice, 0, NOW), Some(60));
+}
+
+#[test]
+fn a_keys_own_limits_count_beside_the_configured_ones() {
+    let l = limits(
+        vec![budget(
+            BudgetScope::Team("web".into()),
+            10,
+            BudgetWindow::Day,
+        )],
+        vec![],
+    );
+    let own: Vec<Arc<Rule>> = crate::teams::rules::rules_of_key(
+        "k1",
+        &crate::teams::KeyLimits {
+            budget_usd: Some(Decimal::from(1)),
+            budget_window: Some("day".into()),
+            requests_per_minute: Some(5),
+            ..Default::default()
+        },
+    )
+    .into_iter()
+    .map(Arc::new)
+    .collect();
+    assert_eq!(own.len(), 2);
+    let k1 = who("k1", "alice", "web");
+    let ask = |id: &str, most: i64| block_on(l.admit(id, &k1, &own, most, 0, NOW));
+    assert_eq!(ask("a", 6 * USD / 10), Ok(None));
+    // The key's own $1 refuses what the team's $10 would allow.
+    let Err(Refusal::Budget { message, .. }) = ask("b", 6 * USD / 10) else {
+        panic!("refused by the key's budget")
+    };
+    assert!(message.contains("daily budget of key k1"), "{message}");
+    l.settle("a", Some(&k1), USD / 10, 0, NOW);
+    for id in ["c", "d", "e"] {
+        assert_eq!(ask(id, USD / 10), Ok(None));
+    }
+    // Five requests a minute: a, b (refused, not counted), c, d, e, then f.
+    assert_eq!(ask("f", USD / 10), Ok(None));
+    assert!(matches!(ask("g", USD / 10), Err(Refusal::Rate { .. })));
+    let used = block_on(l.usage_of(&k1, &own, NOW));
+    assert_eq!(used.len(), 3, "the team's budget and the key's two");
+    assert_eq!(used[1].reserved, 4 * USD / 10);
 }

@@ -16,6 +16,6 @@ pub mod rules;
 mod shared;
 pub mod view;
 
-pub use keys::{NewKey, PREFIX, mint, successor};
+pub use keys::{KeyLimits, NewKey, PREFIX, mint, successor};
 pub use limits::{Limits, Refusal, RuleUse};
 pub use ring::{ClientKey, KeyRing, Verdict};

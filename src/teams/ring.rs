@@ -1,7 +1,8 @@
 //! The keys a gateway instance knows, in memory: checked on every request
 //! without touching the database, refreshed from it in the background.
 
-use super::keys::hash;
+use super::keys::{KeyLimits, hash};
+use super::rules::{Rule, rules_of_key};
 use crate::core::Identity;
 use crate::routing::glob_match;
 use crate::store::{KeyRow, Store};
@@ -26,6 +27,8 @@ pub struct ClientKey {
     pub expires_ms: Option<i64>,
     /// Revoked at (unix ms).
     pub revoked_ms: Option<i64>,
+    /// Its own budget and rate limits.
+    pub rules: Vec<Arc<Rule>>,
 }
 
 impl ClientKey {
@@ -51,6 +54,15 @@ impl ClientKey {
                 .unwrap_or_default(),
             expires_ms: row.expires_ms,
             revoked_ms: row.revoked_ms,
+            rules: KeyLimits::of_row(row)
+                .map(|l| rules_of_key(&row.id, &l))
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "a stored key's limits are unreadable; none applied");
+                    Vec::new()
+                })
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
         }
     }
 
@@ -128,6 +140,15 @@ impl KeyRing {
             .await?;
         self.apply(&rows);
         Ok(rows.len())
+    }
+
+    /// The own limits of every live key (for reconciling and reports).
+    pub fn own_rules(&self) -> Vec<Arc<Rule>> {
+        self.keys
+            .iter()
+            .filter(|(_, k)| k.revoked_ms.is_none())
+            .flat_map(|(_, k)| k.rules.clone())
+            .collect()
     }
 
     /// Keys known (live or not).

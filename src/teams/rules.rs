@@ -89,6 +89,49 @@ pub fn rules_of(budgets: &[BudgetConfig], rates: &[RateLimitConfig]) -> Vec<Rule
     out
 }
 
+/// The rules a key carries itself (`keys create --budget-usd …`); their
+/// ids are apart from configured rules for the same key.
+pub fn rules_of_key(key_id: &str, limits: &super::keys::KeyLimits) -> Vec<Rule> {
+    let scope = BudgetScope::Key(key_id.to_string());
+    let redis_down = match limits.redis_down.as_deref() {
+        Some("closed") => RedisDown::Closed,
+        _ => RedisDown::Open,
+    };
+    let budgets: Vec<BudgetConfig> = limits
+        .budget_usd
+        .map(|limit| BudgetConfig {
+            scope: scope.clone(),
+            limit,
+            soft: None,
+            window: limits
+                .budget_window
+                .as_deref()
+                .and_then(BudgetWindow::parse)
+                .unwrap_or(BudgetWindow::Month),
+            utc_offset_secs: 0,
+            redis_down,
+        })
+        .into_iter()
+        .collect();
+    let rates: Vec<RateLimitConfig> = (limits.requests_per_minute.is_some()
+        || limits.tokens_per_minute.is_some())
+    .then_some(RateLimitConfig {
+        scope,
+        requests_per_minute: limits.requests_per_minute,
+        tokens_per_minute: limits.tokens_per_minute,
+        redis_down,
+    })
+    .into_iter()
+    .collect();
+    rules_of(&budgets, &rates)
+        .into_iter()
+        .map(|mut r| {
+            r.id = format!("own:{}", r.id);
+            r
+        })
+        .collect()
+}
+
 impl Rule {
     /// Does it count `who`'s requests?
     pub fn applies(&self, who: &Identity) -> bool {

@@ -18,8 +18,6 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 const PREFIX: &str = "switchyard:limits:v1:";
-/// Longest a Redis call may hold up a request.
-const CALL_TIMEOUT: Duration = Duration::from_millis(200);
 /// How long to stay away after a failure.
 const BACKOFF: Duration = Duration::from_secs(1);
 /// A hold not settled by then belonged to an instance that died.
@@ -142,6 +140,7 @@ fn kind(rule: &Rule) -> &'static str {
 /// Counters in Redis.
 pub struct Shared {
     conn: ConnectionManager,
+    timeout: Duration,
     admit: redis::Script,
     settle: redis::Script,
     floor: redis::Script,
@@ -153,18 +152,20 @@ pub struct Shared {
 pub struct Unreachable;
 
 impl Shared {
-    /// Counters on `url` (connects lazily; a bad URL is an error now).
-    pub fn new(url: &str) -> Result<Shared, String> {
+    /// Counters on `url`, each call bounded by `timeout` (connects
+    /// lazily; a bad URL is an error now).
+    pub fn new(url: &str, timeout: Duration) -> Result<Shared, String> {
         let client = redis::Client::open(url).map_err(|e| format!("redis_url: {e}"))?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CALL_TIMEOUT))
-            .set_response_timeout(Some(CALL_TIMEOUT))
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
             .set_number_of_retries(1);
         let conn = client
             .get_connection_manager_lazy(config)
             .map_err(|e| format!("redis_url: {e}"))?;
         Ok(Shared {
             conn,
+            timeout,
             admit: redis::Script::new(ADMIT),
             settle: redis::Script::new(SETTLE),
             floor: redis::Script::new(FLOOR),
@@ -197,7 +198,7 @@ impl Shared {
             return Err(Unreachable);
         }
         let mut conn = self.conn.clone();
-        match tokio::time::timeout(CALL_TIMEOUT, call.invoke_async::<T>(&mut conn)).await {
+        match tokio::time::timeout(self.timeout, call.invoke_async::<T>(&mut conn)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
                 self.failed(&e);
@@ -214,7 +215,6 @@ impl Shared {
     /// counters at once.
     pub async fn admit(
         &self,
-        rules: &[Rule],
         id: &str,
         charges: &[Charge],
         now_ms: i64,
@@ -222,7 +222,7 @@ impl Shared {
         let mut call = self.admit.prepare_invoke();
         call.arg(now_ms).arg(id).arg(now_ms + HOLD_LIFETIME_MS);
         for c in charges {
-            let rule = &rules[c.rule];
+            let rule = &c.rule;
             call.key(key_of(rule, c.window))
                 .arg(kind(rule))
                 .arg(rule.limit())
@@ -249,7 +249,6 @@ impl Shared {
     /// budget, `tokens` less what was counted at admission on token limits.
     pub async fn settle(
         &self,
-        rules: &[Rule],
         id: &str,
         charges: &[Charge],
         cost: i64,
@@ -259,7 +258,7 @@ impl Shared {
         let mut call = self.settle.prepare_invoke();
         call.arg(now_ms).arg(id);
         for c in charges {
-            let rule = &rules[c.rule];
+            let rule = &c.rule;
             let delta = match rule.measure {
                 super::rules::Measure::Spend { .. } => cost,
                 super::rules::Measure::Tokens(_) => tokens - c.amount,

@@ -45,5 +45,6 @@ pub fn describe(k: &KeyRow, now_ms: i64) -> Value {
         "metadata": k.metadata.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok()),
         "created": when(Some(k.created_ms)), "expires": k.expires_ms.map(|e| when(Some(e))),
         "revoked": k.revoked_ms.map(|r| when(Some(r))), "status": status(k, now_ms),
+        "limits": k.limits.as_deref().and_then(|l| serde_json::from_str::<Value>(l).ok()),
     })
 }

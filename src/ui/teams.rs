@@ -45,7 +45,7 @@ pub async fn teams(state: &AppState, range: Range, query: String) -> Result<Stri
     let r = report(state, "teams", range, 0).await?;
     let limits: Vec<Vec<String>> = state
         .limits
-        .usage(now_ms())
+        .usage(&state.keys.own_rules(), now_ms())
         .await
         .iter()
         .map(limit_row)

@@ -112,7 +112,26 @@ async fn client_keys_from_creation_to_revocation() {
             "claude-*",
         ],
     );
-    let (ci, ci_id) = create(&cfg, &["--name", "ci", "--team", "platform"]);
+    let (ci, ci_id) = create(
+        &cfg,
+        &[
+            "--name",
+            "ci",
+            "--team",
+            "platform",
+            "--budget-usd",
+            "25.5",
+            "--budget-window",
+            "week",
+            "--rpm",
+            "600",
+        ],
+    );
+    let (ok, _, err) = keys_cli(&cfg, &["create", "--name", "x", "--budget-window", "day"]);
+    assert!(
+        !ok && err.contains("budget-usd"),
+        "a window needs a budget: {err}"
+    );
     assert!(alice.starts_with("sk-sy-") && alice_id.starts_with("key_"));
 
     // Picked up by the running gateway; the ledger names the owner.
@@ -160,6 +179,11 @@ async fn client_keys_from_creation_to_revocation() {
     let new: Value = serde_json::from_str(out.trim()).unwrap();
     let new_key = new["key"].as_str().unwrap();
     assert_eq!(new["team"], "platform");
+    assert_eq!(
+        new["limits"],
+        serde_json::json!({"budget_usd": "25.5", "budget_window": "week", "requests_per_minute": 600}),
+        "the successor keeps the limits"
+    );
     until_status(&gw, &ci, "sonnet", 401).await;
     assert_eq!(
         until_status(&gw, new_key, "sonnet", 200).await.status(),

@@ -150,8 +150,9 @@ async fn spend_run(reserve: bool) -> (usize, usize, i64) {
     let up = MockUpstream::start().await;
     billed_answers(&up, 200);
     let team = format!("web-{}", uuid::Uuid::now_v7().simple());
+    // A loaded test machine must not pass for a Redis outage.
     let limits = format!(
-        "[[budgets]]\nteam = \"{team}\"\nlimit_usd = 1\nwindow = \"day\"\n[limits]\nreserve = {reserve}\n"
+        "[[budgets]]\nteam = \"{team}\"\nlimit_usd = 1\nwindow = \"day\"\n[limits]\nreserve = {reserve}\nredis_timeout = \"5s\"\n"
     );
     let mut gws = two_gateways(&up.url(), "redis://127.0.0.1:6379", &limits).await;
     let keys = keys_of(&gws, &team, 4).await;
@@ -255,7 +256,8 @@ async fn rate_limits_count_both_instances_and_a_redis_outage_follows_each_policy
     );
     let limits = format!(
         "[[rate_limits]]\nteam = \"{open}\"\nrequests_per_minute = 60\n\
-         [[rate_limits]]\nteam = \"{closed}\"\nrequests_per_minute = 60\nredis_down = \"closed\"\n"
+         [[rate_limits]]\nteam = \"{closed}\"\nrequests_per_minute = 60\nredis_down = \"closed\"\n\
+         [limits]\nredis_timeout = \"5s\"\n"
     );
     let gws = two_gateways(&up.url(), &relay.url, &limits).await;
     let open_key = keys_of(&gws, &open, 1).await.remove(0);
@@ -440,4 +442,80 @@ async fn reports_and_a_developers_own_view_show_who_spent_what() {
         md.contains("### Team") && md.contains("| web |") && md.contains("| data |"),
         "{md}"
     );
+}
+
+/// A key made with its own budget and rate limit is held to them, shows
+/// them, and passes them on when rotated.
+#[tokio::test]
+async fn a_key_carries_its_own_budget_and_rate_limit() {
+    let up = MockUpstream::start().await;
+    billed_answers(&up, 10);
+    let gw = TestGateway::with_ledger(&models(&up.url())).await;
+    let make = |body: Value| {
+        let client = gw.client();
+        let url = format!("{}/admin/keys", gw.url);
+        async move {
+            let r = client
+                .post(url)
+                .header("x-api-key", MASTER_KEY)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, bad) =
+        make(json!({"name": "x", "budget_usd": 1, "budget_window": "fortnight"})).await;
+    assert_eq!(status, 400, "{bad}");
+    let (status, made) = make(json!({"name": "ci", "team": "platform", "budget_usd": 0.02,
+        "budget_window": "day", "requests_per_minute": 3}))
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["limits"]["requests_per_minute"], 3, "{made}");
+    let key = made["key"].as_str().unwrap().to_string();
+    // Each answer costs $0.0105 and may cost up to about $0.006 (a short
+    // prompt at the cache-write rate, 400 out): after two the third could
+    // pass $0.02.
+    let body = json!({"model": "sonnet", "max_tokens": 400,
+        "messages": [{"role": "user", "content": "hello"}]})
+    .to_string();
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let (status, _, v) = ask(&gw, &key, &body).await;
+        statuses.push((
+            status,
+            v["error"]["message"].as_str().unwrap_or("").to_string(),
+        ));
+    }
+    assert_eq!(statuses[0].0, 200);
+    assert_eq!(statuses[1].0, 200);
+    assert_eq!(statuses[2].0, 429);
+    assert!(
+        statuses[2].1.contains("daily budget of key"),
+        "{statuses:?}"
+    );
+    // Refused requests are not counted against the rate: 2 of 3 used.
+    let me = get_with(&gw, &key, "/v1/key").await;
+    let kinds: Vec<&str> = me["data"]["limits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["budget", "requests_per_minute"], "{me}");
+    assert_eq!(me["data"]["limits"][1]["used"], 2, "{me}");
+    // Rotating keeps the limits.
+    let id = made["id"].as_str().unwrap();
+    let rotated: Value = gw
+        .client()
+        .post(format!("{}/admin/keys/{id}/rotate", gw.url))
+        .header("x-api-key", MASTER_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rotated["limits"], made["limits"], "{rotated}");
 }

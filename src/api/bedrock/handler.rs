@@ -73,7 +73,7 @@ async fn invoke_any(
         "invoke"
     };
     let ctx = RequestContext::start(&state, &id.0, Dialect::Bedrock, endpoint, &headers, None)
-        .identified(id.identity());
+        .identified(id.1.clone());
     let model = routed_model(&state, &model_id);
     if let Err(e) = id.check_model(&model) {
         return into_response(ctx.fail(e));
@@ -171,7 +171,7 @@ pub async fn count_tokens(
         &headers,
         None,
     )
-    .identified(id.identity());
+    .identified(id.1.clone());
     let model = routed_model(&state, &model_id);
     if let Err(e) = id.check_model(&model) {
         return into_response(ctx.fail(e));
