@@ -5,6 +5,8 @@
 //! user           = "alice"     # or key = "key_…", or team = "web"
 //! limit_usd      = 20          # hard: refused (429) once reached
 //! soft_limit_usd = 15          # optional: a warning header from here on
+//! soft_action    = "warn"      # or "step_down": past the soft limit, a
+//!                              # request goes to the next cheaper tier
 //! window         = "day"       # day, week (from Monday), month, or total
 //! utc_offset     = "+01:00"    # where the day starts (default UTC)
 //! redis_down     = "open"      # Redis unreachable: count locally ("open",
@@ -25,6 +27,7 @@ pub(super) static BUDGET_KEYS: &[&str] = &[
     "window",
     "utc_offset",
     "redis_down",
+    "soft_action",
 ];
 
 /// Whose spend a budget counts.
@@ -90,6 +93,8 @@ pub struct BudgetConfig {
     pub utc_offset_secs: i32,
     /// What to do while the shared counters (Redis) cannot be reached.
     pub redis_down: RedisDown,
+    /// Past the soft limit, serve from the next cheaper tier.
+    pub step_down: bool,
 }
 
 /// What a limit does while Redis, which shares its counters between
@@ -200,6 +205,18 @@ fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<BudgetCo
             0
         }),
     };
+    let step_down = match s.str("soft_action", errors).as_deref() {
+        None | Some("warn") => false,
+        Some("step_down") => true,
+        Some(other) => {
+            errors.add(
+                &s.path("soft_action"),
+                format!("unknown soft_action '{other}'"),
+                Some("warn or step_down".into()),
+            );
+            false
+        }
+    };
     let limit = usd(&s, "limit_usd", errors);
     let soft = usd(&s, "soft_limit_usd", errors);
     if limit.is_none() && !s.has("limit_usd") {
@@ -221,6 +238,7 @@ fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<BudgetCo
         window,
         utc_offset_secs,
         redis_down,
+        step_down,
     })
 }
 

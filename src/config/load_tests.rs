@@ -393,6 +393,7 @@ auto = true
 user = "alice"
 limit_usd = 20
 soft_limit_usd = 15
+soft_action = "step_down"
 window = "day"
 utc_offset = "+01:00"
 [[budgets]]

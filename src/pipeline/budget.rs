@@ -6,15 +6,15 @@ use super::RequestContext;
 use crate::core::RawRequest;
 use crate::error::GatewayError;
 use crate::routing::Plan;
-use crate::teams::Refusal;
+use crate::teams::{Refusal, Soft};
 
 impl RequestContext<'_> {
-    /// Admit the request for `plan`; `Ok` carries a soft-limit warning.
+    /// Admit the request for `plan`; `Ok` carries a soft limit passed.
     pub(super) async fn admit(
         &self,
         plan: &Plan,
         raw: &RawRequest,
-    ) -> Result<Option<String>, GatewayError> {
+    ) -> Result<Option<Soft>, GatewayError> {
         let limits = &self.state.limits;
         let own = self.key.as_ref().map_or(&[][..], |k| &k.rules[..]);
         if limits.is_empty() && own.is_empty() {

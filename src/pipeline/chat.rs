@@ -33,7 +33,7 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         r.requested_model = Some(raw.model().to_string());
         r.stream = raw.is_stream();
     });
-    let plan = match ctx.state.router.plan(&raw, ctx.headers) {
+    let mut plan = match ctx.state.router.plan(&raw, ctx.headers) {
         Ok(p) => p,
         Err(e) => return ctx.fail(e),
     };
@@ -55,6 +55,12 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         Ok(w) => w,
         Err(e) => return ctx.fail(e),
     };
+    if let Some(soft) = budget_warning.as_ref().filter(|s| s.step_down) {
+        let why = format!("past the soft limit of {}", soft.message);
+        ctx.state
+            .router
+            .step_down(&mut plan, &raw, ctx.headers, &why);
+    }
     let canonical = match translate_if_needed(&ctx, &plan, &raw) {
         Ok(c) => c,
         Err(e) => return ctx.fail(e),
@@ -102,7 +108,7 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         }
     };
     served_by(reply.headers_mut(), &plan, target, attempts);
-    if let Some(w) = budget_warning.and_then(|w| http::HeaderValue::from_str(&w).ok()) {
+    if let Some(w) = budget_warning.and_then(|w| http::HeaderValue::from_str(&w.message).ok()) {
         reply.headers_mut().insert("x-switchyard-budget-warning", w);
     }
     if let Some(cache) = cache {

@@ -315,6 +315,41 @@ impl Router {
         }
     }
 
+    /// Serve `plan` from the tier below its own (a budget past its soft
+    /// limit asks so): that tier's chain, as far as the request's needs
+    /// allow. False, and `plan` untouched, when there is no cheaper tier
+    /// that can serve it.
+    pub fn step_down(
+        &self,
+        plan: &mut Plan,
+        raw: &RawRequest,
+        headers: &HeaderMap,
+        why: &str,
+    ) -> bool {
+        let Some(rank) = plan.tier.as_deref().and_then(|t| self.tier_rank(t)) else {
+            return false;
+        };
+        let Some(below) = rank.checked_sub(1) else {
+            return false;
+        };
+        let Ok(chain) = self.chain(below, raw.model()) else {
+            return false;
+        };
+        let facts = Facts::of(raw, headers);
+        let Ok((kept, _)) = plan::gate(chain, &facts) else {
+            return false;
+        };
+        if kept.is_empty() {
+            return false;
+        }
+        let name = self.routing.tiers[below].name.clone();
+        plan.reason
+            .push_str(&format!("; stepped down to tier {name}: {why}"));
+        plan.targets = kept;
+        plan.tier = Some(name);
+        true
+    }
+
     /// Serve `routed`'s request as asked (the model it names, else the
     /// baseline), and keep where routing would have sent it.
     fn shadow(&self, routed: Plan, requested: &str) -> Result<Plan, GatewayError> {

@@ -124,11 +124,13 @@ impl Store {
     /// One key by its id.
     pub async fn key(&self, id: &str) -> Result<Option<KeyRow>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        // Every row read to the end, so SQLite resets the statement and
+        // holds no read snapshot on a pooled connection afterwards.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?;
-        row.as_ref().map(key_row).transpose()
+        rows.first().map(key_row).transpose()
     }
 
     /// The ledger's spend since `since_ms` of one key, developer or team
@@ -146,12 +148,12 @@ impl Store {
             "SELECT CAST(COALESCE(SUM(cost_nusd), 0) AS BIGINT) AS spent FROM requests \
              WHERE ts_ms >= $1 AND {column} = $2"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(since_ms)
             .bind(value)
-            .fetch_one(&self.pool)
+            .fetch_all(&self.pool)
             .await?;
-        row.try_get("spent")
+        rows.first().map_or(Ok(0), |r| r.try_get("spent"))
     }
 
     /// Revoke a key now; false when there is no such live key.

@@ -135,54 +135,65 @@ impl Store {
     /// statements, so SQL is parsed once per chunk rather than once per row.
     pub async fn insert(&self, rows: &[LedgerRow]) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        for chunk in rows.chunks(INSERT_CHUNK) {
-            let sql = queries::insert_sql(chunk.len(), self.backend == Backend::Postgres);
-            // Not a persistent statement: through the Any driver a NULL binds
-            // with a guessed type, and a cached statement would keep that guess.
-            // Built from constants and numbers only.
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
-            for r in chunk {
-                q = q
-                    .bind(&r.id)
-                    .bind(r.ts_ms)
-                    .bind(&r.day)
-                    .bind(&r.key_id)
-                    .bind(&r.user_id)
-                    .bind(&r.team)
-                    .bind(&r.session_id)
-                    .bind(&r.agent_id)
-                    .bind(&r.dialect)
-                    .bind(&r.endpoint)
-                    .bind(&r.requested_model)
-                    .bind(&r.route)
-                    .bind(&r.tier)
-                    .bind(&r.provider)
-                    .bind(&r.model)
-                    .bind(&r.upstream_model)
-                    .bind(i64::from(r.stream))
-                    .bind(r.attempts)
-                    .bind(r.fallbacks)
-                    .bind(&r.cache)
-                    .bind(r.status)
-                    .bind(&r.outcome)
-                    .bind(&r.error_kind)
-                    .bind(r.input_tokens)
-                    .bind(r.output_tokens)
-                    .bind(r.cache_write_5m_tokens)
-                    .bind(r.cache_write_1h_tokens)
-                    .bind(r.cache_read_tokens)
-                    .bind(i64::from(r.output_estimated))
-                    .bind(i64::from(r.priced))
-                    .bind(r.cost_nusd)
-                    .bind(r.baseline_nusd)
-                    .bind(r.latency_ms)
-                    .bind(r.ttft_ms)
-                    .bind(r.overhead_ms)
-                    .bind(&r.priced_as)
-                    .bind(&r.shadow_model)
-                    .bind(r.shadow_cost_nusd);
+        let written: Result<(), sqlx::Error> = async {
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                let sql = queries::insert_sql(chunk.len(), self.backend == Backend::Postgres);
+                // Not a persistent statement: through the Any driver a NULL binds
+                // with a guessed type, and a cached statement would keep that guess.
+                // Built from constants and numbers only.
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+                for r in chunk {
+                    q = q
+                        .bind(&r.id)
+                        .bind(r.ts_ms)
+                        .bind(&r.day)
+                        .bind(&r.key_id)
+                        .bind(&r.user_id)
+                        .bind(&r.team)
+                        .bind(&r.session_id)
+                        .bind(&r.agent_id)
+                        .bind(&r.dialect)
+                        .bind(&r.endpoint)
+                        .bind(&r.requested_model)
+                        .bind(&r.route)
+                        .bind(&r.tier)
+                        .bind(&r.provider)
+                        .bind(&r.model)
+                        .bind(&r.upstream_model)
+                        .bind(i64::from(r.stream))
+                        .bind(r.attempts)
+                        .bind(r.fallbacks)
+                        .bind(&r.cache)
+                        .bind(r.status)
+                        .bind(&r.outcome)
+                        .bind(&r.error_kind)
+                        .bind(r.input_tokens)
+                        .bind(r.output_tokens)
+                        .bind(r.cache_write_5m_tokens)
+                        .bind(r.cache_write_1h_tokens)
+                        .bind(r.cache_read_tokens)
+                        .bind(i64::from(r.output_estimated))
+                        .bind(i64::from(r.priced))
+                        .bind(r.cost_nusd)
+                        .bind(r.baseline_nusd)
+                        .bind(r.latency_ms)
+                        .bind(r.ttft_ms)
+                        .bind(r.overhead_ms)
+                        .bind(&r.priced_as)
+                        .bind(&r.shadow_model)
+                        .bind(r.shadow_cost_nusd);
+                }
+                q.execute(&mut *tx).await?;
             }
-            q.execute(&mut *tx).await?;
+            Ok(())
+        }
+        .await;
+        // Roll back at once on failure: a transaction left to be rolled back
+        // when its connection is next used could keep SQLite's write lock
+        // from other processes (the CLI making a key) meanwhile.
+        if let Err(e) = written {
+            let _ = tx.rollback().await;
+            return Err(e);
         }
         tx.commit().await
     }

@@ -59,6 +59,16 @@ pub enum Refusal {
     Unavailable(String),
 }
 
+/// A soft limit passed: the warning header's text, and whether the budget
+/// asks for a cheaper tier from here on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Soft {
+    /// `the monthly budget of team web: $41.20 of $50.00 used`.
+    pub message: String,
+    /// Serve from the next cheaper tier.
+    pub step_down: bool,
+}
+
 /// One rule's use, for reports and a developer's own view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleUse {
@@ -211,7 +221,7 @@ impl Limits {
         most: i64,
         tokens: i64,
         now_ms: i64,
-    ) -> Result<Option<String>, Refusal> {
+    ) -> Result<Option<Soft>, Refusal> {
         let charges = self.charges(who, own, most, tokens, now_ms);
         if charges.is_empty() {
             return Ok(None);
@@ -244,22 +254,31 @@ impl Limits {
         Ok(self.warning(&charges, &used))
     }
 
-    fn warning(&self, charges: &[Charge], used: &[i64]) -> Option<String> {
-        charges.iter().zip(used).find_map(|(c, used)| {
+    fn warning(&self, charges: &[Charge], used: &[i64]) -> Option<Soft> {
+        let passed = charges.iter().zip(used).filter_map(|(c, used)| {
             let rule = &c.rule;
             match rule.measure {
                 Measure::Spend {
                     soft: Some(soft),
                     limit,
+                    step_down,
                     ..
-                } if used + c.amount > soft => Some(format!(
-                    "{}: ${} of ${} used",
-                    rule.name(),
-                    from_nanos(*used).round_dp(2),
-                    from_nanos(limit).round_dp(2)
-                )),
+                } if used + c.amount > soft => Some(Soft {
+                    message: format!(
+                        "{}: ${} of ${} used",
+                        rule.name(),
+                        from_nanos(*used).round_dp(2),
+                        from_nanos(limit).round_dp(2)
+                    ),
+                    step_down,
+                }),
                 _ => None,
             }
+        });
+        // The first passed, stepping down if any of them says so.
+        passed.reduce(|first, other| Soft {
+            step_down: first.step_down || other.step_down,
+            ..first
         })
     }
 

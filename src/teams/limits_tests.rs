@@ -19,6 +19,7 @@ fn budget(scope: BudgetScope, limit: i64, window: BudgetWindow) -> BudgetConfig 
         window,
         utc_offset_secs: 0,
         redis_down: RedisDown::Open,
+        step_down: false,
     }
 }
 
@@ -51,7 +52,7 @@ fn admit(
     who: &Identity,
     most: i64,
     now: i64,
-) -> Result<Option<String>, Refused> {
+) -> Result<Option<Soft>, Refused> {
     block_on(l.admit(id, who, &[], most, 0, now)).map_err(|r| match r {
         Refusal::Budget {
             message,
@@ -158,7 +159,9 @@ fn every_budget_of_a_key_holds_and_soft_limits_warn() {
     );
     let k1 = who("k1", "alice", "web");
     let warning = admit(&b, "r1", &k1, 15 * USD / 10, NOW).unwrap();
-    assert!(warning.unwrap().contains("monthly budget of team web"));
+    let warning = warning.unwrap();
+    assert!(warning.message.contains("monthly budget of team web"));
+    assert!(!warning.step_down);
     let refused = admit(&b, "r2", &k1, USD, NOW).unwrap_err();
     assert!(
         refused.message.contains("total budget of key k1"),

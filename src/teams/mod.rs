@@ -17,5 +17,5 @@ mod shared;
 pub mod view;
 
 pub use keys::{KeyLimits, NewKey, PREFIX, mint, successor};
-pub use limits::{Limits, Refusal, RuleUse};
+pub use limits::{Limits, Refusal, RuleUse, Soft};
 pub use ring::{ClientKey, KeyRing, Verdict};

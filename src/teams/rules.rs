@@ -22,6 +22,8 @@ pub enum Measure {
         window: BudgetWindow,
         /// Offset of the window's clock from UTC, ms.
         offset_ms: i64,
+        /// Past `soft`, step requests down a tier.
+        step_down: bool,
     },
     /// Requests in the last 60 s.
     Requests(i64),
@@ -64,6 +66,7 @@ pub fn rules_of(budgets: &[BudgetConfig], rates: &[RateLimitConfig]) -> Vec<Rule
                     soft: c.soft.map(to_nanos),
                     window: c.window,
                     offset_ms,
+                    step_down: c.step_down,
                 },
                 redis_down: c.redis_down,
             }
@@ -110,6 +113,7 @@ pub fn rules_of_key(key_id: &str, limits: &super::keys::KeyLimits) -> Vec<Rule> 
                 .unwrap_or(BudgetWindow::Month),
             utc_offset_secs: 0,
             redis_down,
+            step_down: false,
         })
         .into_iter()
         .collect();

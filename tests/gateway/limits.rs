@@ -519,3 +519,42 @@ async fn a_key_carries_its_own_budget_and_rate_limit() {
         .unwrap();
     assert_eq!(rotated["limits"], made["limits"], "{rotated}");
 }
+
+/// Past a budget's soft limit with `soft_action = "step_down"`, requests
+/// are served by the next cheaper tier, and say so.
+#[tokio::test]
+async fn past_the_soft_limit_requests_step_down_a_tier() {
+    let up = MockUpstream::start().await;
+    billed_answers(&up, 3);
+    let gw = TestGateway::with_ledger(&format!(
+        "[[budgets]]\nteam = \"web\"\nlimit_usd = 1\nsoft_limit_usd = 0.01\nsoft_action = \"step_down\"\n\
+         {}\n[models.haiku]\nprovider = \"anthropic\"\nid = \"claude-haiku-4-5-20251001\"\n\
+         [tiers]\ncheap = [\"haiku\"]\npremium = [\"sonnet\"]\n",
+        models(&up.url())
+    ))
+    .await;
+    let key = admin_key(&gw, "alice", "web").await;
+    let body = json!({"model": "sonnet", "max_tokens": 400,
+        "messages": [{"role": "user", "content": "hello"}]})
+    .to_string();
+    let (status, first, _) = ask(&gw, &key, &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["x-switchyard-model"], "claude-sonnet-4-5-20250929");
+    assert!(first.get("x-switchyard-budget-warning").is_none());
+    // $0.0105 spent: past the $0.01 soft limit.
+    let (status, second, _) = ask(&gw, &key, &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(second["x-switchyard-model"], "claude-haiku-4-5-20251001");
+    assert_eq!(second["x-switchyard-tier"], "cheap");
+    let reason = second["x-switchyard-reason"].to_str().unwrap();
+    assert!(reason.contains("stepped down to tier cheap"), "{reason}");
+    assert!(
+        second["x-switchyard-budget-warning"]
+            .to_str()
+            .unwrap()
+            .contains("monthly budget of team web")
+    );
+    // The master key has no budget: still Sonnet.
+    let (_, admin, _) = ask(&gw, MASTER_KEY, &body).await;
+    assert_eq!(admin["x-switchyard-model"], "claude-sonnet-4-5-20250929");
+}
