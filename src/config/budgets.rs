@@ -9,6 +9,7 @@
 //!                              # request goes to the next cheaper tier
 //! window         = "day"       # day, week (from Monday), month, or total
 //! utc_offset     = "+01:00"    # where the day starts (default UTC)
+//! time_zone      = "Europe/Berlin"   # or a named zone (daylight saving kept)
 //! redis_down     = "open"      # Redis unreachable: count locally ("open",
 //!                              # default) or refuse ("closed")
 //! ```
@@ -26,6 +27,7 @@ pub(super) static BUDGET_KEYS: &[&str] = &[
     "soft_limit_usd",
     "window",
     "utc_offset",
+    "time_zone",
     "redis_down",
     "soft_action",
 ];
@@ -91,6 +93,8 @@ pub struct BudgetConfig {
     pub window: BudgetWindow,
     /// Offset of the budget's clock from UTC, seconds.
     pub utc_offset_secs: i32,
+    /// A named time zone (IANA) for the budget's clock, instead of an offset.
+    pub time_zone: Option<String>,
     /// What to do while the shared counters (Redis) cannot be reached.
     pub redis_down: RedisDown,
     /// Past the soft limit, serve from the next cheaper tier.
@@ -217,6 +221,23 @@ fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<BudgetCo
             false
         }
     };
+    let time_zone = s.non_empty_str("time_zone", errors);
+    if let Some(zone) = &time_zone {
+        if let Err(e) = jiff::tz::TimeZone::get(zone) {
+            errors.add(
+                &s.path("time_zone"),
+                format!("unknown time zone '{zone}': {e}"),
+                Some("an IANA name such as \"Europe/Berlin\" or \"America/New_York\"".into()),
+            );
+        }
+        if s.has("utc_offset") {
+            errors.add(
+                &s.path("time_zone"),
+                "give time_zone or utc_offset, not both",
+                None,
+            );
+        }
+    }
     let limit = usd(&s, "limit_usd", errors);
     let soft = usd(&s, "soft_limit_usd", errors);
     if limit.is_none() && !s.has("limit_usd") {
@@ -237,6 +258,7 @@ fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<BudgetCo
         soft,
         window,
         utc_offset_secs,
+        time_zone,
         redis_down,
         step_down,
     })

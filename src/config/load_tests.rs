@@ -403,6 +403,7 @@ limit_usd = 1
 team = "web"
 limit_usd = 100.5
 redis_down = "closed"
+time_zone = "Europe/Berlin"
 [[rate_limits]]
 team = "web"
 requests_per_minute = 600
@@ -492,7 +493,7 @@ fn budgets_are_read_and_their_mistakes_named() {
     );
     assert_eq!((b[1].window, b[1].soft), (BudgetWindow::Month, None));
     let err = load(&format!(
-        "{GOOD}\n[[budgets]]\nuser = \"a\"\nteam = \"t\"\nlimit_usd = 1\n[[budgets]]\nkey = \"k\"\nlimit_usd = 1\nsoft_limit_usd = 2\nwindow = \"fortnight\"\nutc_offset = \"CET\"\n[[budgets]]\nkey = \"k2\"\n"
+        "{GOOD}\n[[budgets]]\nuser = \"a\"\nteam = \"t\"\nlimit_usd = 1\n[[budgets]]\nkey = \"k\"\nlimit_usd = 1\nsoft_limit_usd = 2\nwindow = \"fortnight\"\nutc_offset = \"CET\"\n[[budgets]]\nkey = \"k2\"\n[[budgets]]\nkey = \"k3\"\nlimit_usd = 1\ntime_zone = \"Mars/Olympus\"\n"
     ))
     .unwrap_err()
     .to_string();
@@ -502,6 +503,7 @@ fn budgets_are_read_and_their_mistakes_named() {
         "budgets[1].window: unknown window 'fortnight'",
         "budgets[1].utc_offset: 'CET' is not an offset",
         "budgets[2].limit_usd: a budget needs limit_usd",
+        "budgets[3].time_zone: unknown time zone 'Mars/Olympus'",
     ] {
         assert!(err.contains(want), "{want}\n{err}");
     }

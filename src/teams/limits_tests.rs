@@ -18,6 +18,7 @@ fn budget(scope: BudgetScope, limit: i64, window: BudgetWindow) -> BudgetConfig 
         soft: None,
         window,
         utc_offset_secs: 0,
+        time_zone: None,
         redis_down: RedisDown::Open,
         step_down: false,
     }
@@ -99,6 +100,36 @@ fn windows_start_at_local_midnight_monday_and_the_first() {
     assert_eq!(
         rule(BudgetWindow::Total, 0).window_of(NOW),
         (i64::MIN, i64::MAX)
+    );
+}
+
+#[test]
+fn named_time_zones_follow_daylight_saving() {
+    let rule = |window, zone: &str| {
+        let mut b = budget(BudgetScope::User("u".into()), 0, window);
+        b.time_zone = Some(zone.into());
+        rules_of(&[b], &[]).remove(0)
+    };
+    // Berlin in winter is UTC+1: the 5th began at 23:00 UTC on the 4th.
+    let (s, e) = rule(BudgetWindow::Day, "Europe/Berlin").window_of(NOW);
+    assert_eq!(
+        (when(s), when(e)),
+        ("2026-12-04T23:00:00Z".into(), "2026-12-05T23:00:00Z".into())
+    );
+    // 2026-03-29 is 23 hours long there (clocks go forward at 02:00).
+    let march_29 = 1_774_778_400_000; // 2026-03-29T10:00:00Z
+    let (s, e) = rule(BudgetWindow::Day, "Europe/Berlin").window_of(march_29);
+    assert_eq!(
+        (when(s), when(e)),
+        ("2026-03-28T23:00:00Z".into(), "2026-03-29T22:00:00Z".into())
+    );
+    // New York's week and month.
+    let (s, _) = rule(BudgetWindow::Week, "America/New_York").window_of(NOW);
+    assert_eq!(when(s), "2026-11-30T05:00:00Z");
+    let (s, e) = rule(BudgetWindow::Month, "America/New_York").window_of(NOW);
+    assert_eq!(
+        (when(s), when(e)),
+        ("2026-12-01T05:00:00Z".into(), "2027-01-01T05:00:00Z".into())
     );
 }
 

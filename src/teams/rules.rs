@@ -22,6 +22,8 @@ pub enum Measure {
         window: BudgetWindow,
         /// Offset of the window's clock from UTC, ms.
         offset_ms: i64,
+        /// A named time zone instead of the offset.
+        zone: Option<jiff::tz::TimeZone>,
         /// Past `soft`, step requests down a tier.
         step_down: bool,
     },
@@ -58,14 +60,22 @@ pub fn rules_of(budgets: &[BudgetConfig], rates: &[RateLimitConfig]) -> Vec<Rule
         .iter()
         .map(|c| {
             let offset_ms = i64::from(c.utc_offset_secs) * 1000;
+            let clock = c
+                .time_zone
+                .clone()
+                .unwrap_or_else(|| format!("{offset_ms:+}"));
             Rule {
-                id: format!("{}/spend/{:?}{offset_ms:+}", scope_id(&c.scope), c.window),
+                id: format!("{}/spend/{:?}{clock}", scope_id(&c.scope), c.window),
                 scope: c.scope.clone(),
                 measure: Measure::Spend {
                     limit: to_nanos(c.limit),
                     soft: c.soft.map(to_nanos),
                     window: c.window,
                     offset_ms,
+                    zone: c
+                        .time_zone
+                        .as_deref()
+                        .and_then(|z| jiff::tz::TimeZone::get(z).ok()),
                     step_down: c.step_down,
                 },
                 redis_down: c.redis_down,
@@ -112,6 +122,7 @@ pub fn rules_of_key(key_id: &str, limits: &super::keys::KeyLimits) -> Vec<Rule> 
                 .and_then(BudgetWindow::parse)
                 .unwrap_or(BudgetWindow::Month),
             utc_offset_secs: 0,
+            time_zone: None,
             redis_down,
             step_down: false,
         })
@@ -178,11 +189,20 @@ impl Rule {
     /// rate limits slide, so theirs is all time.
     pub fn window_of(&self, now_ms: i64) -> (i64, i64) {
         let Measure::Spend {
-            window, offset_ms, ..
+            window,
+            offset_ms,
+            ref zone,
+            ..
         } = self.measure
         else {
             return (i64::MIN, i64::MAX);
         };
+        if let Some(zone) = zone
+            && window != BudgetWindow::Total
+            && let Some(w) = zoned_window(zone, window, now_ms)
+        {
+            return w;
+        }
         let local = now_ms + offset_ms;
         let day = local.div_euclid(DAY_MS);
         let (start_day, end_day) = match window {
@@ -197,6 +217,40 @@ impl Rule {
         };
         (start_day * DAY_MS - offset_ms, end_day * DAY_MS - offset_ms)
     }
+}
+
+/// The calendar window holding `now_ms` in a named time zone: from local
+/// midnight (of the day, the Monday or the first) to the next, whatever
+/// daylight saving does in between.
+fn zoned_window(
+    zone: &jiff::tz::TimeZone,
+    window: BudgetWindow,
+    now_ms: i64,
+) -> Option<(i64, i64)> {
+    use jiff::ToSpan;
+    let today = jiff::Timestamp::from_millisecond(now_ms)
+        .ok()?
+        .to_zoned_datetime(zone.clone())
+        .date();
+    let (start, length) = match window {
+        BudgetWindow::Day => (today, 1.day()),
+        BudgetWindow::Week => {
+            let back = jiff::civil::Weekday::Monday.until(today.weekday());
+            (today.checked_sub(i64::from(back).days()).ok()?, 7.days())
+        }
+        BudgetWindow::Month => (today.first_of_month(), 1.month()),
+        BudgetWindow::Total => return None,
+    };
+    let end = start.checked_add(length).ok()?;
+    let at = |d: jiff::civil::Date| -> Option<i64> {
+        Some(
+            d.to_zoned_datetime(zone.clone())
+                .ok()?
+                .timestamp()
+                .as_millisecond(),
+        )
+    };
+    Some((at(start)?, at(end)?))
 }
 
 /// The start of the UTC month holding `now_ms` (unix ms).
