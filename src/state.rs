@@ -127,6 +127,7 @@ impl AppState {
         let mut all: Vec<Arc<dyn RecordSink>> = vec![Arc::new(LogAndMetrics)];
         all.extend(sinks);
         let keys = Arc::new(KeyRing::default());
+        keys.apply_static(&config.keys);
         if let Some(store) = &store {
             keys.refresh(store)
                 .await

@@ -113,6 +113,7 @@ pub(super) static TOP_KEYS: &[&str] = &[
     "budgets",
     "rate_limits",
     "limits",
+    "keys",
 ];
 pub(super) static CLIENT_KEYS: &[&str] = &["header_timeout", "body_timeout", "max_connections"];
 pub(super) static COST_KEYS: &[&str] = &["fixed_monthly"];
@@ -198,7 +199,9 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
     let budgets = super::budgets::read(&top, errors);
     let rate_limits = super::limits::read_rate_limits(&top, errors);
     let limits = super::limits::read_limits(&top, errors);
+    let keys = super::static_keys::read(&top, errors);
     Config {
+        keys,
         listen,
         cache,
         budgets,

@@ -413,6 +413,15 @@ redis_down = "open"
 store = "redis"
 reserve = false
 redis_timeout = "1s"
+[[keys]]
+name = "ci"
+key = "sk-sy-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+user = "ci"
+team = "platform"
+models = ["claude-haiku-*"]
+[[keys]]
+name = "bot"
+key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 "#
     );
     // Errors (a missing prices file, say) do not matter here: only reads.
@@ -440,6 +449,7 @@ redis_timeout = "1s"
         ("budgets", super::super::budgets::BUDGET_KEYS),
         ("rate_limits", super::super::limits::RATE_LIMIT_KEYS),
         ("limits", super::super::limits::LIMITS_KEYS),
+        ("keys", super::super::static_keys::STATIC_KEY_KEYS),
     ];
     for (name, keys) in lists {
         let read = super::super::section::read_keys(keys);
@@ -556,6 +566,30 @@ fn rate_limits_and_the_limits_store_are_read_and_their_mistakes_named() {
         "rate_limits[1].redis_down: unknown policy 'maybe'",
         "rate_limits: two rate limits for team t",
         "limits.store: the redis store needs redis_url",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in {err}");
+    }
+}
+
+#[test]
+fn keys_in_the_config_keep_only_their_hash() {
+    let c = load(&format!(
+        "{GOOD}\n[[keys]]\nname = \"ci\"\nkey = \"sk-sy-0123456789abcdefghijklmnop\"\nteam = \"platform\"\n"
+    ))
+    .unwrap();
+    let k = &c.keys[0];
+    assert_eq!(k.sha256.len(), 64);
+    assert_eq!(k.id(), format!("key_{}", &k.sha256[..12]));
+    assert!(!format!("{c:?}").contains("0123456789abcdefghijklmnop"));
+    let err = load(&format!(
+        "{GOOD}\n[[keys]]\nname = \"a\"\nkey = \"short\"\n[[keys]]\nname = \"b\"\nkey_sha256 = \"xyz\"\n[[keys]]\nname = \"c\"\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    for want in [
+        "keys[0].key: shorter than 24 characters",
+        "keys[1].key_sha256: expected 64 hex digits",
+        "keys[2]: a key needs exactly one of key or key_sha256",
     ] {
         assert!(err.contains(want), "missing {want:?} in {err}");
     }

@@ -16,6 +16,7 @@ mod provider;
 mod router;
 mod routing;
 mod section;
+mod static_keys;
 pub mod units;
 
 pub use budgets::{BudgetConfig, BudgetScope, BudgetWindow, RedisDown};
@@ -29,6 +30,7 @@ pub use routing::{
     HealthConfig, RouteAction, RouteConfig, RouteMatch, RoutingConfig, TierConfig, default_routes,
 };
 pub use section::{ConfigError, ConfigErrors};
+pub use static_keys::StaticKey;
 
 use http::{HeaderName, HeaderValue};
 use secrecy::SecretString;
@@ -83,6 +85,8 @@ pub struct Config {
     pub rate_limits: Vec<RateLimitConfig>,
     /// How budgets and rate limits are counted (shared through Redis or not).
     pub limits: LimitsConfig,
+    /// Client keys written in the config (`[[keys]]`).
+    pub keys: Vec<StaticKey>,
     /// Where this config came from.
     pub source: ConfigSource,
     /// What the embedded default detected or is missing (empty for files).

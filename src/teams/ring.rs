@@ -132,6 +132,29 @@ impl KeyRing {
         }
     }
 
+    /// Take the keys written in the config (`[[keys]]`).
+    pub fn apply_static(&self, keys: &[crate::config::StaticKey]) {
+        let rows: Vec<KeyRow> = keys
+            .iter()
+            .map(|k| KeyRow {
+                id: k.id(),
+                hash: k.sha256.clone(),
+                hint: "(config)".into(),
+                name: k.name.clone(),
+                user_id: k.user.clone(),
+                team: k.team.clone(),
+                models: (!k.models.is_empty()).then(|| k.models.join(",")),
+                metadata: None,
+                created_ms: 0,
+                expires_ms: None,
+                revoked_ms: None,
+                updated_ms: 0,
+                limits: None,
+            })
+            .collect();
+        self.apply(&rows);
+    }
+
     /// Read what changed in the database since the last read.
     pub async fn refresh(&self, store: &Store) -> Result<usize, sqlx::Error> {
         let since = self.seen_ms.load(Ordering::Relaxed);

@@ -558,3 +558,53 @@ async fn past_the_soft_limit_requests_step_down_a_tier() {
     let (_, admin, _) = ask(&gw, MASTER_KEY, &body).await;
     assert_eq!(admin["x-switchyard-model"], "claude-sonnet-4-5-20250929");
 }
+
+/// A key written in the config works on a gateway without a database,
+/// is attributed, and can be named by a rate limit through its id.
+#[tokio::test]
+async fn a_key_from_the_config_is_a_client_key() {
+    let up = MockUpstream::start().await;
+    let key = "sk-sy-from-the-config-0123456789";
+    let gw = TestGateway::start(
+        &up.url(),
+        &format!(
+            "[[keys]]\nname = \"ci\"\nkey = \"{key}\"\nteam = \"platform\"\nmodels = [\"claude-haiku-*\"]\n"
+        ),
+    )
+    .await;
+    let me = get_with(&gw, key, "/v1/key").await;
+    assert_eq!(me["data"]["team"], "platform", "{me}");
+    assert_eq!(me["data"]["hint"], "(config)");
+    let body = |model: &str| {
+        json!({"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]})
+            .to_string()
+    };
+    assert_eq!(ask(&gw, key, &body("claude-haiku-4-5")).await.0, 200);
+    assert_eq!(ask(&gw, key, &body("claude-sonnet-4-5")).await.0, 403);
+    let admin = gw
+        .client()
+        .get(format!("{}/admin/keys", gw.url))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), 403, "a client key stays off /admin");
+    let metrics = gw
+        .client()
+        .get(format!("{}/metrics", gw.url))
+        .header("x-api-key", MASTER_KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("switchyard_requests_total"), "{metrics}");
+    assert!(!metrics.contains(&key[6..]), "no key in the metrics");
+    let records = gw.records.wait_for(2).await;
+    assert!(records.iter().all(|r| {
+        r.identity
+            .as_ref()
+            .is_some_and(|i| i.team.as_deref() == Some("platform"))
+    }));
+}
