@@ -266,20 +266,7 @@ fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<BudgetCo
 
 /// Read `[[budgets]]`.
 pub(super) fn read(top: &Section<'_>, errors: &mut Errors) -> Vec<BudgetConfig> {
-    let mut out = Vec::new();
-    match top.get("budgets") {
-        None => {}
-        Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                let path = format!("budgets[{i}]");
-                match item {
-                    Value::Table(t) => out.extend(read_one(t, &path, errors)),
-                    _ => errors.add(&path, "expected a table ([[budgets]])", None),
-                }
-            }
-        }
-        Some(_) => errors.add("budgets", "expected [[budgets]] tables", None),
-    }
+    let out = super::section::tables(top, "budgets", errors, read_one);
     let mut seen = std::collections::HashSet::new();
     for b in &out {
         if !seen.insert((b.scope.clone(), b.window)) {

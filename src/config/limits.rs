@@ -92,20 +92,7 @@ fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<RateLimi
 
 /// Read `[[rate_limits]]`.
 pub(super) fn read_rate_limits(top: &Section<'_>, errors: &mut Errors) -> Vec<RateLimitConfig> {
-    let mut out = Vec::new();
-    match top.get("rate_limits") {
-        None => {}
-        Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                let path = format!("rate_limits[{i}]");
-                match item {
-                    Value::Table(t) => out.extend(read_one(t, &path, errors)),
-                    _ => errors.add(&path, "expected a table ([[rate_limits]])", None),
-                }
-            }
-        }
-        Some(_) => errors.add("rate_limits", "expected [[rate_limits]] tables", None),
-    }
+    let out = super::section::tables(top, "rate_limits", errors, read_one);
     let mut seen = std::collections::HashSet::new();
     for r in &out {
         if !seen.insert(r.scope.clone()) {

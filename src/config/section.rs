@@ -280,3 +280,28 @@ impl<'a> Section<'a> {
         }
     }
 }
+
+/// Read `[[name]]` tables with `one` (given each table and its path, e.g.
+/// `budgets[2]`), collecting what it returns.
+pub(super) fn tables<T>(
+    top: &Section<'_>,
+    name: &str,
+    errors: &mut Errors,
+    mut one: impl FnMut(&Table, &str, &mut Errors) -> Option<T>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    match top.get(name) {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("{name}[{i}]");
+                match item {
+                    Value::Table(t) => out.extend(one(t, &path, errors)),
+                    _ => errors.add(&path, format!("expected a table ([[{name}]])"), None),
+                }
+            }
+        }
+        Some(_) => errors.add(name, format!("expected [[{name}]] tables"), None),
+    }
+    out
+}

@@ -18,7 +18,6 @@
 
 use super::section::{Errors, Section};
 use sha2::{Digest, Sha256};
-use toml::Value;
 
 /// Keys of a `[[keys]]` table.
 pub(super) static STATIC_KEY_KEYS: &[&str] =
@@ -102,20 +101,7 @@ fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<StaticKe
 
 /// Read `[[keys]]`.
 pub(super) fn read(top: &Section<'_>, errors: &mut Errors) -> Vec<StaticKey> {
-    let mut out = Vec::new();
-    match top.get("keys") {
-        None => {}
-        Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                let path = format!("keys[{i}]");
-                match item {
-                    Value::Table(t) => out.extend(read_one(t, &path, errors)),
-                    _ => errors.add(&path, "expected a table ([[keys]])", None),
-                }
-            }
-        }
-        Some(_) => errors.add("keys", "expected [[keys]] tables", None),
-    }
+    let out = super::section::tables(top, "keys", errors, read_one);
     let mut seen = std::collections::HashSet::new();
     for k in &out {
         if !seen.insert(k.sha256.clone()) {

@@ -317,16 +317,21 @@ async fn admin_key(gw: &TestGateway, user: &str, team: &str) -> String {
     made["key"].as_str().expect("a key").to_string()
 }
 
-async fn get_with(gw: &TestGateway, key: &str, path: &str) -> Value {
+async fn get(gw: &TestGateway, key: &str, path: &str) -> reqwest::Response {
     gw.client()
         .get(format!("{}{path}", gw.url))
         .header("x-api-key", key)
         .send()
         .await
         .unwrap()
-        .json()
-        .await
-        .unwrap()
+}
+
+async fn get_with(gw: &TestGateway, key: &str, path: &str) -> Value {
+    get(gw, key, path).await.json().await.unwrap()
+}
+
+async fn get_text(gw: &TestGateway, key: &str, path: &str) -> String {
+    get(gw, key, path).await.text().await.unwrap()
 }
 
 /// Reports per developer and team, narrowed to one of them; a developer's
@@ -428,16 +433,7 @@ async fn reports_and_a_developers_own_view_show_who_spent_what() {
     assert_eq!(web["summary"]["requests"], 3, "{web}");
     assert_eq!(web["teams"][0]["name"], "web");
     assert_eq!(web["teams"].as_array().unwrap().len(), 1);
-    let md = gw2
-        .client()
-        .get(format!("{}/admin/report/teams?format=md", gw2.url))
-        .header("x-api-key", MASTER_KEY)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let md = get_text(&gw2, MASTER_KEY, "/admin/report/teams?format=md").await;
     assert!(
         md.contains("### Team") && md.contains("| web |") && md.contains("| data |"),
         "{md}"
@@ -581,24 +577,9 @@ async fn a_key_from_the_config_is_a_client_key() {
     };
     assert_eq!(ask(&gw, key, &body("claude-haiku-4-5")).await.0, 200);
     assert_eq!(ask(&gw, key, &body("claude-sonnet-4-5")).await.0, 403);
-    let admin = gw
-        .client()
-        .get(format!("{}/admin/keys", gw.url))
-        .header("x-api-key", key)
-        .send()
-        .await
-        .unwrap();
+    let admin = get(&gw, key, "/admin/keys").await;
     assert_eq!(admin.status(), 403, "a client key stays off /admin");
-    let metrics = gw
-        .client()
-        .get(format!("{}/metrics", gw.url))
-        .header("x-api-key", MASTER_KEY)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&gw, MASTER_KEY, "/metrics").await;
     assert!(metrics.contains("switchyard_requests_total"), "{metrics}");
     assert!(!metrics.contains(&key[6..]), "no key in the metrics");
     let records = gw.records.wait_for(2).await;
