@@ -9,6 +9,23 @@ use crate::routing::Plan;
 use crate::teams::{Refusal, Soft};
 
 impl RequestContext<'_> {
+    /// Keep the targets of `plan` in tiers the client key may use; a 403
+    /// when none is left.
+    pub(super) fn keep_allowed_tiers(&self, plan: &mut Plan) -> Result<(), GatewayError> {
+        let Some(key) = self.key.as_ref().filter(|k| !k.tiers.is_empty()) else {
+            return Ok(());
+        };
+        plan.targets.retain(|t| key.allows_tier(t.tier.as_deref()));
+        if plan.targets.is_empty() {
+            return Err(GatewayError::Forbidden(format!(
+                "gateway key {} may only be served by tier {}, and no model of it can serve this request",
+                key.identity.key_id,
+                key.tiers.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
     /// Admit the request for `plan`; `Ok` carries a soft limit passed.
     pub(super) async fn admit(
         &self,

@@ -37,6 +37,9 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         Ok(p) => p,
         Err(e) => return ctx.fail(e),
     };
+    if let Err(e) = ctx.keep_allowed_tiers(&mut plan) {
+        return ctx.fail(e);
+    }
     ctx.record.update(|r| {
         r.route = Some(plan.route.clone());
         if let Some(s) = &plan.shadow {
@@ -60,6 +63,9 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         ctx.state
             .router
             .step_down(&mut plan, &raw, ctx.headers, &why);
+        if let Err(e) = ctx.keep_allowed_tiers(&mut plan) {
+            return ctx.fail(e);
+        }
     }
     let canonical = match translate_if_needed(&ctx, &plan, &raw) {
         Ok(c) => c,

@@ -23,6 +23,8 @@ pub struct ClientKey {
     pub hint: String,
     /// Model names (globs) it may ask for; empty: all.
     pub models: Vec<String>,
+    /// Tiers that may serve it (`tier:NAME` in its model list); empty: all.
+    pub tiers: Vec<String>,
     /// Stops working at (unix ms).
     pub expires_ms: Option<i64>,
     /// Revoked at (unix ms).
@@ -33,6 +35,19 @@ pub struct ClientKey {
 
 impl ClientKey {
     fn from_row(row: &KeyRow) -> ClientKey {
+        let listed: Vec<String> = row
+            .models
+            .as_deref()
+            .map(|m| {
+                m.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (tiers, models): (Vec<String>, Vec<String>) =
+            listed.into_iter().partition(|m| m.starts_with("tier:"));
         ClientKey {
             identity: Arc::new(Identity {
                 key_id: row.id.clone(),
@@ -41,17 +56,11 @@ impl ClientKey {
                 team: row.team.clone(),
             }),
             hint: row.hint.clone(),
-            models: row
-                .models
-                .as_deref()
-                .map(|m| {
-                    m.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(String::from)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            models,
+            tiers: tiers
+                .iter()
+                .map(|t| t.trim_start_matches("tier:").to_string())
+                .collect(),
             expires_ms: row.expires_ms,
             revoked_ms: row.revoked_ms,
             rules: KeyLimits::of_row(row)
@@ -64,6 +73,11 @@ impl ClientKey {
                 .map(Arc::new)
                 .collect(),
         }
+    }
+
+    /// May a model of `tier` serve this key?
+    pub fn allows_tier(&self, tier: Option<&str>) -> bool {
+        self.tiers.is_empty() || tier.is_some_and(|t| self.tiers.iter().any(|a| a == t))
     }
 
     /// May this key ask for `model`?
