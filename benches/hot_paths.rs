@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the hot pieces of a request: parsing a large Claude
-//! Code body, the routing decision on it, the classifier alone, and an
+//! Code body, scanning it for secrets, the routing decision on it, the
+//! classifier alone, and an
 //! exact cache hit (lookup, then the answer written as SSE).
 //!
 //! cargo bench --bench hot_paths
@@ -75,6 +76,11 @@ fn benches(c: &mut Criterion) {
         betas: None,
         client_key: None,
     };
+    let detector = switchyard::guard::Detector::new(&[]).expect("detector");
+    let text = std::str::from_utf8(&body).expect("utf-8");
+    c.bench_function("guard: secrets in a large Claude Code body", |b| {
+        b.iter(|| detector.scan(black_box(text)))
+    });
     c.bench_function("cache key: exact key of a large Claude Code body", |b| {
         b.iter(|| switchyard::cache::key::exact_key(&scope, black_box(&body)))
     });

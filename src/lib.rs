@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod error;
+pub mod guard;
 pub mod pipeline;
 pub mod protocol;
 pub mod providers;

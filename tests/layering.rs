@@ -13,6 +13,7 @@ const LAYERS: &[&str] = &[
     "core",
     "error",
     "config",
+    "guard",
     "protocol",
     "store",
     "stream",
