@@ -5,7 +5,6 @@
 //! remaining limit. The master key has no limits; it gets a short answer.
 
 use super::RequestId;
-use crate::config::BudgetWindow;
 use crate::state::AppState;
 use crate::teams::rules::Measure;
 use crate::teams::view::{now_ms, when};
@@ -16,8 +15,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-const DAY_MS: i64 = 86_400_000;
-
 fn usd(nanos: i64) -> String {
     from_nanos(nanos).round_dp(6).normalize().to_string()
 }
@@ -26,7 +23,7 @@ fn usd(nanos: i64) -> String {
 async fn spent(state: &AppState, key_id: &str, start_ms: i64) -> Option<String> {
     let store = state.store.as_ref()?;
     store
-        .spent_since("key_id", key_id, start_ms)
+        .spent_since(&crate::store::Who::Key(key_id.to_string()), start_ms)
         .await
         .ok()
         .map(usd)
@@ -44,8 +41,10 @@ pub async fn key_info(
     };
     let who = &key.identity;
     let now = now_ms();
-    let today = now.div_euclid(DAY_MS) * DAY_MS;
-    let month = crate::teams::rules::month_start(now);
+    let (today, month) = (
+        crate::teams::rules::day_start(now),
+        crate::teams::rules::month_start(now),
+    );
     let limits: Vec<Value> = state
         .limits
         .usage_of(who, &key.rules, now)
@@ -61,12 +60,7 @@ pub async fn key_info(
                     ..
                 } => json!({
                     "kind": "budget",
-                    "window": match window {
-                        BudgetWindow::Day => "day",
-                        BudgetWindow::Week => "week",
-                        BudgetWindow::Month => "month",
-                        BudgetWindow::Total => "total",
-                    },
+                    "window": window.as_str(),
                     "limit_usd": usd(limit),
                     "soft_limit_usd": soft.map(usd),
                     "spent_usd": usd(u.used),

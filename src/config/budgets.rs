@@ -68,15 +68,26 @@ pub enum BudgetWindow {
 }
 
 impl BudgetWindow {
+    const ALL: [BudgetWindow; 4] = [
+        BudgetWindow::Day,
+        BudgetWindow::Week,
+        BudgetWindow::Month,
+        BudgetWindow::Total,
+    ];
+
     /// `day`, `week`, `month` or `total`.
-    pub fn parse(text: &str) -> Option<BudgetWindow> {
-        match text {
-            "day" => Some(BudgetWindow::Day),
-            "week" => Some(BudgetWindow::Week),
-            "month" => Some(BudgetWindow::Month),
-            "total" => Some(BudgetWindow::Total),
-            _ => None,
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetWindow::Day => "day",
+            BudgetWindow::Week => "week",
+            BudgetWindow::Month => "month",
+            BudgetWindow::Total => "total",
         }
+    }
+
+    /// The window named `text` (`as_str`'s names).
+    pub fn parse(text: &str) -> Option<BudgetWindow> {
+        BudgetWindow::ALL.into_iter().find(|w| w.as_str() == text)
     }
 }
 
@@ -184,19 +195,16 @@ fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<BudgetCo
     let s = Section::new(t, path, BUDGET_KEYS, errors);
     let scope = scope(&s, path, "a budget", errors);
     let redis_down = redis_down(&s, errors);
-    let window = match s.str("window", errors).as_deref() {
-        None | Some("month") => BudgetWindow::Month,
-        Some("day") => BudgetWindow::Day,
-        Some("week") => BudgetWindow::Week,
-        Some("total") => BudgetWindow::Total,
-        Some(other) => {
+    let window = match s.str("window", errors) {
+        None => BudgetWindow::Month,
+        Some(text) => BudgetWindow::parse(&text).unwrap_or_else(|| {
             errors.add(
                 &s.path("window"),
-                format!("unknown window '{other}'"),
+                format!("unknown window '{text}'"),
                 Some("day, week, month or total".into()),
             );
             BudgetWindow::Month
-        }
+        }),
     };
     let utc_offset_secs = match s.str("utc_offset", errors) {
         None => 0,

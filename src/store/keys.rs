@@ -133,24 +133,18 @@ impl Store {
         rows.first().map(key_row).transpose()
     }
 
-    /// The ledger's spend since `since_ms` of one key, developer or team
-    /// (`column` is `key_id`, `user_id` or `team`), in nano-dollars.
-    pub async fn spent_since(
-        &self,
-        column: &'static str,
-        value: &str,
-        since_ms: i64,
-    ) -> Result<i64, sqlx::Error> {
-        if !matches!(column, "key_id" | "user_id" | "team") {
-            return Err(sqlx::Error::ColumnNotFound(column.to_string()));
-        }
+    /// The ledger's spend since `since_ms` of one key, developer or team,
+    /// in nano-dollars.
+    pub async fn spent_since(&self, who: &super::Who, since_ms: i64) -> Result<i64, sqlx::Error> {
         let sql = format!(
             "SELECT CAST(COALESCE(SUM(cost_nusd), 0) AS BIGINT) AS spent FROM requests \
-             WHERE ts_ms >= $1 AND {column} = $2"
+             WHERE ts_ms >= $1 AND {} = $2",
+            who.column()
         );
+        // Every row read to the end, as in `key`.
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(since_ms)
-            .bind(value)
+            .bind(who.value())
             .fetch_all(&self.pool)
             .await?;
         rows.first().map_or(Ok(0), |r| r.try_get("spent"))

@@ -13,7 +13,6 @@ mod row;
 
 pub use billing::DayModel;
 pub use keys::KeyRow;
-
 pub use queries::{Group, GroupRow, Order, Totals};
 pub use row::LedgerRow;
 
@@ -42,9 +41,11 @@ pub struct Store {
     who: Option<Who>,
 }
 
-/// Whose requests a report covers.
+/// Whose requests: a report's, or a budget's spend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Who {
+    /// One client key's (`key_id`).
+    Key(String),
     /// One developer's (`user_id`).
     User(String),
     /// One team's.
@@ -54,6 +55,7 @@ pub enum Who {
 impl Who {
     fn column(&self) -> &'static str {
         match self {
+            Who::Key(_) => "key_id",
             Who::User(_) => "user_id",
             Who::Team(_) => "team",
         }
@@ -61,7 +63,18 @@ impl Who {
 
     fn value(&self) -> &str {
         match self {
-            Who::User(v) | Who::Team(v) => v,
+            Who::Key(v) | Who::User(v) | Who::Team(v) => v,
+        }
+    }
+}
+
+impl From<&crate::config::BudgetScope> for Who {
+    fn from(scope: &crate::config::BudgetScope) -> Who {
+        use crate::config::BudgetScope;
+        match scope {
+            BudgetScope::Key(k) => Who::Key(k.clone()),
+            BudgetScope::User(u) => Who::User(u.clone()),
+            BudgetScope::Team(t) => Who::Team(t.clone()),
         }
     }
 }
@@ -224,6 +237,7 @@ impl Store {
     /// "user alice", "team web" when narrowed.
     pub fn narrowed_to(&self) -> Option<String> {
         self.who.as_ref().map(|w| match w {
+            Who::Key(k) => format!("key {k}"),
             Who::User(u) => format!("user {u}"),
             Who::Team(t) => format!("team {t}"),
         })

@@ -387,12 +387,7 @@ impl Limits {
                 continue;
             }
             let (start, _) = rule.window_of(now_ms);
-            let (column, value) = match &rule.scope {
-                crate::config::BudgetScope::Key(k) => ("key_id", k),
-                crate::config::BudgetScope::User(u) => ("user_id", u),
-                crate::config::BudgetScope::Team(t) => ("team", t),
-            };
-            let spent = store.spent_since(column, value, start).await?;
+            let spent = store.spent_since(&(&rule.scope).into(), start).await?;
             self.local().floor(&rule.id, start, spent);
             if let Some(shared) = &self.shared {
                 let _ = shared.floor(rule, start, spent).await;
@@ -450,6 +445,10 @@ pub struct Settle {
 
 impl RecordSink for Settle {
     fn record(&self, r: &RequestRecord) {
+        // Without a client key nothing was admitted and no limit applies.
+        if r.identity.is_none() {
+            return;
+        }
         let cost = match (r.cache, self.pricer.price_of(r)) {
             (Some(CacheUse::Hit), _) | (_, None) => 0,
             (_, Some(p)) => to_nanos(p.price.cost(&r.usage)),

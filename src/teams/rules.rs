@@ -253,6 +253,11 @@ fn zoned_window(
     Some((at(start)?, at(end)?))
 }
 
+/// The start of the UTC day holding `now_ms` (unix ms).
+pub fn day_start(now_ms: i64) -> i64 {
+    now_ms.div_euclid(DAY_MS) * DAY_MS
+}
+
 /// The start of the UTC month holding `now_ms` (unix ms).
 pub fn month_start(now_ms: i64) -> i64 {
     month_of(now_ms.div_euclid(DAY_MS)).0 * DAY_MS
