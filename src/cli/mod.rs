@@ -53,7 +53,7 @@ pub enum Command {
     /// Show how requests would be routed (route, tier, model, score, reasons)
     /// without calling any model.
     Route(route::RouteArgs),
-    /// Reports from the spend ledger (daily, weekly, models, sessions).
+    /// Reports from the spend ledger (daily, weekly, models, sessions, users, teams).
     Report(report::ReportArgs),
     /// Prices: show, check the config's models, diff or import a price file.
     Prices(prices::PricesArgs),
