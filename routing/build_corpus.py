@@ -11,7 +11,9 @@ new, smaller ask has its own). The split is by task: a quarter of the tasks,
 follow-ups and materials of each kind go to `test`, and no test entry shares
 any of them with `train`, so the test split measures new wordings, not new
 copies of known ones. Tasks added later (`tasks-<tier>-batch2.txt`) are split
-on their own, so adding them never moves an earlier task between splits.
+on their own, so adding them never moves an earlier task between splits; the
+third batch (`tasks-<tier>-batch3.txt`) goes to `train` only, so the `test`
+split stays the one earlier figures were measured on.
 
 Deterministic: the same inputs give the same file. Run from the repository
 root: python3 routing/build_corpus.py [--check]
@@ -148,6 +150,49 @@ def fill(template, mats, rng, style):
     return head + sep + rest
 
 
+def variants(item, name, pool, m, f, r, rng):
+    """The entries one task yields in split `name`."""
+    tier, source, task = item
+    entries = []
+
+    def add(prompt, label, kind, context=None, tool_steps=None):
+        e = {"tier": label, "prompt": prompt}
+        if context:
+            e["context"] = context
+        if tool_steps:
+            e["tool_steps"] = tool_steps
+        e.update({"split": name, "source": source, "kind": kind})
+        entries.append(e)
+
+    styles = ["plain", "typos", "lower", "polite", "terse", "prefix", "material_first"]
+    seen = set()
+    for style in rng.sample(styles, len(styles)):
+        prompt = fill(task, m, rng, style)
+        if prompt not in seen:
+            seen.add(prompt)
+            add(prompt, tier, style)
+        if len(seen) == 2:
+            break
+    if rng.random() < 0.6:
+        add(fill(task, m, rng, "plain"), tier, "agent", tool_steps=rng.choice([1, 2, 3, 5, 8, 12, 20, 30]))
+    asked = fill(task, m, rng, rng.choice(styles))
+    reply = fill(rng.choice(r), m, rng, "plain")
+    context = [{"role": "user", "text": asked}, {"role": "assistant", "text": reply}]
+    roll = rng.random()
+    if roll < 0.45:
+        phrases = f["continue"] + (f["continue-work"] if tier != "local" else [])
+        add(fill(rng.choice(phrases), m, rng, "plain"), tier, "continue", context)
+    elif roll < 0.7:
+        section = rng.choice(["local", "cheap"])
+        add(fill(rng.choice(f[section]), m, rng, "plain"), section, "follow-up", context)
+    else:
+        other = rng.choice(pool)
+        before = [{"role": "user", "text": fill(other[2], m, rng, "plain")},
+                  {"role": "assistant", "text": reply}]
+        add(fill(task, m, rng, "plain"), tier, "new-topic", before)
+    return entries
+
+
 def build():
     rng = random.Random(20261204)
     tasks = {t: read_lines(SRC / f"tasks-{t}.txt") for t in TIERS}
@@ -169,44 +214,18 @@ def build():
         pool = [x for t in TIERS for x in parts[t][name]]
         m = {k: v[name] for k, v in mparts.items()}
         f = {k: v[name] for k, v in fparts.items()}
-        r = rparts[name]
-        for tier, source, task in pool:
-
-            def add(prompt, label, kind, context=None, tool_steps=None):
-                e = {"tier": label, "prompt": prompt}
-                if context:
-                    e["context"] = context
-                if tool_steps:
-                    e["tool_steps"] = tool_steps
-                e.update({"split": name, "source": source, "kind": kind})
-                entries.append(e)
-
-            styles = ["plain", "typos", "lower", "polite", "terse", "prefix", "material_first"]
-            seen = set()
-            for style in rng.sample(styles, len(styles)):
-                prompt = fill(task, m, rng, style)
-                if prompt not in seen:
-                    seen.add(prompt)
-                    add(prompt, tier, style)
-                if len(seen) == 2:
-                    break
-            if rng.random() < 0.6:
-                add(fill(task, m, rng, "plain"), tier, "agent", tool_steps=rng.choice([1, 2, 3, 5, 8, 12, 20, 30]))
-            asked = fill(task, m, rng, rng.choice(styles))
-            reply = fill(rng.choice(r), m, rng, "plain")
-            context = [{"role": "user", "text": asked}, {"role": "assistant", "text": reply}]
-            roll = rng.random()
-            if roll < 0.45:
-                phrases = f["continue"] + (f["continue-work"] if tier != "local" else [])
-                add(fill(rng.choice(phrases), m, rng, "plain"), tier, "continue", context)
-            elif roll < 0.7:
-                section = rng.choice(["local", "cheap"])
-                add(fill(rng.choice(f[section]), m, rng, "plain"), section, "follow-up", context)
-            else:
-                other = rng.choice(pool)
-                before = [{"role": "user", "text": fill(other[2], m, rng, "plain")},
-                          {"role": "assistant", "text": reply}]
-                add(fill(task, m, rng, "plain"), tier, "new-topic", before)
+        for item in pool:
+            entries += variants(item, name, pool, m, f, rparts[name], rng)
+    # The third batch: training only, drawn from its own generator so that
+    # every earlier entry (the test split above all) stays as it was.
+    third = random.Random(20261206)
+    extra = [(t, f"{t}-b3-{i + 1:03}", x)
+             for t in TIERS for i, x in enumerate(read_lines(SRC / f"tasks-{t}-batch3.txt"))]
+    pool = [x for t in TIERS for x in parts[t]["train"]] + extra
+    m = {k: v["train"] for k, v in mparts.items()}
+    f = {k: v["train"] for k, v in fparts.items()}
+    for item in extra:
+        entries += variants(item, "train", pool, m, f, rparts["train"], third)
     for n, e in enumerate(entries, 1):
         e["id"] = f"corpus-{n:04}"
     return entries

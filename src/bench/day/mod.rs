@@ -41,6 +41,10 @@ pub struct DayArgs {
     /// The classifier the gateway routes with.
     #[arg(long = "day-classifier", default_value = "learned")]
     pub classifier: String,
+    /// A model file for the learned classifier (`route train --out`);
+    /// default: the built-in model.
+    #[arg(long = "day-model", value_name = "FILE")]
+    pub model: Option<PathBuf>,
 }
 
 impl Default for DayArgs {
@@ -52,6 +56,7 @@ impl Default for DayArgs {
             speed: 1000,
             prompts: None,
             classifier: "learned".into(),
+            model: None,
         }
     }
 }
@@ -102,7 +107,7 @@ premium = ["sonnet"]
 baseline = "sonnet"
 
 [router]
-classifier = "{classifier}"
+classifier = "{classifier}"{model}
 cache_ttl = "{ttl}"
 session_idle = "{idle}"
 
@@ -113,6 +118,12 @@ max_cooldown = "{max_cooldown}"
 "#,
         db = dir.join("day.db").display(),
         classifier = args.classifier,
+        model = args.model.as_ref().map_or_else(String::new, |m| {
+            format!(
+                "\nmodel = {}",
+                serde_json::Value::from(m.display().to_string())
+            )
+        }),
         ttl = ms(300),
         idle = ms(3600),
         cooldown = ms(30),

@@ -241,7 +241,7 @@ mod tests {
                 train::Example::new(&c, level.unwrap(), l.source.clone().unwrap(), opts.buckets)
             })
             .collect();
-        let model = train::train(&examples, &opts, "corpus.jsonl (train)");
+        let model = train::train(&examples, &opts, "corpus.jsonl (train)").model;
         assert!(
             model.to_bytes() == DEFAULT_MODEL,
             "routing/model.bin is stale: run switchyard route train routing/corpus.jsonl --out routing/model.bin"
