@@ -97,6 +97,21 @@ fn benches(c: &mut Criterion) {
         {"type": "tool_result", "tool_use_id": "toolu_run", "content": "test result: FAILED. 3 passed; 1 failed", "cache_control": {"type": "ephemeral"}}]}));
     let step =
         RawRequest::parse(Bytes::from(step.to_string()), BodyKind::Messages).expect("parses");
+    // The request guard reads a body once; the next turn of the session
+    // only reads what is new.
+    let guard_config = switchyard::config::GuardConfig::default();
+    c.bench_function("guard: first read of a large Claude Code body", |b| {
+        b.iter_batched(
+            || switchyard::guard::RequestGuard::new(&guard_config).expect("guard"),
+            |g| g.inspect(black_box(&raw)),
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    let warm = switchyard::guard::RequestGuard::new(&guard_config).expect("guard");
+    warm.inspect(&raw);
+    c.bench_function("guard: next turn of the same session", |b| {
+        b.iter(|| warm.inspect(black_box(&step)))
+    });
     let mut priced = Router::new(&config).expect("router");
     let price = |input: i64, output: i64| switchyard::core::Price {
         base: switchyard::core::Rates {

@@ -328,6 +328,9 @@ pub enum GatewayError {
         /// The limit in seconds.
         secs: u64,
     },
+    /// The request carries secrets and the guardrail policy refuses it.
+    #[error("{0}")]
+    Guarded(String),
     /// `cache-control: only-if-cached` and no cached answer.
     #[error("no cached answer for this request (cache-control: only-if-cached)")]
     NotCached,
@@ -377,7 +380,7 @@ impl GatewayError {
     /// The HTTP status the client sees (Anthropic dialect; others adapt 529).
     pub fn status(&self) -> StatusCode {
         match self {
-            GatewayError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            GatewayError::InvalidRequest(_) | GatewayError::Guarded(_) => StatusCode::BAD_REQUEST,
             GatewayError::Unauthorized | GatewayError::KeyRejected(_) => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
             GatewayError::AuthThrottled { .. }
@@ -415,6 +418,7 @@ impl GatewayError {
                 .unwrap_or("upstream"),
             GatewayError::Unavailable(_) => "unavailable",
             GatewayError::NotCached => "not_cached",
+            GatewayError::Guarded(_) => "guard_blocked",
             GatewayError::BodyTimeout { .. } => "request_timeout",
             GatewayError::Internal(_) => "internal",
         }

@@ -99,6 +99,8 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// Budgets and rate limits per key, developer and team.
     pub limits: Arc<Limits>,
+    /// Reads requests for secrets and sensitive files (`[guard]`).
+    pub guard: crate::guard::RequestGuard,
 }
 
 /// How often an instance reads the key table for changes (a revoked key
@@ -121,6 +123,7 @@ impl AppState {
         let pricer =
             crate::usage::ledger::Pricer::new(&config, crate::usage::setup::price_book(&config)?);
         let prices = pricer.model_prices(&config);
+        let guard = crate::guard::RequestGuard::new(&config.guard)?;
         let mut router = Router::new(&config)?;
         router.set_prices(prices.clone());
         router.discover(std::time::Duration::from_secs(3)).await;
@@ -170,6 +173,7 @@ impl AppState {
                 .build(),
             keys,
             limits,
+            guard,
         })
     }
 

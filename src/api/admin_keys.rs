@@ -49,6 +49,9 @@ pub struct CreateKey {
     /// open (default) or closed.
     #[serde(default)]
     redis_down: Option<String>,
+    /// allow, redact, force_local or block.
+    #[serde(default)]
+    guard: Option<String>,
 }
 
 fn failed(e: impl std::fmt::Display) -> Response {
@@ -91,6 +94,7 @@ pub async fn create(State(state): State<Arc<AppState>>, body: axum::body::Bytes)
         requests_per_minute: req.requests_per_minute,
         tokens_per_minute: req.tokens_per_minute,
         redis_down: req.redis_down,
+        guard: req.guard,
     };
     if let Err(e) = limits.check() {
         return problem(StatusCode::BAD_REQUEST, e);

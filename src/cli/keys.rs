@@ -40,6 +40,10 @@ pub struct LimitArgs {
     /// While Redis is unreachable: open (count locally) or closed (refuse).
     #[arg(long)]
     redis_down: Option<String>,
+    /// Guardrail action for its requests that carry secrets: allow, redact,
+    /// force_local or block (over the route's and [guard]'s).
+    #[arg(long)]
+    guard: Option<String>,
 }
 
 /// Key actions.
@@ -161,6 +165,7 @@ async fn act(store: &Store, action: &KeysAction) -> Result<(), String> {
                 requests_per_minute: limits.rpm,
                 tokens_per_minute: limits.tpm,
                 redis_down: limits.redis_down.clone(),
+                guard: limits.guard.clone(),
             };
             limits.check()?;
             let new = NewKey {

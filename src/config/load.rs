@@ -114,6 +114,7 @@ pub(super) static TOP_KEYS: &[&str] = &[
     "rate_limits",
     "limits",
     "keys",
+    "guard",
 ];
 pub(super) static CLIENT_KEYS: &[&str] = &["header_timeout", "body_timeout", "max_connections"];
 pub(super) static COST_KEYS: &[&str] = &["fixed_monthly"];
@@ -200,8 +201,11 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
     let rate_limits = super::limits::read_rate_limits(&top, errors);
     let limits = super::limits::read_limits(&top, errors);
     let keys = super::static_keys::read(&top, errors);
+    let tier_names: Vec<&str> = routing.tiers.iter().map(|t| t.name.as_str()).collect();
+    let guard = super::guard::read(&top, &tier_names, errors);
     Config {
         keys,
+        guard,
         listen,
         cache,
         budgets,

@@ -295,6 +295,7 @@ timeouts = { connect = "1s", first_byte = "2s", idle = "3s", total = "4s" }
 kind = "ollama"
 api = "openai"
 discover = false
+local = true
 [providers.b]
 kind = "bedrock"
 region = "us-east-1"
@@ -380,6 +381,7 @@ name = "r"
 match = {{ model = "claude-*", tools = true, thinking = false, images = false, input_tokens_above = 10, headers = {{ x-a = "b" }}, background = false }}
 tier = "cheap"
 mode = "shadow"
+guard = "block"
 cache = {{ exact = true, semantic = false, agents = false }}
 [[routes]]
 match = {{ model = "x" }}
@@ -413,12 +415,18 @@ redis_down = "open"
 store = "redis"
 reserve = false
 redis_timeout = "1s"
+[guard]
+secrets = "redact"
+tiers = {{ cheap = "allow" }}
+sensitive_files = [".env", "*.pem"]
+patterns = {{ acme = "ACME-[0-9a-f]{{32}}" }}
 [[keys]]
 name = "ci"
 key = "sk-sy-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 user = "ci"
 team = "platform"
 models = ["claude-haiku-*"]
+guard = "force_local"
 [[keys]]
 name = "bot"
 key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -450,6 +458,7 @@ key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
         ("rate_limits", super::super::limits::RATE_LIMIT_KEYS),
         ("limits", super::super::limits::LIMITS_KEYS),
         ("keys", super::super::static_keys::STATIC_KEY_KEYS),
+        ("guard", super::super::guard::GUARD_KEYS),
     ];
     for (name, keys) in lists {
         let read = super::super::section::read_keys(keys);
@@ -592,5 +601,39 @@ fn keys_in_the_config_keep_only_their_hash() {
         "keys[2]: a key needs exactly one of key or key_sha256",
     ] {
         assert!(err.contains(want), "missing {want:?} in {err}");
+    }
+}
+
+#[test]
+fn guard_settings_and_their_mistakes() {
+    let base = "[providers.a]\nkind = \"anthropic\"\nbase_url = \"http://127.0.0.1:9\"\napi_key = \"k\"\n\
+                [providers.o]\nkind = \"ollama\"\n[providers.far]\nkind = \"ollama\"\nbase_url = \"http://gpu-box:11434\"\nlocal = false\n\
+                [models.m]\nprovider = \"a\"\nid = \"claude-x\"\n[tiers]\npremium = [\"m\"]\n";
+    let c = load(&format!(
+        "{base}[guard]\nsecrets = \"redact\"\ntiers = {{ premium = \"block\" }}\npatterns = {{ acme = \"ACME-[0-9]{{4}}\" }}\n"
+    ))
+    .unwrap();
+    assert_eq!(c.guard.secrets, crate::config::GuardAction::Redact);
+    assert_eq!(
+        c.guard.tiers,
+        [("premium".to_string(), crate::config::GuardAction::Block)]
+    );
+    assert_eq!(c.guard.patterns.len(), 1);
+    assert!(c.guard.sensitive_files.iter().any(|f| f == ".env"));
+    let local = |name: &str| c.providers.iter().find(|p| p.name == name).unwrap().local;
+    assert!(local("o"), "ollama is local by default");
+    assert!(!local("a"));
+    assert!(!local("far"), "unless the config says otherwise");
+    let errors = load(&format!(
+        "{base}[guard]\nsecrets = \"scrub\"\ntiers = {{ gold = \"allow\" }}\npatterns = {{ bad = \"([\" }}\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    for want in [
+        "guard.secrets: unknown guard action 'scrub'",
+        "guard.tiers.gold: unknown tier 'gold'",
+        "guard.patterns.bad: not a regular expression",
+    ] {
+        assert!(errors.contains(want), "{want} in {errors}");
     }
 }

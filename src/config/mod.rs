@@ -8,6 +8,7 @@
 mod budgets;
 mod cache;
 mod defaults;
+mod guard;
 mod interpolate;
 mod limits;
 mod load;
@@ -22,6 +23,7 @@ pub mod units;
 pub use budgets::{BudgetConfig, BudgetScope, BudgetWindow, RedisDown};
 pub use cache::{CacheBackend, CacheConfig, EmbedderConfig, RouteCache, SemanticConfig};
 pub use defaults::detect_default;
+pub use guard::{DEFAULT_SENSITIVE_FILES, GuardAction, GuardConfig};
 pub use interpolate::{InterpolateError, interpolate};
 pub use limits::{LimitsConfig, RateLimitConfig};
 pub use load::{load_file, load_str};
@@ -87,6 +89,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Client keys written in the config (`[[keys]]`).
     pub keys: Vec<StaticKey>,
+    /// What may leave the machine (`[guard]`).
+    pub guard: GuardConfig,
     /// Where this config came from.
     pub source: ConfigSource,
     /// What the embedded default detected or is missing (empty for files).
@@ -313,6 +317,9 @@ pub struct ProviderConfig {
     pub base_url: String,
     /// Serve the models the provider lists (ollama: `/api/tags`) by their names.
     pub discover: bool,
+    /// It runs on this machine or network (default: kind `ollama`): what
+    /// is sent to it never leaves, so guardrails let secrets reach it.
+    pub local: bool,
     /// Bedrock's region, profile and keys (kind `bedrock`).
     pub bedrock: Option<BedrockSettings>,
     /// Key injected upstream (never the client's).

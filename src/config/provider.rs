@@ -16,6 +16,7 @@ pub(super) static PROVIDER_KEYS: &[&str] = &[
     "timeouts",
     "api",
     "discover",
+    "local",
     // Bedrock's own, from here to the end.
     "region",
     "profile",
@@ -107,6 +108,11 @@ pub(super) fn read_provider(
             false
         }
     };
+    // Ollama runs beside the gateway unless told otherwise; any other kind
+    // is a service elsewhere unless the config says it is on this machine.
+    let local = s
+        .bool("local", errors)
+        .unwrap_or(kind == Some(ProviderKind::Ollama));
     let mut headers = Vec::new();
     if let Some(h) = s.table("headers", errors) {
         for (k, v) in h {
@@ -142,6 +148,7 @@ pub(super) fn read_provider(
         kind: kind?,
         api,
         discover,
+        local,
         bedrock,
         base_url,
         api_key: api_key.map(SecretString::from),

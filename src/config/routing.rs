@@ -77,6 +77,8 @@ pub struct RouteConfig {
     pub cache: super::RouteCache,
     /// Its own mode, over `[router] mode`.
     pub mode: Option<RoutingMode>,
+    /// Its own guardrail action, over `[guard]`'s.
+    pub guard: Option<super::GuardAction>,
 }
 
 /// Circuit-breaker settings.
@@ -163,6 +165,7 @@ pub fn default_routes() -> Vec<RouteConfig> {
         action,
         cache: super::RouteCache::default(),
         mode: None,
+        guard: None,
     };
     vec![
         route(
@@ -185,8 +188,9 @@ pub fn default_routes() -> Vec<RouteConfig> {
     ]
 }
 
-pub(super) static ROUTE_KEYS: &[&str] =
-    &["name", "match", "tier", "targets", "model", "auto", "cache"];
+pub(super) static ROUTE_KEYS: &[&str] = &[
+    "name", "match", "tier", "targets", "model", "auto", "cache", "mode", "guard",
+];
 pub(super) static MATCH_KEYS: &[&str] = &[
     "model",
     "tools",
@@ -388,6 +392,7 @@ fn read_route(
                 None => super::RouteCache::default(),
             },
             mode: read_mode(&s, errors),
+            guard: super::guard::action(&s, "guard", errors),
         }),
         0 => {
             errors.add(

@@ -20,8 +20,15 @@ use super::section::{Errors, Section};
 use sha2::{Digest, Sha256};
 
 /// Keys of a `[[keys]]` table.
-pub(super) static STATIC_KEY_KEYS: &[&str] =
-    &["name", "key", "key_sha256", "user", "team", "models"];
+pub(super) static STATIC_KEY_KEYS: &[&str] = &[
+    "name",
+    "key",
+    "key_sha256",
+    "user",
+    "team",
+    "models",
+    "guard",
+];
 
 /// Shortest key accepted in the config.
 const MIN_KEY_CHARS: usize = 24;
@@ -39,6 +46,8 @@ pub struct StaticKey {
     pub team: Option<String>,
     /// Model names (globs) it may ask for; empty: all.
     pub models: Vec<String>,
+    /// Its own guardrail action, over the route's and `[guard]`'s.
+    pub guard: Option<super::GuardAction>,
 }
 
 impl std::fmt::Debug for StaticKey {
@@ -96,6 +105,7 @@ fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<StaticKe
         user: s.non_empty_str("user", errors),
         team: s.non_empty_str("team", errors),
         models: s.str_list("models", errors).unwrap_or_default(),
+        guard: super::guard::action(&s, "guard", errors),
     })
 }
 

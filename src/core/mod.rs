@@ -9,6 +9,7 @@
 pub mod fields;
 #[cfg(test)]
 pub mod fixtures;
+mod glob;
 mod identity;
 mod meter;
 mod price;
@@ -19,6 +20,7 @@ mod stream;
 mod tokens;
 mod usage;
 
+pub use glob::glob_match;
 pub use identity::Identity;
 pub use meter::UsageMeter;
 pub use price::{LONG_CONTEXT_TOKENS, LongContext, Price, Rates};

@@ -77,6 +77,10 @@ pub struct MessageIndex {
     pub content: Range<usize>,
     /// OpenAI: the turn carries `tool_calls`.
     pub has_tool_calls: bool,
+    /// OpenAI: the raw JSON of `tool_calls` (empty when absent).
+    pub tool_calls: Range<usize>,
+    /// OpenAI: the call a `tool` turn answers.
+    pub tool_call_id: Option<String>,
 }
 
 /// A validated request body.
@@ -89,6 +93,7 @@ pub struct RawRequest {
     stream: bool,
     include_usage: bool,
     messages: Vec<MessageIndex>,
+    system: Option<Range<usize>>,
     has_tools: bool,
     thinking: Option<String>,
     thinking_span: Option<Range<usize>>,
@@ -107,6 +112,8 @@ struct Envelope<'a> {
     max_completion_tokens: Option<u64>,
     stream: Option<bool>,
     stream_options: Option<StreamOptions>,
+    #[serde(borrow)]
+    system: Option<&'a RawValue>,
     #[serde(borrow)]
     tools: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -132,6 +139,8 @@ struct MessageShape<'a> {
     content: Option<&'a RawValue>,
     #[serde(borrow, default)]
     tool_calls: Option<&'a RawValue>,
+    #[serde(default)]
+    tool_call_id: Option<String>,
 }
 
 impl RawRequest {
@@ -208,6 +217,11 @@ impl RawRequest {
                 has_tool_calls: m
                     .tool_calls
                     .is_some_and(|t| t.get().starts_with('[') && t.get() != "[]"),
+                tool_calls: m
+                    .tool_calls
+                    .and_then(|c| span_of(&bytes, c.get()))
+                    .unwrap_or(0..0),
+                tool_call_id: m.tool_call_id,
                 role: TurnRole::of(m.role),
             })
             .collect();
@@ -215,6 +229,7 @@ impl RawRequest {
             let t = t.get().trim_start_matches('[').trim_start();
             !t.is_empty() && !t.starts_with(']')
         });
+        let system = env.system.and_then(|s| span_of(&bytes, s.get()));
         let thinking_span = env.thinking.and_then(|t| span_of(&bytes, t.get()));
         let thinking = match env.thinking {
             Some(t) if t.get() != "null" => {
@@ -242,6 +257,7 @@ impl RawRequest {
             stream,
             include_usage,
             messages,
+            system,
             has_tools,
             thinking,
             thinking_span,
@@ -291,6 +307,18 @@ impl RawRequest {
     /// The raw JSON of a turn's content.
     pub fn content_of(&self, message: &MessageIndex) -> &[u8] {
         self.bytes.get(message.content.clone()).unwrap_or_default()
+    }
+
+    /// The raw JSON of an OpenAI turn's `tool_calls` (empty when absent).
+    pub fn tool_calls_of(&self, message: &MessageIndex) -> &[u8] {
+        self.bytes
+            .get(message.tool_calls.clone())
+            .unwrap_or_default()
+    }
+
+    /// Where the top-level `system` (Anthropic) sits, if present.
+    pub fn system_span(&self) -> Option<Range<usize>> {
+        self.system.clone()
     }
 
     /// Whether the request offers tools.

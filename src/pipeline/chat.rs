@@ -40,6 +40,10 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
     if let Err(e) = ctx.keep_allowed_tiers(&mut plan) {
         return ctx.fail(e);
     }
+    let raw = match ctx.guard(&mut plan, raw) {
+        Ok(raw) => raw,
+        Err(e) => return ctx.fail(e),
+    };
     ctx.record.update(|r| {
         r.route = Some(plan.route.clone());
         if let Some(s) = &plan.shadow {
@@ -89,7 +93,7 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
     record_target(&mut ctx.record, &plan, &success);
     let (target, attempts) = (success.target, success.attempts);
     let dialect = ctx.dialect();
-    let cache = ctx.cache;
+    let (cache, guard_note) = (ctx.cache, ctx.guard_note);
     let mut reply = match success.value {
         Opened::Stream(mut relay) => {
             relay.stop_on(ctx.state.stop_signal());
@@ -119,6 +123,11 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
     }
     if let Some(cache) = cache {
         cache.set_headers(reply.headers_mut());
+    }
+    if let Some(verb) = guard_note {
+        reply
+            .headers_mut()
+            .insert("x-switchyard-guard", http::HeaderValue::from_static(verb));
     }
     reply
 }

@@ -60,8 +60,19 @@ pub async fn count(
     ctx.record
         .update(|r| r.requested_model = Some(raw.model().to_string()));
     let state = ctx.state;
-    let plan = match state.router.plan(&raw, ctx.headers) {
+    let mut plan = match state.router.plan(&raw, ctx.headers) {
         Ok(p) => p,
+        Err(e) => return ctx.fail(e),
+    };
+    let body = raw.bytes().clone();
+    let raw = match ctx.guard(&mut plan, raw) {
+        Ok(raw) => raw,
+        // Counting stays here: the request itself will meet the refusal.
+        Err(crate::error::GatewayError::Guarded(_)) => {
+            let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let counted = Counted::Estimate(estimate_input_tokens(&value));
+            return answer(ctx, &plan, render(counted), true, (0, 0));
+        }
         Err(e) => return ctx.fail(e),
     };
     let timeouts = &state.config.timeouts;
@@ -88,7 +99,18 @@ pub async fn count(
         }
     };
     let estimated = matches!(counted, Counted::Estimate(_));
-    let mut reply = json_reply(render(counted));
+    answer(ctx, &plan, render(counted), estimated, (target, attempts))
+}
+
+/// The count's reply, its record finished.
+fn answer(
+    mut ctx: RequestContext<'_>,
+    plan: &crate::routing::Plan,
+    body: Bytes,
+    estimated: bool,
+    (target, attempts): (usize, u32),
+) -> Reply {
+    let mut reply = json_reply(body);
     if estimated {
         reply.headers_mut().insert(
             "x-switchyard-token-count",
@@ -97,6 +119,6 @@ pub async fn count(
     }
     ctx.record.update(|r| r.attempts = attempts);
     ctx.record.finish(200, Outcome::Success, None);
-    served_by(reply.headers_mut(), &plan, target, attempts);
+    served_by(reply.headers_mut(), plan, target, attempts);
     reply
 }

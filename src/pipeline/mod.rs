@@ -14,6 +14,7 @@ mod budget;
 mod cached;
 mod chat;
 mod count;
+mod guard;
 mod reply;
 
 pub use cached::{CacheStatus, hit_reply};
@@ -59,6 +60,8 @@ pub struct RequestContext<'a> {
     pub cache: Option<CacheStatus>,
     /// The client key that sent it (none: the master key, or no keys).
     pub key: Option<Arc<crate::teams::ClientKey>>,
+    /// What the guardrails did, when the request carried secrets.
+    pub guard_note: Option<&'static str>,
 }
 
 impl<'a> RequestContext<'a> {
@@ -82,6 +85,7 @@ impl<'a> RequestContext<'a> {
             record: RecordGuard::new(record, state.sink.clone()),
             cache: None,
             key: None,
+            guard_note: None,
         }
     }
 

@@ -126,6 +126,8 @@ pub struct Provider {
     pub kind: ProviderKind,
     /// Whether to serve the models it lists.
     pub discover: bool,
+    /// It runs on this machine or network: what it is sent stays here.
+    pub local: bool,
     adapter: Box<dyn Adapter>,
     client: UpstreamClient,
     timeouts: Timeouts,
@@ -160,6 +162,7 @@ impl Provider {
             name: config.name.clone(),
             kind: config.kind,
             discover: config.discover,
+            local: config.local,
             adapter,
             client: UpstreamClient::new(&config.timeouts)?,
             timeouts: config.timeouts,

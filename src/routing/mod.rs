@@ -16,7 +16,6 @@ pub mod classifier;
 pub mod conversation;
 pub mod devset;
 pub mod dispatch;
-mod glob;
 pub mod health;
 pub mod learned;
 mod lexicon;
@@ -24,8 +23,8 @@ pub mod plan;
 pub mod session;
 pub mod turn;
 
+pub use crate::core::glob_match;
 pub use auto::SessionTurn;
-pub use glob::glob_match;
 pub use plan::{Facts, Plan, Shadow};
 
 use crate::config::{Capabilities, Config, ModelConfig, RouteAction, RoutingConfig, RoutingMode};
@@ -348,6 +347,44 @@ impl Router {
         plan.targets = kept;
         plan.tier = Some(name);
         true
+    }
+
+    /// Keep only targets on local providers, for a request that must not
+    /// leave the machine: the plan's own local targets, else the first
+    /// tier, cheapest first, with local models that can serve it. False,
+    /// and `plan` untouched, when no local model can.
+    pub fn keep_local(
+        &self,
+        plan: &mut Plan,
+        raw: &RawRequest,
+        headers: &HeaderMap,
+        why: &str,
+    ) -> bool {
+        if plan.targets.iter().any(|t| t.provider.local) {
+            plan.targets.retain(|t| t.provider.local);
+            plan.reason.push_str(&format!("; local models only: {why}"));
+            return true;
+        }
+        let facts = Facts::of(raw, headers);
+        for rank in 0..self.routing.tiers.len() {
+            let Ok(chain) = self.chain(rank, raw.model()) else {
+                continue;
+            };
+            let local: Vec<Target> = chain.into_iter().filter(|t| t.provider.local).collect();
+            let Ok((kept, _)) = plan::gate(local, &facts) else {
+                continue;
+            };
+            if kept.is_empty() {
+                continue;
+            }
+            let name = self.routing.tiers[rank].name.clone();
+            plan.reason
+                .push_str(&format!("; moved to tier {name}, local models only: {why}"));
+            plan.targets = kept;
+            plan.tier = Some(name);
+            return true;
+        }
+        false
     }
 
     /// Serve `routed`'s request as asked (the model it names, else the

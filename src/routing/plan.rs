@@ -4,9 +4,9 @@
 
 use super::Target;
 use super::classifier::Classification;
-use super::glob::glob_match;
 use crate::config::{Capabilities, RouteMatch};
 use crate::core::RawRequest;
+use crate::core::glob_match;
 use http::HeaderMap;
 
 /// Targets to try, in order, and why.

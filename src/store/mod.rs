@@ -194,7 +194,8 @@ impl Store {
                         .bind(r.overhead_ms)
                         .bind(&r.priced_as)
                         .bind(&r.shadow_model)
-                        .bind(r.shadow_cost_nusd);
+                        .bind(r.shadow_cost_nusd)
+                        .bind(&r.guard);
                 }
                 q.execute(&mut *tx).await?;
             }

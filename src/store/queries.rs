@@ -13,17 +13,17 @@ const COLUMNS: &str = "id, ts_ms, day, key_id, user_id, team, session_id, agent_
     requested_model, route, tier, provider, model, upstream_model, stream, attempts, fallbacks, cache, status, \
     outcome, error_kind, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
     cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms, \
-    priced_as, shadow_model, shadow_cost_nusd";
+    priced_as, shadow_model, shadow_cost_nusd, guard";
 
 /// The head of a multi-row insert (`VALUES` and `ON CONFLICT` follow).
 pub const INSERT_HEAD: &str = "INSERT INTO requests (id, ts_ms, day, key_id, user_id, team, session_id, agent_id, \
     dialect, endpoint, requested_model, route, tier, provider, model, upstream_model, stream, attempts, fallbacks, \
     cache, status, outcome, error_kind, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
     cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms, \
-    priced_as, shadow_model, shadow_cost_nusd) ";
+    priced_as, shadow_model, shadow_cost_nusd, guard) ";
 
 /// Columns of a ledger row.
-const INSERT_COLUMNS: usize = 38;
+const INSERT_COLUMNS: usize = 39;
 
 /// A multi-row insert of `rows` rows; a row already present is left alone.
 /// SQLite gets anonymous `?` placeholders: it resolves named ones (`$n`) by
@@ -270,6 +270,7 @@ fn ledger_row(r: &AnyRow) -> Result<LedgerRow, sqlx::Error> {
         priced_as: r.try_get("priced_as")?,
         shadow_model: r.try_get("shadow_model")?,
         shadow_cost_nusd: r.try_get("shadow_cost_nusd")?,
+        guard: r.try_get("guard")?,
     })
 }
 

@@ -41,6 +41,8 @@ pub struct LedgerRow {
     pub shadow_model: Option<String>,
     /// Shadow mode: what that model would have cost for the same tokens.
     pub shadow_cost_nusd: Option<i64>,
+    /// Guardrails: what was found and done (`redact: github_token 1a2b…`).
+    pub guard: Option<String>,
     pub cost_nusd: i64,
     pub baseline_nusd: i64,
     pub latency_ms: f64,

@@ -51,6 +51,7 @@ pub fn row(
         priced_as: None,
         shadow_model: None,
         shadow_cost_nusd: None,
+        guard: None,
         overhead_ms: Some(0.125),
     }
 }

@@ -115,6 +115,9 @@ pub struct KeyLimits {
     /// open (default) or closed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis_down: Option<String>,
+    /// Guardrail action for its requests: allow, redact, force_local, block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<String>,
 }
 
 impl KeyLimits {
@@ -150,6 +153,13 @@ impl KeyLimits {
             && r != "closed"
         {
             return Err(format!("unknown redis_down '{r}' (open or closed)"));
+        }
+        if let Some(g) = &self.guard
+            && crate::config::GuardAction::parse(g).is_none()
+        {
+            return Err(format!(
+                "unknown guard action '{g}' (allow, redact, force_local or block)"
+            ));
         }
         if self.budget_usd.is_some_and(|b| b.is_sign_negative()) {
             return Err("budget_usd must not be negative".into());

@@ -31,6 +31,8 @@ pub struct ClientKey {
     pub revoked_ms: Option<i64>,
     /// Its own budget and rate limits.
     pub rules: Vec<Arc<Rule>>,
+    /// Its own guardrail action.
+    pub guard: Option<crate::config::GuardAction>,
 }
 
 impl ClientKey {
@@ -48,7 +50,15 @@ impl ClientKey {
             .unwrap_or_default();
         let (tiers, models): (Vec<String>, Vec<String>) =
             listed.into_iter().partition(|m| m.starts_with("tier:"));
+        let limits = KeyLimits::of_row(row).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "a stored key's limits are unreadable; none applied");
+            KeyLimits::default()
+        });
         ClientKey {
+            guard: limits
+                .guard
+                .as_deref()
+                .and_then(crate::config::GuardAction::parse),
             identity: Arc::new(Identity {
                 key_id: row.id.clone(),
                 name: row.name.clone(),
@@ -63,12 +73,7 @@ impl ClientKey {
                 .collect(),
             expires_ms: row.expires_ms,
             revoked_ms: row.revoked_ms,
-            rules: KeyLimits::of_row(row)
-                .map(|l| rules_of_key(&row.id, &l))
-                .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "a stored key's limits are unreadable; none applied");
-                    Vec::new()
-                })
+            rules: rules_of_key(&row.id, &limits)
                 .into_iter()
                 .map(Arc::new)
                 .collect(),
@@ -163,7 +168,11 @@ impl KeyRing {
                 expires_ms: None,
                 revoked_ms: None,
                 updated_ms: 0,
-                limits: None,
+                limits: KeyLimits {
+                    guard: k.guard.map(|g| g.as_str().to_string()),
+                    ..KeyLimits::default()
+                }
+                .as_json(),
             })
             .collect();
         self.apply(&rows);

@@ -227,6 +227,7 @@ impl LedgerRow {
             priced_as: priced.and_then(|p| p.estimated_from),
             shadow_model: r.shadow_model.clone(),
             shadow_cost_nusd: shadow_cost,
+            guard: r.guard.clone(),
             cost_nusd: to_nanos(cost),
             baseline_nusd: to_nanos(baseline),
             latency_ms: ms(r.latency),

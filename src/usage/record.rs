@@ -77,6 +77,8 @@ pub struct RequestRecord {
     pub shadow_model: Option<String>,
     /// Shadow mode: its upstream id.
     pub shadow_upstream: Option<String>,
+    /// Guardrails: what was found and done (`redact: github_token 1a2b…`).
+    pub guard: Option<String>,
     /// Configured model that served it.
     pub model: Option<String>,
     /// Provider that served it.
@@ -131,6 +133,7 @@ impl RequestRecord {
             requested_model: None,
             route: None,
             shadow_model: None,
+            guard: None,
             shadow_upstream: None,
             tier: None,
             model: None,

@@ -15,6 +15,7 @@ mod cache_shared;
 mod clients;
 mod day;
 mod errors;
+mod guard;
 mod key_access;
 mod keys;
 mod ledger;

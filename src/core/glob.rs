@@ -1,5 +1,5 @@
-//! Wildcard matching for model aliases: `*` (any run) and `?` (one
-//! character), ASCII case-insensitive.
+//! Wildcard matching for model aliases and file names: `*` (any run) and
+//! `?` (one character), ASCII case-insensitive.
 
 /// Whether `text` matches `pattern`.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
