@@ -2,7 +2,8 @@
 # Run the real Claude Code CLI through switchyard against the probe's mock
 # Anthropic upstream (../shared/probes/claude-code), then against mock
 # OpenAI-compatible, Ollama and Bedrock upstreams, in Bedrock mode, and
-# routed turn by turn across tiers, with a per-developer key (tests/claude_code). Installs Claude Code into
+# routed turn by turn across tiers, with a per-developer key, with guardrails
+# (tests/claude_code). Installs Claude Code into
 # ~/.cache/claude-code-probe when it is missing. Exit status: the probe's.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -66,6 +67,10 @@ python3 "$root/tests/claude_code/run_tiers.py" --switchyard "$CARGO_TARGET_DIR/d
 # A per-developer client key: answers, is attributed, and once revoked stops
 # Claude Code at once with the gateway's message.
 python3 "$root/tests/claude_code/run_keys.py" --switchyard "$CARGO_TARGET_DIR/debug/switchyard" \
+  --probe-dir "$probe" --claude "$claude" || status=$?
+# Guardrails: Claude Code reads a project's .env; the upstream gets a
+# placeholder, the ledger says what was redacted.
+python3 "$root/tests/claude_code/run_guard.py" --switchyard "$CARGO_TARGET_DIR/debug/switchyard" \
   --probe-dir "$probe" --claude "$claude" || status=$?
 # Claude Code on a Bedrock upstream, and in its own Bedrock mode on the ingress.
 python3 "$root/tests/claude_code/run_bedrock.py" --switchyard "$CARGO_TARGET_DIR/debug/switchyard" \

@@ -239,14 +239,14 @@ pub fn csv(r: &Report) -> String {
 }
 
 /// The CSV header of exported rows.
-pub const EXPORT_HEADER: &str = "id,time_ms,day,key_id,user_id,team,session_id,agent_id,dialect,endpoint,requested_model,route,tier,provider,model,upstream_model,stream,attempts,fallbacks,cache,status,outcome,error_kind,input_tokens,output_tokens,cache_write_5m_tokens,cache_write_1h_tokens,cache_read_tokens,output_estimated,priced,cost_usd,baseline_usd,latency_ms,ttft_ms,overhead_ms";
+pub const EXPORT_HEADER: &str = "id,time_ms,day,key_id,user_id,team,session_id,agent_id,dialect,endpoint,requested_model,route,tier,provider,model,upstream_model,stream,attempts,fallbacks,cache,status,outcome,error_kind,input_tokens,output_tokens,cache_write_5m_tokens,cache_write_1h_tokens,cache_read_tokens,output_estimated,priced,cost_usd,baseline_usd,latency_ms,ttft_ms,overhead_ms,priced_as,shadow_model,shadow_cost_usd,guard";
 
 /// One exported row as CSV.
 pub fn export_csv(r: &LedgerRow) -> String {
     let o = |v: &Option<String>| csv_field(v.as_deref().unwrap_or(""));
     let f = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         csv_field(&r.id),
         r.ts_ms,
         r.day,
@@ -281,7 +281,14 @@ pub fn export_csv(r: &LedgerRow) -> String {
         from_nanos(r.baseline_nusd),
         r.latency_ms,
         f(r.ttft_ms),
-        f(r.overhead_ms)
+        f(r.overhead_ms),
+        o(&r.priced_as),
+        o(&r.shadow_model),
+        r.shadow_cost_nusd
+            .map(from_nanos)
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        o(&r.guard)
     )
 }
 
@@ -299,6 +306,8 @@ pub fn export_json(r: &LedgerRow) -> serde_json::Value {
         "cache_read_tokens": r.cache_read_tokens, "output_estimated": r.output_estimated, "priced": r.priced,
         "cost_usd": from_nanos(r.cost_nusd), "baseline_usd": from_nanos(r.baseline_nusd),
         "latency_ms": r.latency_ms, "ttft_ms": r.ttft_ms, "overhead_ms": r.overhead_ms,
+        "priced_as": r.priced_as, "shadow_model": r.shadow_model,
+        "shadow_cost_usd": r.shadow_cost_nusd.map(from_nanos), "guard": r.guard,
     })
 }
 
@@ -311,6 +320,6 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(EXPORT_HEADER.split(',').count(), 35);
+        assert_eq!(EXPORT_HEADER.split(',').count(), 39);
     }
 }

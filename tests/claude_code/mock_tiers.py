@@ -9,12 +9,16 @@ same conversation in the last five minutes and writes the rest).
 Script, for a conversation whose first prompt contains PROBE_TIERS, by the
 number of tool results it carries: 0 -> Bash `echo one`, 1 -> Bash
 `echo two`, 2 -> Bash `cat` of a missing file (fails), 3 -> text
-PROBE_TIERS_DONE. Title/JSON helpers get JSON; anything else gets text.
+PROBE_TIERS_DONE. For one whose first prompt is `PROBE_GUARD <path>`: no
+tool result yet -> Read of <path>, else text PROBE_GUARD_DONE (the tool
+results it was sent are captured, to check what reached the upstream).
+Title/JSON helpers get JSON; anything else gets text.
 Each answered request is appended to --capture as one JSON line: model,
 usage, tool results seen, thinking state.
 """
 import argparse
 import json
+import re
 import sys
 import threading
 import time
@@ -48,6 +52,17 @@ def results(body):
         if m.get("role") == "user" and isinstance(m.get("content"), list):
             n += sum(1 for b in m["content"] if isinstance(b, dict) and b.get("type") == "tool_result")
     return n
+
+
+def result_texts(body):
+    out = []
+    for m in body.get("messages") or []:
+        if m.get("role") == "user" and isinstance(m.get("content"), list):
+            for b in m["content"]:
+                if isinstance(b, dict) and b.get("type") == "tool_result":
+                    c = b.get("content")
+                    out.append(c if isinstance(c, str) else text_of(c))
+    return out
 
 
 def foreign_signature(body, model):
@@ -91,6 +106,13 @@ def plan(body):
         if step == 2:
             return [bash("cat probe-missing-file.txt")], "tool_use"
         return [{"type": "text", "text": "PROBE_TIERS_DONE all steps ran"}], "end_turn"
+    asked = re.search(r"PROBE_GUARD (\S+)", first_prompt(body))
+    if asked and body.get("tools"):
+        if results(body) == 0:
+            read = {"type": "tool_use", "id": "toolu_" + uuid.uuid4().hex[:20], "name": "Read",
+                    "input": {"file_path": asked.group(1)}}
+            return [{"type": "text", "text": "Reading the settings."}, read], "tool_use"
+        return [{"type": "text", "text": "PROBE_GUARD_DONE the settings look fine"}], "end_turn"
     return [{"type": "text", "text": "PROBE_HELLO_OK"}], "end_turn"
 
 
@@ -124,7 +146,10 @@ class Handler(BaseHTTPRequestHandler):
         bad = foreign_signature(body, model)
         thinking = (body.get("thinking") or {}).get("type")
         record = {"model": model, "results": results(body), "thinking": thinking,
-                  "tiers_probe": "PROBE_TIERS" in first_prompt(body)}
+                  "tiers_probe": "PROBE_TIERS" in first_prompt(body),
+                  "guard_probe": "PROBE_GUARD" in first_prompt(body), "result_texts": result_texts(body)}
+        if record["guard_probe"]:
+            record["prompt"] = first_prompt(body)
         if bad:
             record["error"] = bad
             with open(ARGS.capture, "a") as f:
