@@ -57,6 +57,9 @@ pub enum UpstreamErrorKind {
     Malformed,
     /// Not tried: the target is cooling down after repeated failures.
     CoolingDown,
+    /// The answer proposed a tool call the guard refuses (the next target
+    /// is asked).
+    ToolRefused,
 }
 
 impl UpstreamErrorKind {
@@ -75,6 +78,7 @@ impl UpstreamErrorKind {
             UpstreamErrorKind::Timeout(TimeoutKind::Total) => "timeout_total",
             UpstreamErrorKind::Malformed => "malformed_response",
             UpstreamErrorKind::CoolingDown => "cooling_down",
+            UpstreamErrorKind::ToolRefused => "tool_refused",
         }
     }
 
@@ -106,7 +110,8 @@ impl UpstreamErrorKind {
             UpstreamErrorKind::Overloaded => overloaded_status(),
             UpstreamErrorKind::Server
             | UpstreamErrorKind::Transport
-            | UpstreamErrorKind::Malformed => StatusCode::BAD_GATEWAY,
+            | UpstreamErrorKind::Malformed
+            | UpstreamErrorKind::ToolRefused => StatusCode::BAD_GATEWAY,
             UpstreamErrorKind::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             UpstreamErrorKind::CoolingDown => StatusCode::SERVICE_UNAVAILABLE,
         }

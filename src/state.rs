@@ -101,6 +101,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Reads requests for secrets and sensitive files (`[guard]`).
     pub guard: crate::guard::RequestGuard,
+    /// Checks the tool calls answers propose (`[guard] tools`).
+    pub tools: Arc<crate::guard::tools::ToolChecker>,
 }
 
 /// How often an instance reads the key table for changes (a revoked key
@@ -124,6 +126,7 @@ impl AppState {
             crate::usage::ledger::Pricer::new(&config, crate::usage::setup::price_book(&config)?);
         let prices = pricer.model_prices(&config);
         let guard = crate::guard::RequestGuard::new(&config.guard)?;
+        let tools = Arc::new(crate::guard::tools::ToolChecker::new(&config.guard)?);
         let mut router = Router::new(&config)?;
         router.set_prices(prices.clone());
         router.discover(std::time::Duration::from_secs(3)).await;
@@ -174,6 +177,7 @@ impl AppState {
             keys,
             limits,
             guard,
+            tools,
         })
     }
 

@@ -382,6 +382,7 @@ match = {{ model = "claude-*", tools = true, thinking = false, images = false, i
 tier = "cheap"
 mode = "shadow"
 guard = "block"
+guard_tools = ["read_only"]
 cache = {{ exact = true, semantic = false, agents = false }}
 [[routes]]
 match = {{ model = "x" }}
@@ -417,9 +418,15 @@ reserve = false
 redis_timeout = "1s"
 [guard]
 secrets = "redact"
-tiers = {{ cheap = "allow" }}
 sensitive_files = [".env", "*.pem"]
 patterns = {{ acme = "ACME-[0-9a-f]{{32}}" }}
+tools = ["jail", "shell"]
+workspace = ["/srv"]
+on_violation = "refuse"
+shell_patterns = {{ prod = "--context prod" }}
+[guard.tiers.cheap]
+secrets = "allow"
+tools = ["read_only"]
 [[keys]]
 name = "ci"
 key = "sk-sy-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -459,6 +466,7 @@ key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
         ("limits", super::super::limits::LIMITS_KEYS),
         ("keys", super::super::static_keys::STATIC_KEY_KEYS),
         ("guard", super::super::guard::GUARD_KEYS),
+        ("guard.tiers", super::super::guard::TIER_KEYS),
     ];
     for (name, keys) in lists {
         let read = super::super::section::read_keys(keys);
@@ -614,18 +622,43 @@ fn guard_settings_and_their_mistakes() {
     ))
     .unwrap();
     assert_eq!(c.guard.secrets, crate::config::GuardAction::Redact);
+    assert_eq!(c.guard.tiers[0].name, "premium");
     assert_eq!(
-        c.guard.tiers,
-        [("premium".to_string(), crate::config::GuardAction::Block)]
+        c.guard.tiers[0].secrets,
+        Some(crate::config::GuardAction::Block)
     );
     assert_eq!(c.guard.patterns.len(), 1);
+    assert!(c.guard.tools.is_empty(), "no tool rules unless asked");
+    use crate::config::{OnViolation, ToolRules};
+    let c = load(&format!(
+        "{base}[[routes]]\nname = \"review\"\nmatch = {{ model = \"review\" }}\ntier = \"premium\"\nguard_tools = [\"read_only\"]\n\
+         [guard]\ntools = [\"jail\", \"shell\"]\nworkspace = [\"/srv/repos\"]\non_violation = \"refuse\"\n\
+         shell_patterns = {{ prod = \"--context[= ]prod\" }}\n[guard.tiers.premium]\nsecrets = \"allow\"\ntools = [\"sensitive_files\"]\n"
+    ))
+    .unwrap();
+    let g = &c.guard;
+    assert!(g.tools.has(ToolRules::JAIL) && g.tools.has(ToolRules::SHELL));
+    assert!(!g.tools.has(ToolRules::READ_ONLY));
+    assert_eq!(g.workspace, ["/srv/repos"]);
+    assert_eq!(g.on_violation, OnViolation::Refuse);
+    assert_eq!(g.shell_patterns.len(), 1);
+    assert_eq!(g.tiers[0].secrets, Some(crate::config::GuardAction::Allow));
+    assert_eq!(g.tiers[0].tools, ToolRules::SENSITIVE_FILES);
+    let review = c
+        .routing
+        .routes
+        .iter()
+        .find(|r| r.name == "review")
+        .unwrap();
+    assert_eq!(review.guard_tools, ToolRules::READ_ONLY);
     assert!(c.guard.sensitive_files.iter().any(|f| f == ".env"));
     let local = |name: &str| c.providers.iter().find(|p| p.name == name).unwrap().local;
     assert!(local("o"), "ollama is local by default");
     assert!(!local("a"));
     assert!(!local("far"), "unless the config says otherwise");
     let errors = load(&format!(
-        "{base}[guard]\nsecrets = \"scrub\"\ntiers = {{ gold = \"allow\" }}\npatterns = {{ bad = \"([\" }}\n"
+        "{base}[guard]\nsecrets = \"scrub\"\ntiers = {{ gold = \"allow\" }}\npatterns = {{ bad = \"([\" }}\n\
+          tools = [\"jail\", \"sandbox\"]\nworkspace = [\"src\"]\non_violation = \"ignore\"\n"
     ))
     .unwrap_err()
     .to_string();
@@ -633,6 +666,9 @@ fn guard_settings_and_their_mistakes() {
         "guard.secrets: unknown guard action 'scrub'",
         "guard.tiers.gold: unknown tier 'gold'",
         "guard.patterns.bad: not a regular expression",
+        "guard.tools: unknown tool rule 'sandbox'",
+        "guard.workspace[0]: 'src' is not an absolute path",
+        "guard.on_violation: unknown value 'ignore'",
     ] {
         assert!(errors.contains(want), "{want} in {errors}");
     }

@@ -23,7 +23,9 @@ pub mod units;
 pub use budgets::{BudgetConfig, BudgetScope, BudgetWindow, RedisDown};
 pub use cache::{CacheBackend, CacheConfig, EmbedderConfig, RouteCache, SemanticConfig};
 pub use defaults::detect_default;
-pub use guard::{DEFAULT_SENSITIVE_FILES, GuardAction, GuardConfig};
+pub use guard::{
+    DEFAULT_SENSITIVE_FILES, GuardAction, GuardConfig, OnViolation, TierGuard, ToolRules,
+};
 pub use interpolate::{InterpolateError, interpolate};
 pub use limits::{LimitsConfig, RateLimitConfig};
 pub use load::{load_file, load_str};

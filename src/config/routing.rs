@@ -79,6 +79,8 @@ pub struct RouteConfig {
     pub mode: Option<RoutingMode>,
     /// Its own guardrail action, over `[guard]`'s.
     pub guard: Option<super::GuardAction>,
+    /// Tool rules added for its answers (`guard_tools`).
+    pub guard_tools: super::ToolRules,
 }
 
 /// Circuit-breaker settings.
@@ -166,6 +168,7 @@ pub fn default_routes() -> Vec<RouteConfig> {
         cache: super::RouteCache::default(),
         mode: None,
         guard: None,
+        guard_tools: super::ToolRules::NONE,
     };
     vec![
         route(
@@ -189,7 +192,16 @@ pub fn default_routes() -> Vec<RouteConfig> {
 }
 
 pub(super) static ROUTE_KEYS: &[&str] = &[
-    "name", "match", "tier", "targets", "model", "auto", "cache", "mode", "guard",
+    "name",
+    "match",
+    "tier",
+    "targets",
+    "model",
+    "auto",
+    "cache",
+    "mode",
+    "guard",
+    "guard_tools",
 ];
 pub(super) static MATCH_KEYS: &[&str] = &[
     "model",
@@ -393,6 +405,7 @@ fn read_route(
             },
             mode: read_mode(&s, errors),
             guard: super::guard::action(&s, "guard", errors),
+            guard_tools: super::guard::tool_rules(&s, "guard_tools", errors),
         }),
         0 => {
             errors.add(

@@ -30,6 +30,8 @@ pub struct UsageMeter {
     pub error: Option<ErrorBody>,
     /// Content events seen (text, tool input, thinking).
     pub content_events: u64,
+    /// Tool calls the guard refused in this answer (their notes).
+    pub refused_tools: Vec<String>,
 }
 
 impl UsageMeter {

@@ -14,7 +14,7 @@ pub struct SensitiveFiles {
 }
 
 /// Fields of a tool call's input that name a file.
-const PATH_FIELDS: &[&str] = &["file_path", "path", "filename", "file", "notebook_path"];
+pub const PATH_FIELDS: &[&str] = &["file_path", "path", "filename", "file", "notebook_path"];
 
 /// Fields that hold a shell command.
 const COMMAND_FIELDS: &[&str] = &["command", "cmd"];

@@ -91,9 +91,10 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
     ctx.state.router.served(&plan, success.target);
     let keep = keep_for(&ctx, pending, &plan, success.target);
     record_target(&mut ctx.record, &plan, &success);
+    let escalated = note_escalations(&mut ctx.record, &success);
     let (target, attempts) = (success.target, success.attempts);
     let dialect = ctx.dialect();
-    let (cache, guard_note) = (ctx.cache, ctx.guard_note);
+    let (cache, guard_note) = (ctx.cache, ctx.guard_note.or(escalated));
     let mut reply = match success.value {
         Opened::Stream(mut relay) => {
             relay.stop_on(ctx.state.stop_signal());
@@ -234,8 +235,36 @@ fn record_target(record: &mut RecordGuard, plan: &Plan, success: &Success<Opened
     }
 }
 
+/// Record the attempts that failed for a refused tool call (the next
+/// target was asked); `Some("escalated")` when there were any.
+fn note_escalations(record: &mut RecordGuard, success: &Success<Opened>) -> Option<&'static str> {
+    let mut any = None;
+    for f in &success.failures {
+        if let Some(note) = f
+            .error
+            .message
+            .strip_prefix(crate::guard::tools::ESCALATION)
+        {
+            record.note_guard(&format!("escalated from {}: {note}", f.model));
+            metrics::counter!("switchyard_guard_tool_calls_total", "action" => "escalated")
+                .increment(1);
+            any = Some("escalated");
+        }
+    }
+    any
+}
+
+/// Record the tool calls refused in an answer.
+fn note_refusals(record: &mut RecordGuard, meter: &UsageMeter) {
+    for note in &meter.refused_tools {
+        record.note_guard(&format!("refused: {note}"));
+        metrics::counter!("switchyard_guard_tool_calls_total", "action" => "refused").increment(1);
+    }
+}
+
 /// Finish the record of a whole answer.
 fn finish_whole(mut record: RecordGuard, meter: &UsageMeter) {
+    note_refusals(&mut record, meter);
     record.update(|r| {
         r.usage = meter.usage();
         r.stop_reason = meter.stop_reason.clone();
@@ -262,6 +291,7 @@ fn relay_reply(
     }
     relay.on_end(Box::new(move |end, meter| {
         let mut record = record;
+        note_refusals(&mut record, meter);
         record.update(|r| {
             r.usage = meter.usage();
             r.output_estimated = meter.output_estimated();

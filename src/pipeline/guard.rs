@@ -8,10 +8,21 @@
 //! `x-switchyard-guard` header; the secrets themselves go nowhere.
 
 use super::RequestContext;
-use crate::config::GuardAction;
-use crate::core::RawRequest;
+use crate::config::{GuardAction, OnViolation, ToolRules};
+use crate::core::{RawRequest, TurnRole};
 use crate::error::GatewayError;
-use crate::routing::Plan;
+use crate::guard::tools::ToolCheck;
+use crate::guard::workspace::Workspace;
+use crate::routing::{Plan, Target};
+use std::sync::Arc;
+
+/// A request's tool policy: the rules every target's answer is checked
+/// against (`[guard] tools` and the route's), and its workspace.
+#[derive(Debug, Clone)]
+pub(super) struct ToolPolicy {
+    rules: ToolRules,
+    workspace: Arc<Workspace>,
+}
 
 impl RequestContext<'_> {
     /// The action for `plan`: the key's, else the route's, else its
@@ -32,8 +43,8 @@ impl RequestContext<'_> {
                 .guard
                 .tiers
                 .iter()
-                .find(|(name, _)| name == t)
-                .map(|(_, a)| *a)
+                .find(|g| g.name == t)
+                .and_then(|g| g.secrets)
         };
         self.key
             .as_ref()
@@ -84,5 +95,68 @@ impl RequestContext<'_> {
                 "this request carries secrets or sensitive files ({found}); the gateway's policy refuses to send it upstream. Remove them, or ask for a model that runs locally"
             ))),
         }
+    }
+
+    /// The request's tool policy, unless no rule could apply to any target.
+    pub(super) fn tool_policy(&self, plan: &Plan, raw: &RawRequest) -> Option<ToolPolicy> {
+        let guard = &self.state.config.guard;
+        let route = self
+            .state
+            .config
+            .routing
+            .routes
+            .iter()
+            .find(|r| r.name == plan.route)
+            .map_or(ToolRules::NONE, |r| r.guard_tools);
+        let rules = guard.tools.with(route);
+        let tiers = plan
+            .targets
+            .iter()
+            .any(|t| !self.tier_tool_rules(t).is_empty());
+        if rules.is_empty() && !tiers {
+            return None;
+        }
+        let system = match raw.system_span() {
+            Some(span) => raw.bytes().get(span).unwrap_or_default(),
+            None => raw
+                .messages()
+                .iter()
+                .find(|m| m.role == TurnRole::System)
+                .map_or(&[][..], |m| raw.content_of(m)),
+        };
+        Some(ToolPolicy {
+            rules,
+            workspace: Arc::new(Workspace::new(&guard.workspace, system)),
+        })
+    }
+
+    fn tier_tool_rules(&self, target: &Target) -> ToolRules {
+        let Some(tier) = target.tier.as_deref() else {
+            return ToolRules::NONE;
+        };
+        self.state
+            .config
+            .guard
+            .tiers
+            .iter()
+            .find(|g| g.name == tier)
+            .map_or(ToolRules::NONE, |g| g.tools)
+    }
+
+    /// What `target`'s answer is checked against; `last`: no target
+    /// follows it to escalate to.
+    pub(super) fn tool_check(
+        &self,
+        policy: &ToolPolicy,
+        target: &Target,
+        last: bool,
+    ) -> Option<ToolCheck> {
+        let rules = policy.rules.with(self.tier_tool_rules(target));
+        (!rules.is_empty()).then(|| ToolCheck {
+            checker: self.state.tools.clone(),
+            rules,
+            workspace: policy.workspace.clone(),
+            escalate: !last && self.state.config.guard.on_violation == OnViolation::Escalate,
+        })
     }
 }

@@ -210,16 +210,20 @@ async fn attempt_each<A: Attempt>(
     let (headers, query, codec) = (ctx.headers, ctx.query, ctx.codec);
     let attempt = &attempt;
     let tally = ctx.record.attempt_tally();
+    let policy = ctx.tool_policy(plan, raw);
     dispatch::run(
         plan,
         &state.config.retry,
         deadline,
         state.router.health(),
-        |target| {
+        |target, last| {
             let provider = target.provider.clone();
             let upstream_model = target.upstream_model.clone();
             let capabilities = target.model.capabilities;
             let own = without_others_thinking(plan, raw, &target.model.name);
+            let tools = policy
+                .as_ref()
+                .and_then(|p| ctx.tool_check(p, target, last));
             tally.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             async move {
                 let call = Call {
@@ -230,6 +234,7 @@ async fn attempt_each<A: Attempt>(
                     client_headers: headers,
                     query,
                     client: codec,
+                    tools: tools.as_ref(),
                 };
                 attempt.run(&provider, &call).await
             }

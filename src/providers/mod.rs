@@ -16,7 +16,9 @@ pub mod upstream;
 
 use crate::config::{Capabilities, ProviderConfig, ProviderKind, Timeouts, WireApi};
 use crate::core::{ChatRequest, RawRequest, UsageMeter};
-use crate::error::{TimeoutKind, UpstreamError, UpstreamErrorKind};
+use crate::error::{UpstreamError, UpstreamErrorKind};
+use crate::guard::tool_gate::{judge_answer, judge_anthropic_json};
+use crate::guard::tools::ToolCheck;
 use crate::protocol::ollama::Listed;
 use crate::protocol::{ClientCodec, Wire};
 use crate::stream::{AnswerGuard, Relay, check_answer, table};
@@ -43,6 +45,8 @@ pub struct Call<'a> {
     pub query: Option<&'a str>,
     /// The client's dialect: how answers and errors are written.
     pub client: &'a dyn ClientCodec,
+    /// What the answer's tool calls are checked against, if anything.
+    pub tools: Option<&'a ToolCheck>,
 }
 
 impl Call<'_> {
@@ -218,26 +222,35 @@ impl Provider {
             let first_by = (started + self.timeouts.first_byte).min(deadline);
             let resp = self.send_checked(request, first_by, deadline).await?;
             let guard = || self.guarded.then(|| AnswerGuard::new(call.tools_offered()));
-            let transcoder = table::transcoder(wire, call.client, call.raw, guard);
+            let transcoder =
+                table::transcoder(wire, call.client, call.raw, guard, call.tools.cloned());
             let mut relay = Relay::new(body_stream(resp), transcoder, self.timeouts.idle, deadline);
-            return match tokio::time::timeout_at(first_by, relay.first_event()).await {
-                Ok(Ok(())) => Ok(Opened::Stream(relay)),
-                Ok(Err(e)) => Err(e),
-                Err(_) if first_by >= deadline => Err(UpstreamError::timeout(TimeoutKind::Total)),
-                Err(_) => Err(UpstreamError::timeout(TimeoutKind::FirstByte)),
-            };
+            relay.first_event(first_by).await?;
+            return Ok(Opened::Stream(relay));
         }
         let resp = self.send_checked(request, deadline, deadline).await?;
         let body = read_answer(resp, deadline, self.timeouts.idle).await?;
-        if wire.answer_passes_to(call.client.dialect()) {
-            let meter = wire.meter_answer(&body)?;
+        let anthropic = matches!(wire, Wire::Anthropic | Wire::BedrockInvoke);
+        if wire.answer_passes_to(call.client.dialect()) && (anthropic || call.tools.is_none()) {
+            let mut meter = wire.meter_answer(&body)?;
+            let body = match call.tools {
+                Some(check) => {
+                    let (body, refused) = judge_anthropic_json(body, check)?;
+                    meter.refused_tools = refused;
+                    body
+                }
+                None => body,
+            };
             return Ok(Opened::Json { body, meter });
         }
-        let answer = wire.decode_answer(&body)?;
+        let mut answer = wire.decode_answer(&body)?;
         if self.guarded {
             check_answer(&answer, call.tools_offered())?;
         }
         let mut meter = UsageMeter::default();
+        if let Some(check) = call.tools {
+            meter.refused_tools = judge_answer(&mut answer, check)?;
+        }
         meter.observe_report(&answer.usage);
         meter.model = Some(answer.model.clone());
         meter.stop_reason = answer.stop_reason.clone();

@@ -68,7 +68,8 @@ fn admitted(plan: &Plan, health: &Health, skipped: &mut Vec<FailedAttempt>) -> V
     order
 }
 
-/// Run `attempt` against the plan's targets until one succeeds.
+/// Run `attempt` against the plan's targets until one succeeds; it is told
+/// whether the try is the plan's last.
 pub async fn run<T, F, Fut>(
     plan: &Plan,
     retry: &RetryPolicy,
@@ -77,7 +78,7 @@ pub async fn run<T, F, Fut>(
     mut attempt: F,
 ) -> Result<Success<T>, GatewayError>
 where
-    F: FnMut(&Target) -> Fut,
+    F: FnMut(&Target, bool) -> Fut,
     Fut: Future<Output = Result<T, UpstreamError>>,
 {
     let mut failures: Vec<FailedAttempt> = Vec::new();
@@ -114,7 +115,9 @@ where
             }
             attempts += 1;
             let started = Instant::now();
-            let outcome = tokio::time::timeout_at(deadline, attempt(target))
+            // No target after this one: nothing to escalate to (a refused
+            // tool call is not retried on the same target).
+            let outcome = tokio::time::timeout_at(deadline, attempt(target, position == last))
                 .await
                 .unwrap_or_else(|_| Err(UpstreamError::timeout(TimeoutKind::Total)));
             upstream_time += started.elapsed();
@@ -217,7 +220,7 @@ mod tests {
             &retry(),
             Instant::now() + Duration::from_secs(5),
             &health,
-            |_| {
+            |_, _| {
                 *count.lock().unwrap() += 1;
                 let next = calls.lock().unwrap().next().unwrap_or(Ok(()));
                 async move { next.map_err(|k| UpstreamError::new(k, "scripted")) }
@@ -270,7 +273,7 @@ mod tests {
             &retry(),
             Instant::now() + Duration::from_millis(30),
             &health,
-            |_| async {
+            |_, _| async {
                 tokio::time::sleep(Duration::from_secs(10)).await;
                 Ok(())
             },
@@ -296,7 +299,7 @@ mod tests {
             &retry(),
             Instant::now() + Duration::from_secs(5),
             &health,
-            |t| {
+            |t, _| {
                 tried.lock().unwrap().push(t.upstream_model.clone());
                 async { Ok::<_, UpstreamError>(()) }
             },
@@ -320,7 +323,7 @@ mod tests {
             &retry(),
             Instant::now() + Duration::from_secs(5),
             &health,
-            |t| {
+            |t, _| {
                 tried.lock().unwrap().push(t.upstream_model.clone());
                 async { Ok::<_, UpstreamError>(()) }
             },
@@ -334,7 +337,7 @@ mod tests {
     /// Run `plan` with every attempt answering.
     async fn answer(plan: &Plan, health: &Health) -> Result<Success<()>, GatewayError> {
         let deadline = Instant::now() + Duration::from_secs(5);
-        run(plan, &retry(), deadline, health, |_| async {
+        run(plan, &retry(), deadline, health, |_, _| async {
             Ok::<_, UpstreamError>(())
         })
         .await

@@ -52,7 +52,9 @@ enum State {
 pub fn counts_against_target(kind: UpstreamErrorKind) -> bool {
     !matches!(
         kind,
-        UpstreamErrorKind::InvalidRequest | UpstreamErrorKind::Malformed
+        UpstreamErrorKind::InvalidRequest
+            | UpstreamErrorKind::Malformed
+            | UpstreamErrorKind::ToolRefused
     )
 }
 

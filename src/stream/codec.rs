@@ -11,6 +11,7 @@
 use super::guard::AnswerGuard;
 use crate::core::{StreamEvent, UsageMeter};
 use crate::error::UpstreamError;
+use crate::guard::tool_gate::{ToolGate, Viewed, into_events};
 use crate::protocol::{EventDecoder, EventEncoder, Transcoder};
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -21,6 +22,7 @@ pub struct Translator {
     encoder: Box<dyn EventEncoder>,
     meter: UsageMeter,
     guard: Option<AnswerGuard>,
+    gate: Option<ToolGate<StreamEvent>>,
     events: Vec<StreamEvent>,
 }
 
@@ -37,8 +39,15 @@ impl Translator {
             encoder,
             meter: UsageMeter::default(),
             guard,
+            gate: None,
             events: Vec::new(),
         }
+    }
+
+    /// Judge the tool calls of the answer with `gate`.
+    pub fn with_gate(mut self, gate: Option<ToolGate<StreamEvent>>) -> Self {
+        self.gate = gate;
+        self
     }
 
     fn emit(&mut self, out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError> {
@@ -46,12 +55,36 @@ impl Translator {
             self.meter.observe_event(&event);
             match &mut self.guard {
                 Some(guard) => {
-                    for released in guard.push(event) {
-                        self.encoder.encode(&released, out);
-                    }
+                    let released = guard.push(event);
+                    self.pass(released, out)?;
                 }
-                None => self.encoder.encode(&event, out),
+                None => self.pass(vec![event], out)?,
             }
+        }
+        Ok(())
+    }
+
+    /// Events past the answer guard: through the tool gate, then encoded.
+    fn pass(
+        &mut self,
+        events: Vec<StreamEvent>,
+        out: &mut VecDeque<Bytes>,
+    ) -> Result<(), UpstreamError> {
+        let Some(gate) = &mut self.gate else {
+            for e in &events {
+                self.encoder.encode(e, out);
+            }
+            return Ok(());
+        };
+        let (mut gated, mut encoded) = (Vec::new(), Vec::new());
+        for e in events {
+            let view = Viewed::of(&e);
+            gate.push(view.as_seen(), e, &mut gated)?;
+        }
+        gated.drain(..).for_each(|g| into_events(g, &mut encoded));
+        self.meter.refused_tools = gate.refused().iter().map(|v| v.note()).collect();
+        for e in &encoded {
+            self.encoder.encode(e, out);
         }
         Ok(())
     }
@@ -67,8 +100,15 @@ impl Transcoder for Translator {
         self.decoder.finish(&mut self.events)?;
         self.emit(out)?;
         if let Some(guard) = &mut self.guard {
-            for released in guard.finish()? {
-                self.encoder.encode(&released, out);
+            let released = guard.finish()?;
+            self.pass(released, out)?;
+        }
+        if let Some(gate) = &mut self.gate {
+            let (mut gated, mut events) = (Vec::new(), Vec::new());
+            gate.finish(&mut gated);
+            gated.drain(..).for_each(|g| into_events(g, &mut events));
+            for e in &events {
+                self.encoder.encode(e, out);
             }
         }
         Ok(())

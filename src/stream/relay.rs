@@ -97,14 +97,34 @@ impl Relay {
         self.stop = Some(signal);
     }
 
-    /// Read until the first client event is ready. A failure here has not
+    /// Read until the first client event is ready: the first upstream
+    /// chunk by `first_by`, each next within the idle gap (a gate may hold
+    /// a whole tool call back), all by the deadline. A failure here has not
     /// reached the client, so the caller may retry elsewhere. An `error`
     /// event that arrives before any content counts as such a failure.
-    pub async fn first_event(&mut self) -> Result<(), UpstreamError> {
+    pub async fn first_event(&mut self, first_by: Instant) -> Result<(), UpstreamError> {
         use futures_util::StreamExt;
+        let deadline = self.deadline.deadline();
+        let mut started = false;
         while self.out.is_empty() {
-            match self.upstream.next().await {
-                Some(Ok(chunk)) => self.transcoder.feed(&chunk, &mut self.out)?,
+            let (limit, kind) = if started {
+                (Instant::now() + self.idle, TimeoutKind::Idle)
+            } else {
+                (first_by, TimeoutKind::FirstByte)
+            };
+            let (limit, kind) = if limit >= deadline {
+                (deadline, TimeoutKind::Total)
+            } else {
+                (limit, kind)
+            };
+            let next = tokio::time::timeout_at(limit, self.upstream.next())
+                .await
+                .map_err(|_| UpstreamError::timeout(kind))?;
+            match next {
+                Some(Ok(chunk)) => {
+                    started = true;
+                    self.transcoder.feed(&chunk, &mut self.out)?
+                }
                 Some(Err(e)) => return Err(e),
                 None => {
                     self.transcoder.finish(&mut self.out)?;

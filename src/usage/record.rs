@@ -214,6 +214,16 @@ impl RecordGuard {
         }
     }
 
+    /// Add a guardrail decision to the record's `guard` note.
+    pub fn note_guard(&mut self, note: &str) {
+        self.update(|r| {
+            r.guard = Some(match r.guard.take() {
+                Some(earlier) => format!("{earlier}; {note}"),
+                None => note.to_string(),
+            })
+        });
+    }
+
     /// Finish with a status and outcome.
     pub fn finish(mut self, status: u16, outcome: Outcome, error_kind: Option<&str>) {
         self.complete(status, outcome, error_kind);

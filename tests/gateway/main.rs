@@ -16,6 +16,7 @@ mod clients;
 mod day;
 mod errors;
 mod guard;
+mod guard_tools;
 mod key_access;
 mod keys;
 mod ledger;

@@ -6,6 +6,7 @@
 use super::meter;
 use crate::core::UsageMeter;
 use crate::error::{UpstreamError, UpstreamErrorKind, anthropic_error_type};
+use crate::guard::event_gate::EventGate;
 use crate::protocol::Transcoder;
 use crate::protocol::bedrock::frames;
 use crate::protocol::sse::{SseDecoder, SseEvent, encode_event};
@@ -19,6 +20,8 @@ pub struct AnthropicPassthrough {
     meter: UsageMeter,
     /// Re-frame each event for a Bedrock client instead of forwarding SSE.
     frames: bool,
+    /// Judges the answer's tool calls, when a policy asks for it.
+    gate: Option<EventGate>,
 }
 
 impl AnthropicPassthrough {
@@ -31,10 +34,25 @@ impl AnthropicPassthrough {
         }
     }
 
-    fn forward(&mut self, event: &SseEvent, out: &mut VecDeque<Bytes>) {
+    /// Judge the answer's tool calls (`stream::tool_gate`).
+    pub fn gated(mut self, check: Option<crate::guard::tools::ToolCheck>) -> Self {
+        let encode = if self.frames {
+            frame_event
+        } else {
+            encode_event
+        };
+        self.gate = check.map(|c| EventGate::new(c, encode));
+        self
+    }
+
+    fn forward(
+        &mut self,
+        event: &SseEvent,
+        out: &mut VecDeque<Bytes>,
+    ) -> Result<(), UpstreamError> {
         meter::observe(&mut self.meter, event.name(), event.data());
-        if !self.frames {
-            out.push_back(event.raw().clone());
+        let bytes = if !self.frames {
+            event.raw().clone()
         } else if event.name() == "error" {
             let (kind, message) = self
                 .meter
@@ -42,28 +60,41 @@ impl AnthropicPassthrough {
                 .as_ref()
                 .map(|e| (e.kind.as_str(), e.message.as_str()))
                 .unwrap_or_default();
-            out.push_back(frames::exception_frame(
-                frames::exception_for_anthropic(kind),
-                message,
-            ));
+            frames::exception_frame(frames::exception_for_anthropic(kind), message)
         } else {
-            out.push_back(frames::chunk_frame(event.data()));
+            frames::chunk_frame(event.data())
+        };
+        match &mut self.gate {
+            None => out.push_back(bytes),
+            Some(gate) => {
+                gate.push(event.name(), event.data(), bytes, out)?;
+                self.meter.refused_tools = gate.refused();
+            }
         }
+        Ok(())
     }
+}
+
+/// An Anthropic event as an event-stream chunk frame (Bedrock clients).
+fn frame_event(_name: &str, json: &[u8]) -> Bytes {
+    frames::chunk_frame(json)
 }
 
 impl Transcoder for AnthropicPassthrough {
     fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError> {
         self.decoder.feed(chunk);
         while let Some(event) = self.decoder.next_event()? {
-            self.forward(&event, out);
+            self.forward(&event, out)?;
         }
         Ok(())
     }
 
     fn finish(&mut self, out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError> {
         while let Ok(Some(event)) = self.decoder.end_of_stream() {
-            self.forward(&event, out);
+            self.forward(&event, out)?;
+        }
+        if let Some(gate) = &mut self.gate {
+            gate.finish(out);
         }
         if self.decoder.has_partial() {
             return Err(UpstreamError::new(

@@ -10,6 +10,7 @@
 use crate::core::StreamEvent;
 use crate::core::UsageMeter;
 use crate::error::{TimeoutKind, UpstreamError, UpstreamErrorKind};
+use crate::guard::event_gate::EventGate;
 use crate::protocol::anthropic::{anthropic_error_event, meter};
 use crate::protocol::bedrock::frames::error_frame;
 use crate::protocol::sse::encode_event;
@@ -202,6 +203,8 @@ pub struct BedrockStream {
     meter: UsageMeter,
     /// Forward frames as they are (a Bedrock client) instead of as SSE.
     raw_frames: bool,
+    /// Judges the answer's tool calls, when a policy asks for it.
+    gate: Option<EventGate>,
 }
 
 impl BedrockStream {
@@ -211,8 +214,25 @@ impl BedrockStream {
             frames: FrameDecoder::default(),
             meter: UsageMeter::default(),
             raw_frames,
+            gate: None,
         }
     }
+
+    /// Judge the answer's tool calls (`stream::tool_gate`).
+    pub fn gated(mut self, check: Option<crate::guard::tools::ToolCheck>) -> Self {
+        let encode = if self.raw_frames {
+            frame_event
+        } else {
+            encode_event
+        };
+        self.gate = check.map(|c| EventGate::new(c, encode));
+        self
+    }
+}
+
+/// An Anthropic event as an event-stream chunk frame (Bedrock clients).
+fn frame_event(_name: &str, json: &[u8]) -> Bytes {
+    super::frames::chunk_frame(json)
 }
 
 impl Transcoder for BedrockStream {
@@ -225,11 +245,18 @@ impl Transcoder for BedrockStream {
                     if name == "message_stop" {
                         meter_metrics(&mut self.meter, &json);
                     }
-                    out.push_back(if self.raw_frames {
+                    let bytes = if self.raw_frames {
                         raw
                     } else {
                         encode_event(&name, &json)
-                    });
+                    };
+                    match &mut self.gate {
+                        None => out.push_back(bytes),
+                        Some(gate) => {
+                            gate.push(&name, &json, bytes, out)?;
+                            self.meter.refused_tools = gate.refused();
+                        }
+                    }
                 }
                 Frame::Exception { kind, message } => return Err(exception_error(&kind, &message)),
             }
@@ -237,7 +264,10 @@ impl Transcoder for BedrockStream {
         Ok(())
     }
 
-    fn finish(&mut self, _out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError> {
+    fn finish(&mut self, out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError> {
+        if let Some(gate) = &mut self.gate {
+            gate.finish(out);
+        }
         if self.frames.has_partial() {
             return Err(UpstreamError::new(
                 UpstreamErrorKind::Transport,

@@ -57,6 +57,7 @@ fn request_swaps_keys_and_keeps_betas() {
         canonical: None,
         capabilities: crate::config::Capabilities::all(),
         client: &crate::protocol::anthropic::AnthropicCodec,
+        tools: None,
     };
     let req = adapter(Some("sk-upstream"))
         .build(&call, Operation::Messages)
@@ -106,6 +107,7 @@ fn default_version_when_client_sends_none() {
         canonical: None,
         capabilities: crate::config::Capabilities::all(),
         client: &crate::protocol::anthropic::AnthropicCodec,
+        tools: None,
     };
     let req = adapter(None).build(&call, Operation::Messages).unwrap();
     assert_eq!(req.uri(), "http://127.0.0.1:9/prefix/v1/messages");

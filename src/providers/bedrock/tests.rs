@@ -64,6 +64,7 @@ fn build(op: Operation, auth: &Resolved) -> http::Request<Bytes> {
         client_headers: &headers,
         query: None,
         client: &codec as &dyn ClientCodec,
+        tools: None,
     };
     adapter().build(&call, op, auth).unwrap()
 }
