@@ -112,6 +112,7 @@ fn benches(c: &mut Criterion) {
     c.bench_function("guard: next turn of the same session", |b| {
         b.iter(|| warm.inspect(black_box(&step)))
     });
+    tool_check_benches(c);
     let mut priced = Router::new(&config).expect("router");
     let price = |input: i64, output: i64| switchyard::core::Price {
         base: switchyard::core::Rates {
@@ -224,6 +225,71 @@ fn cache_benches(c: &mut Criterion) {
         "cache: exact hit + SSE replay, 377 KB Claude Code body",
         large_claude_code_body(),
     );
+}
+
+/// The answer-side guard: one proposed call judged against every rule, and
+/// a streamed answer (text, then a call) through the passthrough's gate.
+fn tool_check_benches(c: &mut Criterion) {
+    use switchyard::config::ToolRules;
+    use switchyard::guard::event_gate::EventGate;
+    use switchyard::guard::tools::{ToolCheck, ToolChecker};
+    use switchyard::guard::workspace::Workspace;
+    let system = br##"[{"type":"text","text":"# Environment\n - Primary working directory: /home/dev/app\n"}]"##;
+    let check = ToolCheck {
+        checker: std::sync::Arc::new(
+            ToolChecker::new(&switchyard::config::GuardConfig::default()).expect("checker"),
+        ),
+        rules: ToolRules::JAIL
+            .with(ToolRules::SENSITIVE_FILES)
+            .with(ToolRules::SHELL)
+            .with(ToolRules::READ_ONLY),
+        workspace: std::sync::Arc::new(Workspace::new(&[], system)),
+        escalate: false,
+    };
+    let call = json!({"command": "cd /home/dev/app && cargo test --workspace 2>&1 | grep -E 'test result|FAILED' | tail -20", "description": "run the tests"});
+    c.bench_function("guard: judge one proposed shell call", |b| {
+        b.iter(|| check.judge(black_box("Bash"), black_box(&call)))
+    });
+    let text = "Let me run the tests to see what fails. ".repeat(20);
+    let mut events: Vec<(&str, String)> = vec![
+        ("message_start", json!({"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"x","content":[],"stop_reason":null,"usage":{"input_tokens":1,"output_tokens":1}}}).to_string()),
+        ("content_block_start", json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}).to_string()),
+    ];
+    for word in text.split_inclusive(' ') {
+        events.push(("content_block_delta", json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":word}}).to_string()));
+    }
+    events.push((
+        "content_block_stop",
+        json!({"type":"content_block_stop","index":0}).to_string(),
+    ));
+    events.push(("content_block_start", json!({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"t","name":"Bash","input":{}}}).to_string()));
+    let args = call.to_string();
+    for piece in args.as_bytes().chunks(16) {
+        let piece = String::from_utf8_lossy(piece).into_owned();
+        events.push(("content_block_delta", json!({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":piece}}).to_string()));
+    }
+    events.push((
+        "content_block_stop",
+        json!({"type":"content_block_stop","index":1}).to_string(),
+    ));
+    events.push(("message_delta", json!({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}}).to_string()));
+    events.push(("message_stop", json!({"type":"message_stop"}).to_string()));
+    let events: Vec<(&str, Bytes)> = events
+        .into_iter()
+        .map(|(n, d)| (n, Bytes::from(d)))
+        .collect();
+    let name = format!("guard: gate a streamed answer ({} events)", events.len());
+    c.bench_function(&name, |b| {
+        b.iter(|| {
+            let mut gate = EventGate::new(check.clone(), |_, d| Bytes::copy_from_slice(d));
+            let mut out = std::collections::VecDeque::new();
+            for (n, d) in &events {
+                gate.push(n, d, d.clone(), &mut out).expect("passes");
+            }
+            gate.finish(&mut out);
+            out.len()
+        })
+    });
 }
 
 criterion_group!(hot_paths, benches, cache_benches);
