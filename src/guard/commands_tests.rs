@@ -1,12 +1,6 @@
 use super::*;
-use crate::config::DEFAULT_SENSITIVE_FILES;
-
 fn files() -> SensitiveFiles {
-    let p: Vec<String> = DEFAULT_SENSITIVE_FILES
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    SensitiveFiles::new(&p)
+    SensitiveFiles::defaults()
 }
 
 fn workspace() -> Workspace {

@@ -31,6 +31,16 @@ impl SensitiveFiles {
         }
     }
 
+    /// The built-in list (`DEFAULT_SENSITIVE_FILES`).
+    pub fn defaults() -> SensitiveFiles {
+        SensitiveFiles {
+            patterns: crate::config::DEFAULT_SENSITIVE_FILES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+
     /// The pattern `path` matches, if any: against its last part, or the
     /// whole path for a pattern with a `/`.
     pub fn matches(&self, path: &str) -> Option<&str> {
@@ -79,15 +89,10 @@ impl SensitiveFiles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DEFAULT_SENSITIVE_FILES;
     use serde_json::json;
 
     fn files() -> SensitiveFiles {
-        let p: Vec<String> = DEFAULT_SENSITIVE_FILES
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        SensitiveFiles::new(&p)
+        SensitiveFiles::defaults()
     }
 
     #[test]

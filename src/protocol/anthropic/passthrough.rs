@@ -36,11 +36,7 @@ impl AnthropicPassthrough {
 
     /// Judge the answer's tool calls (`stream::tool_gate`).
     pub fn gated(mut self, check: Option<crate::guard::tools::ToolCheck>) -> Self {
-        let encode = if self.frames {
-            frame_event
-        } else {
-            encode_event
-        };
+        let encode = crate::protocol::bedrock::frames::event_encoder(self.frames);
         self.gate = check.map(|c| EventGate::new(c, encode));
         self
     }
@@ -73,11 +69,6 @@ impl AnthropicPassthrough {
         }
         Ok(())
     }
-}
-
-/// An Anthropic event as an event-stream chunk frame (Bedrock clients).
-fn frame_event(_name: &str, json: &[u8]) -> Bytes {
-    frames::chunk_frame(json)
 }
 
 impl Transcoder for AnthropicPassthrough {

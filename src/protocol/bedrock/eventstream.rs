@@ -220,19 +220,10 @@ impl BedrockStream {
 
     /// Judge the answer's tool calls (`stream::tool_gate`).
     pub fn gated(mut self, check: Option<crate::guard::tools::ToolCheck>) -> Self {
-        let encode = if self.raw_frames {
-            frame_event
-        } else {
-            encode_event
-        };
+        let encode = crate::protocol::bedrock::frames::event_encoder(self.raw_frames);
         self.gate = check.map(|c| EventGate::new(c, encode));
         self
     }
-}
-
-/// An Anthropic event as an event-stream chunk frame (Bedrock clients).
-fn frame_event(_name: &str, json: &[u8]) -> Bytes {
-    super::frames::chunk_frame(json)
 }
 
 impl Transcoder for BedrockStream {

@@ -77,3 +77,16 @@ pub fn exception_for_anthropic(error_type: &str) -> &'static str {
 pub fn error_frame(error: &UpstreamError) -> Bytes {
     exception_frame(exception_name(error), &error.message)
 }
+
+/// How a relay writes the Anthropic events it makes itself: as event-stream
+/// chunk frames for Bedrock clients, else as SSE.
+pub fn event_encoder(frames: bool) -> fn(&str, &[u8]) -> Bytes {
+    fn frame_event(_name: &str, json: &[u8]) -> Bytes {
+        chunk_frame(json)
+    }
+    if frames {
+        frame_event
+    } else {
+        crate::protocol::sse::encode_event
+    }
+}
