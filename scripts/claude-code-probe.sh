@@ -72,6 +72,10 @@ python3 "$root/tests/claude_code/run_keys.py" --switchyard "$CARGO_TARGET_DIR/de
 # placeholder, the ledger says what was redacted.
 python3 "$root/tests/claude_code/run_guard.py" --switchyard "$CARGO_TARGET_DIR/debug/switchyard" \
   --probe-dir "$probe" --claude "$claude" || status=$?
+# Tool rules: a local model's dangerous calls escalate to Sonnet and never
+# reach Claude Code; the ledger says why.
+python3 "$root/tests/claude_code/run_tools_guard.py" --switchyard "$CARGO_TARGET_DIR/debug/switchyard" \
+  --probe-dir "$probe" --claude "$claude" || status=$?
 # Claude Code on a Bedrock upstream, and in its own Bedrock mode on the ingress.
 python3 "$root/tests/claude_code/run_bedrock.py" --switchyard "$CARGO_TARGET_DIR/debug/switchyard" \
   --probe-dir "$probe" --claude "$claude" || status=$?

@@ -93,7 +93,13 @@ impl EventGate {
         let peek = wanted
             .then(|| serde_json::from_slice::<Peek<'_>>(data).ok())
             .flatten();
+        let reasoning = |p: &Peek<'_>| {
+            p.content_block
+                .as_ref()
+                .is_some_and(|b| b.kind == "thinking" || b.kind == "redacted_thinking")
+        };
         let seen = match (name, &peek) {
+            ("content_block_start", Some(p)) if reasoning(p) => Seen::Reasoning,
             ("content_block_start", Some(p)) => Seen::Block {
                 index: p.index,
                 tool: p

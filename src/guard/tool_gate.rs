@@ -3,8 +3,9 @@
 //! attempt (so the next target is asked — only while nothing has reached
 //! the client), or put a refusal the client's model reads in its place.
 //!
-//! Text and thinking pass at once; the envelope (`message_start`, pings)
-//! is held only until the first block shows what it is. When every call
+//! Text passes at once; the envelope (`message_start`, pings) — and, while
+//! the attempt may still escalate, thinking — is held only until the first
+//! text or tool block shows what the answer is. When every call
 //! of an answer was refused, its `tool_use` stop reason becomes
 //! `end_turn`. The gate is generic over what it holds: canonical events
 //! when translating, raw event bytes in the passthroughs.
@@ -24,6 +25,8 @@ pub enum Seen<'a> {
         /// The tool's name, for a `tool_use` block.
         tool: Option<&'a str>,
     },
+    /// A thinking block opens.
+    Reasoning,
     /// A fragment of a tool call's input.
     Json {
         /// Its block's index.
@@ -147,6 +150,9 @@ impl<T> ToolGate<T> {
                 out.push(Out::EndTurn(item));
             }
             Seen::Other if !self.committed => self.held.push(item),
+            Seen::Reasoning if !self.committed && self.check.escalate => self.held.push(item),
+            // The end of a held thinking block.
+            Seen::Stop { .. } if !self.committed => self.held.push(item),
             _ => {
                 self.release(out);
                 out.push(Out::Pass(item));
@@ -196,6 +202,8 @@ impl<T> ToolGate<T> {
 pub enum Viewed {
     /// See [`Seen::Block`].
     Block(usize, Option<String>),
+    /// See [`Seen::Reasoning`].
+    Reasoning,
     /// See [`Seen::Json`].
     Json(usize, String),
     /// See [`Seen::Stop`].
@@ -210,6 +218,10 @@ impl Viewed {
     /// The view of `event`.
     pub fn of(event: &StreamEvent) -> Viewed {
         match event {
+            StreamEvent::ContentBlockStart {
+                content_block: ContentBlock::Thinking(_) | ContentBlock::RedactedThinking(_),
+                ..
+            } => Viewed::Reasoning,
             StreamEvent::ContentBlockStart {
                 index,
                 content_block,
@@ -241,6 +253,7 @@ impl Viewed {
                 index: *index,
                 partial,
             },
+            Viewed::Reasoning => Seen::Reasoning,
             Viewed::Stop(index) => Seen::Stop { index: *index },
             Viewed::Delta(r) => Seen::Delta {
                 stop_reason: r.as_deref(),

@@ -149,6 +149,36 @@ fn before_anything_is_sent_a_refused_call_fails_the_attempt() {
 }
 
 #[test]
+fn thinking_is_held_while_the_attempt_may_escalate() {
+    let thinking = vec![
+        StreamEvent::ContentBlockStart {
+            index: 0,
+            content_block: ContentBlock::Thinking(crate::core::ThinkingBlock {
+                thinking: String::new(),
+                signature: None,
+                extra: Default::default(),
+            }),
+        },
+        StreamEvent::ContentBlockDelta {
+            index: 0,
+            delta: Delta::ThinkingDelta {
+                thinking: "I should install it.".into(),
+            },
+        },
+        StreamEvent::ContentBlockStop { index: 0 },
+    ];
+    let events = answer(vec![thinking.clone(), tool(1, "Bash", BAD)]);
+    let e = run(check(true), events.clone()).unwrap_err();
+    assert_eq!(e.kind, UpstreamErrorKind::ToolRefused);
+    // With nothing to escalate to, thinking streams and the call is refused.
+    let out = run(check(false), events).unwrap();
+    assert_eq!(out[1..4], thinking[..]);
+    // Thinking then a good call: all of it, in order.
+    let events = answer(vec![thinking, tool(1, "Bash", GOOD)]);
+    assert_eq!(run(check(true), events.clone()).unwrap(), events);
+}
+
+#[test]
 fn a_kept_call_keeps_the_tool_use_stop() {
     let events = answer(vec![tool(0, "Bash", BAD), tool(1, "Bash", GOOD)]);
     let out = run(check(false), events).unwrap();
