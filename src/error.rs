@@ -60,6 +60,8 @@ pub enum UpstreamErrorKind {
     /// The answer proposed a tool call the guard refuses (the next target
     /// is asked).
     ToolRefused,
+    /// The answer grew past `[guard] max_response_bytes`.
+    TooLarge,
 }
 
 impl UpstreamErrorKind {
@@ -79,6 +81,7 @@ impl UpstreamErrorKind {
             UpstreamErrorKind::Malformed => "malformed_response",
             UpstreamErrorKind::CoolingDown => "cooling_down",
             UpstreamErrorKind::ToolRefused => "tool_refused",
+            UpstreamErrorKind::TooLarge => "response_too_large",
         }
     }
 
@@ -111,7 +114,8 @@ impl UpstreamErrorKind {
             UpstreamErrorKind::Server
             | UpstreamErrorKind::Transport
             | UpstreamErrorKind::Malformed
-            | UpstreamErrorKind::ToolRefused => StatusCode::BAD_GATEWAY,
+            | UpstreamErrorKind::ToolRefused
+            | UpstreamErrorKind::TooLarge => StatusCode::BAD_GATEWAY,
             UpstreamErrorKind::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             UpstreamErrorKind::CoolingDown => StatusCode::SERVICE_UNAVAILABLE,
         }

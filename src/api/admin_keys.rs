@@ -52,6 +52,9 @@ pub struct CreateKey {
     /// allow, redact, force_local or block.
     #[serde(default)]
     guard: Option<String>,
+    /// Ceiling on an answer's tokens.
+    #[serde(default)]
+    max_tokens: Option<u64>,
 }
 
 fn failed(e: impl std::fmt::Display) -> Response {
@@ -95,6 +98,7 @@ pub async fn create(State(state): State<Arc<AppState>>, body: axum::body::Bytes)
         tokens_per_minute: req.tokens_per_minute,
         redis_down: req.redis_down,
         guard: req.guard,
+        max_tokens: req.max_tokens,
     };
     if let Err(e) = limits.check() {
         return problem(StatusCode::BAD_REQUEST, e);

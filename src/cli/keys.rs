@@ -44,6 +44,9 @@ pub struct LimitArgs {
     /// force_local or block (over the route's and [guard]'s).
     #[arg(long)]
     guard: Option<String>,
+    /// Ceiling on an answer's tokens (a request's max_tokens is lowered to it).
+    #[arg(long)]
+    max_tokens: Option<u64>,
 }
 
 /// Key actions.
@@ -166,6 +169,7 @@ async fn act(store: &Store, action: &KeysAction) -> Result<(), String> {
                 tokens_per_minute: limits.tpm,
                 redis_down: limits.redis_down.clone(),
                 guard: limits.guard.clone(),
+                max_tokens: limits.max_tokens,
             };
             limits.check()?;
             let new = NewKey {

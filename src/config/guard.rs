@@ -36,10 +36,12 @@ pub(super) static GUARD_KEYS: &[&str] = &[
     "workspace",
     "on_violation",
     "shell_patterns",
+    "max_tokens",
+    "max_response_bytes",
 ];
 
 /// Keys of a tier's table under `[guard.tiers]`.
-pub(super) static TIER_KEYS: &[&str] = &["secrets", "tools"];
+pub(super) static TIER_KEYS: &[&str] = &["secrets", "tools", "max_tokens"];
 
 /// What to do with a request that carries secrets or a sensitive file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -146,6 +148,8 @@ pub struct TierGuard {
     pub secrets: Option<GuardAction>,
     /// Tool rules added for its answers.
     pub tools: ToolRules,
+    /// Its ceiling on an answer's tokens.
+    pub max_tokens: Option<u64>,
 }
 
 /// Files whose contents are secrets wherever they are read.
@@ -195,6 +199,10 @@ pub struct GuardConfig {
     pub on_violation: OnViolation,
     /// The team's own dangerous shell commands: (name, regular expression).
     pub shell_patterns: Vec<(String, String)>,
+    /// Ceiling on an answer's tokens (a request's `max_tokens` is lowered).
+    pub max_tokens: Option<u64>,
+    /// An answer longer than this many bytes is cut off with an error.
+    pub max_response_bytes: Option<u64>,
 }
 
 impl Default for GuardConfig {
@@ -211,6 +219,8 @@ impl Default for GuardConfig {
             workspace: Vec::new(),
             on_violation: OnViolation::Escalate,
             shell_patterns: Vec::new(),
+            max_tokens: None,
+            max_response_bytes: None,
         }
     }
 }
@@ -271,6 +281,11 @@ pub(super) fn read(top: &Section<'_>, tiers: &[&str], errors: &mut Errors) -> Gu
         }
     }
     out.shell_patterns = regexes(&s, "shell_patterns", errors);
+    out.max_tokens = token_ceiling(&s, errors);
+    out.max_response_bytes = s.u64("max_response_bytes", errors);
+    if out.max_response_bytes == Some(0) {
+        errors.add(&s.path("max_response_bytes"), "must be at least 1", None);
+    }
     if let Some(files) = s.str_list("sensitive_files", errors) {
         out.sensitive_files = files;
     }
@@ -299,6 +314,7 @@ fn tier(
         name: name.to_string(),
         secrets: None,
         tools: ToolRules::NONE,
+        max_tokens: None,
     };
     match value {
         Value::String(v) => match GuardAction::parse(v) {
@@ -313,6 +329,7 @@ fn tier(
             let ts = Section::new(t, &path, TIER_KEYS, errors);
             out.secrets = action(&ts, "secrets", errors);
             out.tools = tool_rules(&ts, "tools", errors);
+            out.max_tokens = token_ceiling(&ts, errors);
         }
         other => errors.add(
             &path,
@@ -321,6 +338,16 @@ fn tier(
         ),
     }
     Some(out)
+}
+
+/// A `max_tokens` ceiling at `s`, at least 1.
+pub(super) fn token_ceiling(s: &Section<'_>, errors: &mut Errors) -> Option<u64> {
+    let v = s.u64("max_tokens", errors)?;
+    if v == 0 {
+        errors.add(&s.path("max_tokens"), "must be at least 1", None);
+        return None;
+    }
+    Some(v)
 }
 
 /// Read a list of tool rule names at `key` of `s`.

@@ -375,6 +375,26 @@ pub(super) fn read_timeouts(
     }
 }
 
+/// Keys of a route's `timeouts`.
+pub(super) static ROUTE_TIMEOUT_KEYS: &[&str] = &["first_byte", "idle", "total"];
+
+/// A route's `timeouts = { first_byte, idle, total }`.
+pub(super) fn read_route_timeouts(
+    table: Option<&Table>,
+    path: &str,
+    errors: &mut Errors,
+) -> super::RouteTimeouts {
+    let Some(table) = table else {
+        return super::RouteTimeouts::default();
+    };
+    let s = Section::new(table, path, ROUTE_TIMEOUT_KEYS, errors);
+    super::RouteTimeouts {
+        first_byte: s.duration("first_byte", errors),
+        idle: s.duration("idle", errors),
+        total: s.duration("total", errors),
+    }
+}
+
 fn read_retry(table: Option<&Table>, errors: &mut Errors) -> RetryPolicy {
     let base = RetryPolicy::default();
     let Some(table) = table else { return base };

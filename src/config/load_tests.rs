@@ -383,6 +383,8 @@ tier = "cheap"
 mode = "shadow"
 guard = "block"
 guard_tools = ["read_only"]
+max_tokens = 4096
+timeouts = {{ first_byte = "5s", idle = "10s", total = "60s" }}
 cache = {{ exact = true, semantic = false, agents = false }}
 [[routes]]
 match = {{ model = "x" }}
@@ -424,9 +426,12 @@ tools = ["jail", "shell"]
 workspace = ["/srv"]
 on_violation = "refuse"
 shell_patterns = {{ prod = "--context prod" }}
+max_tokens = 16000
+max_response_bytes = 1000000
 [guard.tiers.cheap]
 secrets = "allow"
 tools = ["read_only"]
+max_tokens = 2000
 [[keys]]
 name = "ci"
 key = "sk-sy-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -434,6 +439,7 @@ user = "ci"
 team = "platform"
 models = ["claude-haiku-*"]
 guard = "force_local"
+max_tokens = 1000
 [[keys]]
 name = "bot"
 key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -467,6 +473,7 @@ key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
         ("keys", super::super::static_keys::STATIC_KEY_KEYS),
         ("guard", super::super::guard::GUARD_KEYS),
         ("guard.tiers", super::super::guard::TIER_KEYS),
+        ("route timeouts", super::super::load::ROUTE_TIMEOUT_KEYS),
     ];
     for (name, keys) in lists {
         let read = super::super::section::read_keys(keys);
@@ -658,7 +665,7 @@ fn guard_settings_and_their_mistakes() {
     assert!(!local("far"), "unless the config says otherwise");
     let errors = load(&format!(
         "{base}[guard]\nsecrets = \"scrub\"\ntiers = {{ gold = \"allow\" }}\npatterns = {{ bad = \"([\" }}\n\
-          tools = [\"jail\", \"sandbox\"]\nworkspace = [\"src\"]\non_violation = \"ignore\"\n"
+          tools = [\"jail\", \"sandbox\"]\nworkspace = [\"src\"]\non_violation = \"ignore\"\nmax_tokens = 0\n"
     ))
     .unwrap_err()
     .to_string();
@@ -669,6 +676,7 @@ fn guard_settings_and_their_mistakes() {
         "guard.tools: unknown tool rule 'sandbox'",
         "guard.workspace[0]: 'src' is not an absolute path",
         "guard.on_violation: unknown value 'ignore'",
+        "guard.max_tokens: must be at least 1",
     ] {
         assert!(errors.contains(want), "{want} in {errors}");
     }

@@ -205,6 +205,17 @@ impl Default for Timeouts {
     }
 }
 
+/// A route's own timeouts, over its providers' (unset: theirs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouteTimeouts {
+    /// Until response headers and, for streams, the first event.
+    pub first_byte: Option<Duration>,
+    /// Longest gap between two stream chunks.
+    pub idle: Option<Duration>,
+    /// Whole request.
+    pub total: Option<Duration>,
+}
+
 /// Retries of one target before moving on or giving up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {

@@ -81,6 +81,10 @@ pub struct RouteConfig {
     pub guard: Option<super::GuardAction>,
     /// Tool rules added for its answers (`guard_tools`).
     pub guard_tools: super::ToolRules,
+    /// Its ceiling on an answer's tokens.
+    pub max_tokens: Option<u64>,
+    /// Its own timeouts, over the providers'.
+    pub timeouts: super::RouteTimeouts,
 }
 
 /// Circuit-breaker settings.
@@ -169,6 +173,8 @@ pub fn default_routes() -> Vec<RouteConfig> {
         mode: None,
         guard: None,
         guard_tools: super::ToolRules::NONE,
+        max_tokens: None,
+        timeouts: super::RouteTimeouts::default(),
     };
     vec![
         route(
@@ -202,6 +208,8 @@ pub(super) static ROUTE_KEYS: &[&str] = &[
     "mode",
     "guard",
     "guard_tools",
+    "max_tokens",
+    "timeouts",
 ];
 pub(super) static MATCH_KEYS: &[&str] = &[
     "model",
@@ -406,6 +414,12 @@ fn read_route(
             mode: read_mode(&s, errors),
             guard: super::guard::action(&s, "guard", errors),
             guard_tools: super::guard::tool_rules(&s, "guard_tools", errors),
+            max_tokens: super::guard::token_ceiling(&s, errors),
+            timeouts: super::load::read_route_timeouts(
+                s.table("timeouts", errors),
+                &s.path("timeouts"),
+                errors,
+            ),
         }),
         0 => {
             errors.add(

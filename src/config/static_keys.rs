@@ -28,6 +28,7 @@ pub(super) static STATIC_KEY_KEYS: &[&str] = &[
     "team",
     "models",
     "guard",
+    "max_tokens",
 ];
 
 /// Shortest key accepted in the config.
@@ -48,6 +49,8 @@ pub struct StaticKey {
     pub models: Vec<String>,
     /// Its own guardrail action, over the route's and `[guard]`'s.
     pub guard: Option<super::GuardAction>,
+    /// Its ceiling on an answer's tokens.
+    pub max_tokens: Option<u64>,
 }
 
 impl std::fmt::Debug for StaticKey {
@@ -106,6 +109,7 @@ fn read_one(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<StaticKe
         team: s.non_empty_str("team", errors),
         models: s.str_list("models", errors).unwrap_or_default(),
         guard: super::guard::action(&s, "guard", errors),
+        max_tokens: super::guard::token_ceiling(&s, errors),
     })
 }
 

@@ -100,6 +100,7 @@ pub struct RawRequest {
     has_images: bool,
     temperature: Option<f64>,
     max_output: Option<u64>,
+    max_output_span: Option<Range<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -108,8 +109,10 @@ struct Envelope<'a> {
     model: Option<&'a RawValue>,
     #[serde(borrow)]
     messages: Option<Vec<MessageShape<'a>>>,
-    max_tokens: Option<u64>,
-    max_completion_tokens: Option<u64>,
+    #[serde(borrow)]
+    max_tokens: Option<&'a RawValue>,
+    #[serde(borrow)]
+    max_completion_tokens: Option<&'a RawValue>,
     stream: Option<bool>,
     stream_options: Option<StreamOptions>,
     #[serde(borrow)]
@@ -190,8 +193,11 @@ impl RawRequest {
                 ));
             }
         }
+        let max_tokens = limits::whole_number("max_tokens", env.max_tokens)?;
+        let max_completion_tokens =
+            limits::whole_number("max_completion_tokens", env.max_completion_tokens)?;
         match kind {
-            BodyKind::Messages | BodyKind::BedrockInvoke => match env.max_tokens {
+            BodyKind::Messages | BodyKind::BedrockInvoke => match max_tokens {
                 None => return Err("max_tokens: Field required".into()),
                 Some(0) => {
                     return Err("max_tokens: Input should be greater than or equal to 1".into());
@@ -199,7 +205,7 @@ impl RawRequest {
                 Some(_) => {}
             },
             BodyKind::ChatCompletions => {
-                if env.max_tokens == Some(0) || env.max_completion_tokens == Some(0) {
+                if max_tokens == Some(0) || max_completion_tokens == Some(0) {
                     return Err("max_tokens: must be at least 1".into());
                 }
             }
@@ -246,6 +252,11 @@ impl RawRequest {
         ]
         .iter()
         .any(|needle| memchr::memmem::find(&bytes, needle).is_some());
+        let max_output = max_tokens.or(max_completion_tokens);
+        let max_output_span = env
+            .max_tokens
+            .or(env.max_completion_tokens)
+            .and_then(|v| span_of(&bytes, v.get()));
         let stream = env.stream.unwrap_or(false);
         let include_usage = env
             .stream_options
@@ -263,7 +274,8 @@ impl RawRequest {
             thinking_span,
             has_images,
             temperature: env.temperature,
-            max_output: env.max_tokens.or(env.max_completion_tokens),
+            max_output,
+            max_output_span,
             kind,
             bytes,
         })
@@ -374,6 +386,9 @@ impl RawRequest {
 
 #[path = "raw_thinking.rs"]
 mod thinking;
+
+#[path = "raw_limits.rs"]
+mod limits;
 
 /// Where `part` (a slice borrowed from `whole`) sits inside `whole`.
 fn span_of(whole: &[u8], part: &str) -> Option<Range<usize>> {

@@ -40,7 +40,10 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
     if let Err(e) = ctx.keep_allowed_tiers(&mut plan) {
         return ctx.fail(e);
     }
-    let raw = match ctx.guard(&mut plan, raw) {
+    let raw = match ctx
+        .guard(&mut plan, raw)
+        .and_then(|raw| ctx.cap_output(&plan, raw))
+    {
         Ok(raw) => raw,
         Err(e) => return ctx.fail(e),
     };
@@ -177,7 +180,8 @@ async fn dispatch(
     raw: &RawRequest,
     canonical: Option<&ChatRequest>,
 ) -> Result<Success<Opened>, GatewayError> {
-    let deadline = Instant::now() + ctx.state.config.timeouts.total;
+    let total = ctx.route_of(plan).and_then(|r| r.timeouts.total);
+    let deadline = Instant::now() + total.unwrap_or(ctx.state.config.timeouts.total);
     attempt_each(ctx, plan, raw, canonical, deadline, OpenMessages(deadline)).await
 }
 

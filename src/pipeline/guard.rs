@@ -8,7 +8,7 @@
 //! `x-switchyard-guard` header; the secrets themselves go nowhere.
 
 use super::RequestContext;
-use crate::config::{GuardAction, OnViolation, ToolRules};
+use crate::config::{GuardAction, OnViolation, RouteConfig, TierGuard, ToolRules};
 use crate::core::{RawRequest, TurnRole};
 use crate::error::GatewayError;
 use crate::guard::tools::ToolCheck;
@@ -29,14 +29,7 @@ impl RequestContext<'_> {
     /// tier's, else `[guard] secrets`.
     fn guard_action(&self, plan: &Plan) -> GuardAction {
         let config = &self.state.config;
-        let route = || {
-            config
-                .routing
-                .routes
-                .iter()
-                .find(|r| r.name == plan.route)
-                .and_then(|r| r.guard)
-        };
+        let route = || self.route_of(plan).and_then(|r| r.guard);
         let tier = || {
             let t = plan.targets.first()?.tier.as_deref()?;
             config
@@ -101,12 +94,7 @@ impl RequestContext<'_> {
     pub(super) fn tool_policy(&self, plan: &Plan, raw: &RawRequest) -> Option<ToolPolicy> {
         let guard = &self.state.config.guard;
         let route = self
-            .state
-            .config
-            .routing
-            .routes
-            .iter()
-            .find(|r| r.name == plan.route)
+            .route_of(plan)
             .map_or(ToolRules::NONE, |r| r.guard_tools);
         let rules = guard.tools.with(route);
         let tiers = plan
@@ -131,16 +119,51 @@ impl RequestContext<'_> {
     }
 
     fn tier_tool_rules(&self, target: &Target) -> ToolRules {
-        let Some(tier) = target.tier.as_deref() else {
-            return ToolRules::NONE;
+        self.tier_guard(target).map_or(ToolRules::NONE, |g| g.tools)
+    }
+
+    /// The `[[routes]]` entry `plan` came from.
+    pub(super) fn route_of(&self, plan: &Plan) -> Option<&RouteConfig> {
+        let routes = &self.state.config.routing.routes;
+        routes.iter().find(|r| r.name == plan.route)
+    }
+
+    fn tier_guard(&self, target: &Target) -> Option<&TierGuard> {
+        let tier = target.tier.as_deref()?;
+        let tiers = &self.state.config.guard.tiers;
+        tiers.iter().find(|g| g.name == tier)
+    }
+
+    /// `raw` with its `max_tokens` lowered to the smallest ceiling that
+    /// applies (`[guard]`, the key's, the route's, the first target's
+    /// tier's); the change is noted in the ledger.
+    pub(super) fn cap_output(
+        &mut self,
+        plan: &Plan,
+        raw: RawRequest,
+    ) -> Result<RawRequest, GatewayError> {
+        let ceilings = [
+            self.state.config.guard.max_tokens,
+            self.key.as_ref().and_then(|k| k.max_tokens),
+            self.route_of(plan).and_then(|r| r.max_tokens),
+            plan.targets
+                .first()
+                .and_then(|t| self.tier_guard(t))
+                .and_then(|g| g.max_tokens),
+        ];
+        let Some(ceiling) = ceilings.into_iter().flatten().min() else {
+            return Ok(raw);
         };
-        self.state
-            .config
-            .guard
-            .tiers
-            .iter()
-            .find(|g| g.name == tier)
-            .map_or(ToolRules::NONE, |g| g.tools)
+        let Some(body) = raw
+            .with_max_output(ceiling)
+            .map_err(GatewayError::InvalidRequest)?
+        else {
+            return Ok(raw);
+        };
+        let asked = raw.max_output_tokens().unwrap_or_default();
+        self.record
+            .note_guard(&format!("max_tokens {asked} lowered to {ceiling}"));
+        RawRequest::parse(body, raw.kind()).map_err(GatewayError::InvalidRequest)
     }
 
     /// What `target`'s answer is checked against; `last`: no target

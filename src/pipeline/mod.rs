@@ -211,6 +211,7 @@ async fn attempt_each<A: Attempt>(
     let attempt = &attempt;
     let tally = ctx.record.attempt_tally();
     let policy = ctx.tool_policy(plan, raw);
+    let timeouts = ctx.route_of(plan).map(|r| r.timeouts).unwrap_or_default();
     dispatch::run(
         plan,
         &state.config.retry,
@@ -235,6 +236,8 @@ async fn attempt_each<A: Attempt>(
                     query,
                     client: codec,
                     tools: tools.as_ref(),
+                    timeouts,
+                    max_response_bytes: state.config.guard.max_response_bytes,
                 };
                 attempt.run(&provider, &call).await
             }

@@ -14,13 +14,14 @@ pub mod ollama;
 pub mod openai;
 pub mod upstream;
 
-use crate::config::{Capabilities, ProviderConfig, ProviderKind, Timeouts, WireApi};
+use crate::config::{Capabilities, ProviderConfig, ProviderKind, RouteTimeouts, Timeouts, WireApi};
 use crate::core::{ChatRequest, RawRequest, UsageMeter};
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::guard::tool_gate::{judge_answer, judge_anthropic_json};
 use crate::guard::tools::ToolCheck;
 use crate::protocol::ollama::Listed;
 use crate::protocol::{ClientCodec, Wire};
+use crate::stream::relay::too_large;
 use crate::stream::{AnswerGuard, Relay, check_answer, table};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -47,6 +48,10 @@ pub struct Call<'a> {
     pub client: &'a dyn ClientCodec,
     /// What the answer's tool calls are checked against, if anything.
     pub tools: Option<&'a ToolCheck>,
+    /// The route's own timeouts, over the provider's.
+    pub timeouts: RouteTimeouts,
+    /// The longest answer, in bytes, the client may get.
+    pub max_response_bytes: Option<u64>,
 }
 
 impl Call<'_> {
@@ -218,18 +223,24 @@ impl Provider {
             .await?
             .ok_or_else(unsupported)?;
         let wire = self.adapter.wire();
+        let first_byte = call.timeouts.first_byte.unwrap_or(self.timeouts.first_byte);
+        let idle = call.timeouts.idle.unwrap_or(self.timeouts.idle);
         if call.raw.is_stream() {
-            let first_by = (started + self.timeouts.first_byte).min(deadline);
+            let first_by = (started + first_byte).min(deadline);
             let resp = self.send_checked(request, first_by, deadline).await?;
             let guard = || self.guarded.then(|| AnswerGuard::new(call.tools_offered()));
             let transcoder =
                 table::transcoder(wire, call.client, call.raw, guard, call.tools.cloned());
-            let mut relay = Relay::new(body_stream(resp), transcoder, self.timeouts.idle, deadline);
+            let mut relay = Relay::new(body_stream(resp), transcoder, idle, deadline);
+            relay.limit_bytes(call.max_response_bytes);
             relay.first_event(first_by).await?;
             return Ok(Opened::Stream(relay));
         }
         let resp = self.send_checked(request, deadline, deadline).await?;
-        let body = read_answer(resp, deadline, self.timeouts.idle).await?;
+        let body = read_answer(resp, deadline, idle).await?;
+        if let Some(cap) = call.max_response_bytes.filter(|c| body.len() as u64 > *c) {
+            return Err(too_large(cap));
+        }
         let anthropic = matches!(wire, Wire::Anthropic | Wire::BedrockInvoke);
         if wire.answer_passes_to(call.client.dialect()) && (anthropic || call.tools.is_none()) {
             let mut meter = wire.meter_answer(&body)?;
@@ -270,10 +281,12 @@ impl Provider {
         let Some(request) = self.adapter.request(call, Operation::CountTokens).await? else {
             return Ok(None);
         };
-        let first_by = (Instant::now() + self.timeouts.first_byte).min(deadline);
+        let first_byte = call.timeouts.first_byte.unwrap_or(self.timeouts.first_byte);
+        let idle = call.timeouts.idle.unwrap_or(self.timeouts.idle);
+        let first_by = (Instant::now() + first_byte).min(deadline);
         match self.send_checked(request, first_by, deadline).await {
             Ok(resp) => {
-                let body = read_answer(resp, deadline, self.timeouts.idle).await?;
+                let body = read_answer(resp, deadline, idle).await?;
                 self.adapter.count_answer(body).map(Some)
             }
             // A server without the endpoint: the caller estimates locally.

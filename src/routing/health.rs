@@ -55,6 +55,7 @@ pub fn counts_against_target(kind: UpstreamErrorKind) -> bool {
         UpstreamErrorKind::InvalidRequest
             | UpstreamErrorKind::Malformed
             | UpstreamErrorKind::ToolRefused
+            | UpstreamErrorKind::TooLarge
     )
 }
 

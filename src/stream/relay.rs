@@ -65,6 +65,17 @@ pub struct Relay {
     on_end: Option<OnEnd>,
     tap: Option<Box<dyn Tap>>,
     stop: Option<StopSignal>,
+    /// Bytes sent so far, and the most the client may get.
+    sent: u64,
+    max_bytes: Option<u64>,
+}
+
+/// The error for an answer past `cap` bytes.
+pub fn too_large(cap: u64) -> UpstreamError {
+    UpstreamError::new(
+        UpstreamErrorKind::TooLarge,
+        format!("the answer grew past the gateway's limit of {cap} bytes"),
+    )
 }
 
 impl Relay {
@@ -88,7 +99,14 @@ impl Relay {
             on_end: None,
             tap: None,
             stop: None,
+            sent: 0,
+            max_bytes: None,
         }
+    }
+
+    /// Cut the answer off with an error once it passes `max` bytes.
+    pub fn limit_bytes(&mut self, max: Option<u64>) {
+        self.max_bytes = max;
     }
 
     /// End the stream with an error event (`overloaded`, "shutting down")
@@ -198,6 +216,15 @@ impl Stream for Relay {
         let this = &mut *self;
         loop {
             if let Some(chunk) = this.out.pop_front() {
+                this.sent += chunk.len() as u64;
+                if let Some(cap) = this.max_bytes.filter(|cap| this.sent > *cap)
+                    && this.ended.is_none()
+                {
+                    this.out.clear();
+                    this.max_bytes = None;
+                    this.fail(too_large(cap));
+                    continue;
+                }
                 if let Some(tap) = &mut this.tap {
                     tap.chunk(&chunk);
                 }

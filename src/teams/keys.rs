@@ -118,6 +118,9 @@ pub struct KeyLimits {
     /// Guardrail action for its requests: allow, redact, force_local, block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<String>,
+    /// Ceiling on an answer's tokens (`max_tokens` is lowered to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
 }
 
 impl KeyLimits {
@@ -160,6 +163,9 @@ impl KeyLimits {
             return Err(format!(
                 "unknown guard action '{g}' (allow, redact, force_local or block)"
             ));
+        }
+        if self.max_tokens == Some(0) {
+            return Err("max_tokens must be at least 1".into());
         }
         if self.budget_usd.is_some_and(|b| b.is_sign_negative()) {
             return Err("budget_usd must not be negative".into());

@@ -33,6 +33,8 @@ pub struct ClientKey {
     pub rules: Vec<Arc<Rule>>,
     /// Its own guardrail action.
     pub guard: Option<crate::config::GuardAction>,
+    /// Its ceiling on an answer's tokens.
+    pub max_tokens: Option<u64>,
 }
 
 impl ClientKey {
@@ -55,6 +57,7 @@ impl ClientKey {
             KeyLimits::default()
         });
         ClientKey {
+            max_tokens: limits.max_tokens,
             guard: limits
                 .guard
                 .as_deref()
@@ -170,6 +173,7 @@ impl KeyRing {
                 updated_ms: 0,
                 limits: KeyLimits {
                     guard: k.guard.map(|g| g.as_str().to_string()),
+                    max_tokens: k.max_tokens,
                     ..KeyLimits::default()
                 }
                 .as_json(),

@@ -252,7 +252,7 @@ async fn the_admin_api_makes_and_revokes_keys_at_once() {
             .header("x-api-key", key.to_string())
     };
     let made = admin(reqwest::Method::POST, "/admin/keys", MASTER_KEY)
-        .body(r#"{"name": "bob", "user": "bob", "team": "data", "expires_in": "30d", "metadata": {"seat": 7}}"#)
+        .body(r#"{"name": "bob", "user": "bob", "team": "data", "expires_in": "30d", "metadata": {"seat": 7}, "max_tokens": 64}"#)
         .send()
         .await
         .unwrap();
@@ -264,8 +264,11 @@ async fn the_admin_api_makes_and_revokes_keys_at_once() {
         (Some("live"), Some(7))
     );
 
-    // This instance knows it at once: no wait for the next read.
+    // This instance knows it at once: no wait for the next read; its
+    // answers are held to its own max_tokens.
     assert_eq!(ask(&gw, key, "sonnet").await.status(), 200);
+    let sent = up.seen().last().map(|s| s.json()["max_tokens"].clone());
+    assert_eq!(sent, Some(serde_json::json!(64)));
     let listed: Value = admin(reqwest::Method::GET, "/admin/keys", MASTER_KEY)
         .send()
         .await

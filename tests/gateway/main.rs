@@ -24,6 +24,7 @@ mod lifecycle;
 mod limits;
 mod local_model;
 mod messages;
+mod output_limits;
 mod prices;
 mod routing;
 mod shadow;

@@ -58,6 +58,8 @@ fn request_swaps_keys_and_keeps_betas() {
         capabilities: crate::config::Capabilities::all(),
         client: &crate::protocol::anthropic::AnthropicCodec,
         tools: None,
+        timeouts: Default::default(),
+        max_response_bytes: None,
     };
     let req = adapter(Some("sk-upstream"))
         .build(&call, Operation::Messages)
@@ -108,6 +110,8 @@ fn default_version_when_client_sends_none() {
         capabilities: crate::config::Capabilities::all(),
         client: &crate::protocol::anthropic::AnthropicCodec,
         tools: None,
+        timeouts: Default::default(),
+        max_response_bytes: None,
     };
     let req = adapter(None).build(&call, Operation::Messages).unwrap();
     assert_eq!(req.uri(), "http://127.0.0.1:9/prefix/v1/messages");

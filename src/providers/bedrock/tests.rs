@@ -65,6 +65,8 @@ fn build(op: Operation, auth: &Resolved) -> http::Request<Bytes> {
         query: None,
         client: &codec as &dyn ClientCodec,
         tools: None,
+        timeouts: Default::default(),
+        max_response_bytes: None,
     };
     adapter().build(&call, op, auth).unwrap()
 }
