@@ -56,10 +56,13 @@ pub async fn report(
         "sessions" => Kind::Sessions,
         "users" => Kind::Users,
         "teams" => Kind::Teams,
+        "guardrails" => Kind::Guardrails,
         other => {
             return problem(
                 StatusCode::NOT_FOUND,
-                format!("no report '{other}' (daily, weekly, models, sessions, users, teams)"),
+                format!(
+                    "no report '{other}' (daily, weekly, models, sessions, users, teams, guardrails)"
+                ),
             );
         }
     };

@@ -135,6 +135,36 @@ impl Router {
         Ok((rank, c))
     }
 
+    /// The session turn of a request on a fixed route (a tier or a target
+    /// list), so that when another model answers (a fallback, a refused
+    /// tool call) its thinking blocks are kept from the first model next
+    /// turn. `None` without a Claude Code session.
+    pub(super) fn authors_turn(
+        &self,
+        raw: &RawRequest,
+        headers: &http::HeaderMap,
+        input_tokens: u64,
+        rank: usize,
+    ) -> Option<SessionTurn> {
+        let turn = turn::read(raw);
+        let key = headers
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| self.routing.sticky_sessions)
+            .map(|sid| (sid.to_string(), turn.conversation))?;
+        let memory = self
+            .sessions
+            .get(&key)
+            .unwrap_or_else(|| session::Memory::new(rank));
+        Some(SessionTurn {
+            key,
+            memory,
+            prompt_tokens: input_tokens,
+            cache_marked: turn.cache_marked,
+            messages: raw.messages().len(),
+        })
+    }
+
     /// Decide the tier of an `auto` request.
     pub(super) fn decide(
         &self,

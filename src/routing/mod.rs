@@ -463,6 +463,13 @@ impl Router {
                 route.name
             )));
         }
+        let models = &plan.targets;
+        let mixed = models.iter().any(|t| t.model.name != models[0].model.name);
+        if plan.session.is_none() && mixed {
+            let rank = plan.tier.as_deref().and_then(|t| self.tier_rank(t));
+            plan.session =
+                self.authors_turn(raw, facts.headers, facts.input_tokens, rank.unwrap_or(0));
+        }
         Ok(plan)
     }
 }

@@ -115,6 +115,8 @@ pub enum Group {
     User,
     /// Team (the client key's team).
     Team,
+    /// Guardrail note (requests with one only).
+    Guard,
 }
 
 impl Group {
@@ -129,6 +131,7 @@ impl Group {
             Group::Session => ("session_id", "agent_id"),
             Group::User => ("user_id", ""),
             Group::Team => ("team", ""),
+            Group::Guard => ("guard", ""),
         }
     }
 }
@@ -195,10 +198,10 @@ fn group_sql(g: Group, who: &str) -> String {
     } else {
         (key2.to_string(), format!(", {key2}"))
     };
-    let only_failures = if g == Group::Error {
-        format!(" AND {FAILED}")
-    } else {
-        String::new()
+    let only_failures = match g {
+        Group::Error => format!(" AND {FAILED}"),
+        Group::Guard => " AND guard IS NOT NULL".to_string(),
+        _ => String::new(),
     };
     format!(
         "SELECT {key} AS k, {select2} AS k2, COUNT(*) AS requests, \

@@ -156,7 +156,13 @@ pub fn markdown(r: &Report) -> String {
         "sessions" => table(&mut out, "Session", &r.sessions, true),
         "users" => table(&mut out, "User", &r.users, false),
         "teams" => table(&mut out, "Team", &r.teams, false),
+        "guardrails" if r.guardrails.is_empty() => {
+            let _ = writeln!(out, "\nNo guardrail decisions in this range.");
+        }
         _ => {}
+    }
+    if matches!(r.kind.as_str(), "guardrails" | "daily" | "weekly") {
+        table(&mut out, "Guardrails", &r.guardrails, false);
     }
     if (r.kind == "daily" || r.kind == "weekly") && r.only.is_none() {
         // Only when client keys are in use (not everything under "-").
@@ -214,6 +220,7 @@ pub fn csv(r: &Report) -> String {
         "sessions" => ("session", &r.sessions),
         "users" => ("user", &r.users),
         "teams" => ("team", &r.teams),
+        "guardrails" => ("decision", &r.guardrails),
         _ => ("model", &r.models),
     };
     let mut out = format!(

@@ -197,7 +197,7 @@ pub struct Line {
     pub output_tokens: i64,
 }
 
-fn lines(rows: Vec<GroupRow>, total: i64) -> Vec<Line> {
+pub(super) fn lines(rows: Vec<GroupRow>, total: i64) -> Vec<Line> {
     rows.into_iter()
         .map(|g| Line {
             name: g.key.unwrap_or_else(|| "-".into()),
@@ -323,6 +323,9 @@ pub struct Report {
     pub users: Vec<Line>,
     /// Per team.
     pub teams: Vec<Line>,
+    /// Guardrail decisions: "ACTION RULE" (a request counts under each of
+    /// its decisions).
+    pub guardrails: Vec<Line>,
     /// Whose requests, when narrowed ("user alice", "team web").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub only: Option<String>,
@@ -396,6 +399,7 @@ pub async fn build(
             .collect(),
         users: lines(store.group(Group::User, from, to).await?, n),
         teams: lines(store.group(Group::Team, from, to).await?, n),
+        guardrails: super::guard_audit::lines(store.group(Group::Guard, from, to).await?, n),
         only: store.narrowed_to(),
         top_requests: top(store.rows(from, to, Order::Cost, top_n).await?),
         errors,
@@ -419,6 +423,8 @@ pub enum Kind {
     Users,
     /// Per team over a range.
     Teams,
+    /// Guardrail decisions over a range: by action and rule.
+    Guardrails,
 }
 
 /// The range a report covers.
@@ -433,7 +439,7 @@ pub fn range_of(
     Ok(match kind {
         Kind::Daily => Range::day(end),
         Kind::Weekly => Range::ending(end, 7),
-        Kind::Models | Kind::Sessions | Kind::Users | Kind::Teams => {
+        Kind::Models | Kind::Sessions | Kind::Users | Kind::Teams | Kind::Guardrails => {
             let start = day(from)?.unwrap_or(end - time::Duration::days(6));
             if start > end {
                 return Err("--from is after --to".into());

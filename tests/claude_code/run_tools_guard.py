@@ -96,6 +96,8 @@ tools = ["jail", "sensitive_files", "shell"]
         order = [s["model"] for s in seen if s.get("tools_probe") and "usage" in s]
         want = ["qwen-local", "claude-sonnet-5-5"] * 3 + ["qwen-local"]
         checks.append(("each turn asked the local model, then Sonnet", order == want, f"{order}"))
+        foreign = [s["error"] for s in seen if "error" in s]
+        checks.append(("Sonnet's thinking never reached the local model", not foreign, f"{foreign}"))
         stop(gw)
         rows = ledger_rows(args, config)
         notes = [r.get("guard") or "" for r in rows if r.get("endpoint") == "messages" and r.get("guard")]
