@@ -6,6 +6,7 @@
 //! embedded default built from the environment.
 
 mod cache;
+mod guard;
 mod keys;
 pub mod prices;
 mod reconcile;
@@ -53,7 +54,8 @@ pub enum Command {
     /// Show how requests would be routed (route, tier, model, score, reasons)
     /// without calling any model.
     Route(route::RouteArgs),
-    /// Reports from the spend ledger (daily, weekly, models, sessions, users, teams).
+    /// Reports from the spend ledger (daily, weekly, models, sessions, users, teams,
+    /// guardrails).
     Report(report::ReportArgs),
     /// Prices: show, check the config's models, diff or import a price file.
     Prices(prices::PricesArgs),
@@ -68,6 +70,8 @@ pub enum Command {
     Cache(cache::CacheArgs),
     /// Client keys: one per developer (create, list, show, revoke, rotate).
     Keys(keys::KeysArgs),
+    /// Guardrails: scan files for what the guard would find in a request.
+    Guard(guard::GuardArgs),
     /// Load and validate the config, print what it serves, and exit.
     CheckConfig {
         /// Config source.
@@ -172,6 +176,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => report::export(&args),
         Command::Cache(args) => cache::run(&args),
         Command::Keys(args) => keys::run(&args),
+        Command::Guard(args) => guard::run(&args),
         Command::Prices(args) => prices::run(&args),
         Command::Reconcile(args) => reconcile::run(&args),
         Command::Bench(args) => crate::bench::run(&args),

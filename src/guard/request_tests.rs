@@ -150,3 +150,27 @@ fn a_clean_request_is_left_as_it_is() {
     assert!(seen.is_clean());
     assert_eq!(seen.redacted(&r).unwrap().bytes(), r.bytes());
 }
+
+#[test]
+fn a_pasted_private_key_leaves_nothing_of_itself() {
+    let line = "MHcCAQEEIFDZHUzOG1Pzq6F0mjMlOSp1syN9LRPBuHMoCFXTcXhoAoGCCqGSM49";
+    let key = format!(
+        "-----BEGIN EC PRIVATE KEY-----\n{line}\nAwEHoUQDQgAE9qhj{line}\n-----END EC PRIVATE KEY-----\n"
+    );
+    let body = json!({"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": format!("is this key valid?\n{key}thanks")}
+    ]});
+    let g = guard();
+    let r = raw(body, BodyKind::Messages);
+    let seen = g.inspect(&r);
+    let out = seen.redacted(&r).unwrap();
+    let text = String::from_utf8_lossy(out.bytes()).into_owned();
+    assert!(
+        !text.contains(line) && !text.contains("PRIVATE KEY"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[REDACTED:private_key:") && text.contains("thanks"),
+        "{text}"
+    );
+}

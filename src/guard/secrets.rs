@@ -29,7 +29,10 @@ pub struct Finding {
 const BUILT_IN: &[(&str, &str)] = &[
     (
         "private_key",
-        r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----",
+        // A header with key material after it (newlines raw or escaped,
+        // `Proc-Type:`-style lines): a header alone, as in docs, is not a
+        // key. The finding is widened to the whole block in `scan`.
+        r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----(?:\\[rn]|[ \t\r\n]|[A-Za-z-]+: [^\n\\]*)*[A-Za-z0-9+/]{40}",
     ),
     (
         "aws_access_key_id",
@@ -67,7 +70,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
     (
         "env_assignment",
-        r#"(?m)^[ \t]*(?:export[ \t]+)?[A-Z][A-Z0-9_]*(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?)[A-Z0-9_]*[ \t]*=[ \t]*["']?([^\s"'#]{8,})"#,
+        r#"(?m)^[ \t]*(?:export[ \t]+)?[A-Z][A-Z0-9_]*(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?)[A-Z0-9_]*[ \t]*=[ \t]*["']?([^\s"']{8,})"#,
     ),
 ];
 
@@ -152,11 +155,16 @@ impl Detector {
                 if kind == "env_assignment" && plain_word(&value) {
                     continue;
                 }
+                let end = if kind == "private_key" {
+                    key_block_end(bytes, m.end())
+                } else {
+                    m.end()
+                };
                 out.push(Finding {
                     kind: kind.clone(),
                     start: m.start(),
-                    end: m.end(),
-                    fingerprint: hex::encode(&Sha256::digest(m.as_bytes())[..6]),
+                    end,
+                    fingerprint: hex::encode(&Sha256::digest(&bytes[m.start()..end])[..6]),
                 });
             }
         }
@@ -164,6 +172,35 @@ impl Detector {
         out.dedup_by(|a, b| a.start < b.end && b.start < a.end);
         out
     }
+}
+
+/// Where a private key block that starts before `from` ends: after its
+/// `-----END …-----` line, or (without one) where its base64 lines stop
+/// (a space ends them: PEM lines hold no spaces).
+fn key_block_end(bytes: &[u8], from: usize) -> usize {
+    /// Longest key block looked through (an RSA-8192 PEM is about 6.5 KB).
+    const MAX_BLOCK: usize = 16 * 1024;
+    let rest = &bytes[from..bytes.len().min(from + MAX_BLOCK)];
+    if let Some(at) = memchr::memmem::find(rest, b"-----END ") {
+        let tail = &rest[at + 9..];
+        if let Some(close) = memchr::memmem::find(tail, b"-----") {
+            return from + at + 9 + close + 5;
+        }
+    }
+    let mut end = from;
+    let mut i = 0;
+    while i < rest.len() {
+        match rest[i] {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => {
+                i += 1;
+                end = from + i;
+            }
+            b'\r' | b'\n' => i += 1,
+            b'\\' if matches!(rest.get(i + 1), Some(b'n' | b'r')) => i += 2,
+            _ => break,
+        }
+    }
+    end
 }
 
 #[cfg(test)]

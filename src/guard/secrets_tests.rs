@@ -131,6 +131,34 @@ fn every_documented_format_is_found_and_only_fingerprinted() {
 }
 
 #[test]
+fn a_private_key_is_found_whole() {
+    let body = filler("pem", 64, B64);
+    let tail = filler("pem2", 40, B64);
+    for nl in ["\n", "\\n"] {
+        let key = format!(
+            "-----BEGIN EC PRIVATE KEY-----{nl}{body}{nl}{tail}=={nl}-----END EC PRIVATE KEY-----"
+        );
+        let text = format!("{{\"dpopKey\": \"{key}{nl}\", \"next\": 1}}");
+        let found = detector().scan(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(&text[found[0].start..found[0].end], key, "the whole block");
+        // Without its END line: up to where the base64 stops.
+        let cut = format!("key: -----BEGIN PRIVATE KEY-----{nl}{body}{nl}{tail} and more text");
+        let found = detector().scan(&cut);
+        assert!(
+            cut[found[0].end..].starts_with(" and more"),
+            "{:?}",
+            &cut[found[0].end..]
+        );
+    }
+    // Encrypted PEM with its header lines.
+    let enc = format!(
+        "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0A1B2C\n\n{body}\n-----END RSA PRIVATE KEY-----"
+    );
+    assert_eq!(detector().scan(&enc)[0].end, enc.len());
+}
+
+#[test]
 fn a_secret_is_located_exactly() {
     let secret = filler("loc", 40, B64);
     let text = format!("[default]\naws_secret_access_key={secret}\nregion=eu-west-1\n");
@@ -206,6 +234,10 @@ fn look_alikes() -> Vec<String> {
             "OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxx",
             "-----BEGIN PUBLIC KEY-----",
             "-----BEGIN CERTIFICATE-----",
+            // Headers without key material: docs and empty fixtures.
+            "/// This should be an ASCII-encoded blob that starts with `-----BEGIN PRIVATE KEY-----`.",
+            "let value = \"-----BEGIN PRIVATE KEY-----\\n-----END PRIVATE KEY-----\\n\";",
+            "b\"-----BEGIN RSA PRIVATE KEY-----\\n-----END RSA PRIVATE KEY-----\\n\"",
             "ghp_ is the prefix of a GitHub token",
             "AIza prefixes Google keys",
             "TOKEN_TTL=3600",
