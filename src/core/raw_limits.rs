@@ -50,6 +50,12 @@ impl RawRequest {
             }
             edits.push((budget.0, lowered.to_string()));
         }
+        Ok(Some(self.spliced(edits)))
+    }
+
+    /// The body with each range of `edits` replaced by its text (ranges
+    /// do not overlap).
+    pub(super) fn spliced(&self, mut edits: Vec<(std::ops::Range<usize>, String)>) -> Bytes {
         edits.sort_by_key(|(r, _)| r.start);
         let mut out = BytesMut::with_capacity(self.bytes.len());
         let mut at = 0;
@@ -59,7 +65,7 @@ impl RawRequest {
             at = range.end;
         }
         out.extend_from_slice(&self.bytes[at..]);
-        Ok(Some(out.freeze()))
+        out.freeze()
     }
 
     /// Where `thinking.budget_tokens` sits, and its value.

@@ -10,7 +10,7 @@
 //! on, that turn would have to start with a thinking block of this model.
 
 use super::{RawRequest, TurnRole};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -72,16 +72,7 @@ impl RawRequest {
         {
             edits.push((span.clone(), r#"{"type":"disabled"}"#.to_string()));
         }
-        edits.sort_by_key(|(r, _)| r.start);
-        let mut out = BytesMut::with_capacity(self.bytes.len());
-        let mut at = 0;
-        for (range, text) in edits {
-            out.extend_from_slice(&self.bytes[at..range.start]);
-            out.extend_from_slice(text.as_bytes());
-            at = range.end;
-        }
-        out.extend_from_slice(&self.bytes[at..]);
-        Some(out.freeze())
+        Some(self.spliced(edits))
     }
 }
 
