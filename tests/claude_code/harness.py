@@ -84,6 +84,23 @@ def start_gateway(args, out, config_text):
     return proc, config, url
 
 
+def claude_options(args, key, model=None, timeout=180, auth="x-api-key", env=None):
+    """What the probe's run_claude takes: how Claude Code reaches the gateway."""
+    return argparse.Namespace(auth=auth, client_key=key, env=env, claude=args.claude,
+                              model=model, debug_logs=False, timeout=timeout)
+
+
+def start_tiers_gateway(args, out, key, capture, sections):
+    """mock_tiers.py capturing to `capture`, and a gateway with master key
+    `key`, a SQLite ledger in `out` and `sections(mock_port)` (TOML). Returns
+    (mock, mock_port, gateway, config path, gateway URL)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    mock, mock_port = start_mock(out, os.path.join(here, "mock_tiers.py"), "--capture", capture)
+    head = f'master_key = "{key}"\ndatabase_url = "sqlite://{out}/ledger.db"\n\n'
+    gw, config, url = start_gateway(args, out, head + sections(mock_port))
+    return mock, mock_port, gw, config, url
+
+
 def ledger_rows(args, config):
     """Every ledger row, through `switchyard export`."""
     out = subprocess.run([args.switchyard, "export", "--config", config, "--format", "jsonl",

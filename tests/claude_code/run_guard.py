@@ -9,14 +9,13 @@ that the upstream never saw the `.env` contents nor the key id (it saw the
 placeholders), and that the ledger rows say what was redacted. Prints
 PASS/FAIL lines; exit status 0 when all pass.
 """
-import argparse
 import json
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import ledger_rows, report, runner_setup, start_gateway, start_mock, stop  # noqa: E402
+from harness import claude_options, ledger_rows, report, runner_setup, start_tiers_gateway, stop  # noqa: E402
 
 KEY = "sk-switchyard-guard-probe"
 AWS_ID = "AKIAZ4TQ7RB3NW5PLXVM"
@@ -34,11 +33,7 @@ def main():
     gw = mock = None
     checks = []
     try:
-        mock, mock_port = start_mock(out, os.path.join(HERE, "mock_tiers.py"), "--capture", capture)
-        gw, config, url = start_gateway(args, out, f'''master_key = "{KEY}"
-database_url = "sqlite://{out}/ledger.db"
-
-[providers.anthropic]
+        mock, mock_port, gw, config, url = start_tiers_gateway(args, out, KEY, capture, lambda mock_port: f'''[providers.anthropic]
 kind = "anthropic"
 base_url = "http://127.0.0.1:{mock_port}"
 api_key = "sk-ant-guard-upstream"
@@ -53,8 +48,7 @@ capabilities = ["tools", "vision", "thinking"]
 secrets = "redact"
 ''')
         print(f"INFO  gateway {url} -> mock Anthropic on :{mock_port}; artefacts {out}", flush=True)
-        ns = argparse.Namespace(auth="x-api-key", client_key=KEY, env=None, claude=args.claude,
-                                model=None, debug_logs=False, timeout=180)
+        ns = claude_options(args, KEY)
         prompt = f"PROBE_GUARD {env_file} boto says access denied for key id {AWS_ID}, check the settings"
         run = probe.run_claude(ns, "guard", prompt, ["--allowedTools", "Read"], url, out)
         text = probe.result_text(run)

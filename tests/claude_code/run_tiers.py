@@ -11,14 +11,13 @@ Code finishes the task, the upstream saw the models in that order and never
 refused a signature, and the ledger shows each turn's tier and prompt-cache
 reads on both models. Prints PASS/FAIL lines; exit status 0 when all pass.
 """
-import argparse
 import json
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import ledger_rows, report, runner_setup, start_gateway, start_mock, stop  # noqa: E402
+from harness import claude_options, ledger_rows, report, runner_setup, start_tiers_gateway, stop  # noqa: E402
 
 KEY = "sk-switchyard-tiers-probe"
 PROMPT = ("Design a zero-downtime migration plan for our 30 microservices from REST to gRPC and compare "
@@ -31,11 +30,7 @@ def main():
     gw = mock = None
     checks = []
     try:
-        mock, mock_port = start_mock(out, os.path.join(HERE, "mock_tiers.py"), "--capture", capture)
-        gw, config, url = start_gateway(args, out, f'''master_key = "{KEY}"
-database_url = "sqlite://{out}/ledger.db"
-
-[providers.anthropic]
+        mock, mock_port, gw, config, url = start_tiers_gateway(args, out, KEY, capture, lambda mock_port: f'''[providers.anthropic]
 kind = "anthropic"
 base_url = "http://127.0.0.1:{mock_port}"
 api_key = "sk-ant-tiers-upstream"
@@ -57,8 +52,7 @@ premium = ["sonnet"]
 baseline = "sonnet"
 ''')
         print(f"INFO  gateway {url} -> mock Anthropic (tiers) on :{mock_port}; artefacts {out}", flush=True)
-        ns = argparse.Namespace(auth="x-api-key", client_key=KEY, env=None, claude=args.claude,
-                                model=None, debug_logs=False, timeout=180)
+        ns = claude_options(args, KEY)
         run = probe.run_claude(ns, "tiers", PROMPT, ["--allowedTools", "Bash"], url, out)
         text = probe.result_text(run)
         problems = probe.run_ok(run)

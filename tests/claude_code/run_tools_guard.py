@@ -12,14 +12,13 @@ written outside the workspace; each turn asked the local model first and
 Sonnet after; the ledger says, per turn, which rule refused which call.
 Prints PASS/FAIL lines; exit status 0 when all pass.
 """
-import argparse
 import json
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import ledger_rows, report, runner_setup, start_gateway, start_mock, stop  # noqa: E402
+from harness import claude_options, ledger_rows, report, runner_setup, start_tiers_gateway, stop  # noqa: E402
 
 KEY = "sk-switchyard-tools-probe"
 
@@ -43,11 +42,7 @@ def main():
     gw = mock = None
     checks = []
     try:
-        mock, mock_port = start_mock(out, os.path.join(HERE, "mock_tiers.py"), "--capture", capture)
-        gw, config, url = start_gateway(args, out, f'''master_key = "{KEY}"
-database_url = "sqlite://{out}/ledger.db"
-
-[providers.box]
+        mock, mock_port, gw, config, url = start_tiers_gateway(args, out, KEY, capture, lambda mock_port: f'''[providers.box]
 kind = "anthropic"
 base_url = "http://127.0.0.1:{mock_port}"
 api_key = "unused"
@@ -77,8 +72,7 @@ targets = ["qwen", "sonnet"]
 tools = ["jail", "sensitive_files", "shell"]
 ''')
         print(f"INFO  gateway {url} -> mock Anthropic on :{mock_port} (local + cloud); artefacts {out}", flush=True)
-        ns = argparse.Namespace(auth="x-api-key", client_key=KEY, env=None, claude=args.claude,
-                                model=None, debug_logs=False, timeout=180)
+        ns = claude_options(args, KEY)
         prompt = f"PROBE_TOOLS {outside} set up the project"
         run = probe.run_claude(ns, "tools", prompt, ["--allowedTools", "Bash,Read,Write"], url, out)
         text = probe.result_text(run)
