@@ -284,6 +284,8 @@ pub enum Order {
     Time,
     /// Most expensive first.
     Cost,
+    /// Requests with a guardrail note, newest first.
+    Guarded,
 }
 
 impl Store {
@@ -359,6 +361,7 @@ impl Store {
         let (only, order) = match order {
             Order::Time => (String::new(), "ts_ms ASC, id ASC"),
             Order::Cost => (format!(" AND {MODEL_CALLS}"), "cost_nusd DESC, ts_ms DESC"),
+            Order::Guarded => (" AND guard IS NOT NULL".into(), "ts_ms DESC, id DESC"),
         };
         let sql = format!(
             "SELECT {COLUMNS} FROM requests WHERE ts_ms >= $1 AND ts_ms < $2{only}{} ORDER BY {order} LIMIT $3",

@@ -79,6 +79,7 @@ pub const TABS: &[(&str, &str)] = &[
     ("/ui/models", "Models & tiers"),
     ("/ui/spend", "Top spend"),
     ("/ui/teams", "Teams"),
+    ("/ui/guardrails", "Guardrails"),
     ("/ui/health", "Health"),
 ];
 

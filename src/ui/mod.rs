@@ -1,6 +1,6 @@
 //! The dashboard at `/ui`: costs against the baseline, where requests went,
 //! what failed, what the cache saved, the dearest requests and sessions,
-//! and live provider health — server-rendered HTML with SVG charts, all
+//! what the guardrails did, and live provider health — server-rendered HTML with SVG charts, all
 //! embedded in the binary.
 //!
 //! Sign-in exchanges the master key for a session cookie ([`auth`]). Every
@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod charts;
+mod guard;
 pub mod health;
 mod html;
 mod pages;
@@ -34,6 +35,7 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
         .route("/ui/models", get(models))
         .route("/ui/spend", get(spend))
         .route("/ui/teams", get(teams))
+        .route("/ui/guardrails", get(guardrails))
         .route("/ui/health", get(health))
         .route("/ui/requests/{id}", get(request))
         .route("/ui/sessions/{id}", get(session))
@@ -155,6 +157,14 @@ async fn spend(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Par
 
 async fn teams(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Params) -> Response {
     guarded(&s, &headers, &q, |r, qs| teams::teams(&s, r, qs)).await
+}
+
+async fn guardrails(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    guarded(&s, &headers, &q, |r, qs| guard::guardrails(&s, r, qs)).await
 }
 
 async fn health(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Params) -> Response {

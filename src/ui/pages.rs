@@ -308,7 +308,7 @@ fn requests_table(rows: &[crate::usage::reports::TopRequest], query: &str) -> St
     )
 }
 
-fn time_of(ms: i64) -> String {
+pub(super) fn time_of(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .map(|t| {
             format!(

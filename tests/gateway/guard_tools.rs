@@ -121,8 +121,29 @@ async fn a_dangerous_call_from_the_local_model_escalates_to_the_next_target() {
         note.contains("escalated from qwen: shell:download_to_shell Bash"),
         "{note}"
     );
+    // The dashboard shows the decision (once the ledger has the row) and
+    // links the request.
+    let mut page = String::new();
+    for _ in 0..50 {
+        let (status, text) = dashboard_page(&gw, "/ui/guardrails").await;
+        assert_eq!(status, 200, "{text}");
+        page = text;
+        if page.contains("escalated shell:download_to_shell") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(page.contains("escalated shell:download_to_shell"), "{page}");
+    assert!(
+        page.contains("jail, sensitive_files, shell"),
+        "the settings: {page}"
+    );
     let rows = gw.flushed_rows().await;
     assert_eq!(rows[0].guard.as_deref(), Some(note), "the ledger says why");
+    assert!(
+        page.contains(&format!("/ui/requests/{}", rows[0].id)),
+        "{page}"
+    );
     // And `report guardrails` counts it under its action and rule.
     let range = switchyard::usage::reports::Range::day(switchyard::usage::reports::today());
     let store = gw.store.clone().unwrap();

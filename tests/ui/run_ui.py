@@ -177,6 +177,12 @@ cache = {{ exact = true }}
 name = "fallback"
 match = {{ model = "fb" }}
 targets = ["dead-haiku", "haiku"]
+
+[[routes]]
+name = "redacted"
+match = {{ model = "secret" }}
+model = "haiku"
+guard = "redact"
 '''
 
 
@@ -198,7 +204,8 @@ def mixed_run(gw):
         statuses.append(ask("broken", "sess-broken")[0])
     for _ in range(3):
         statuses.append(ask("faq", "sess-faq", "What is the capital of France?")[0])
-    assert statuses.count(200) == 16 and statuses.count(502) == 2, statuses
+    statuses.append(ask("secret", "sess-secret", "Why does postgres://app:hunter2hunter2@db:5432/app fail?")[0])
+    assert statuses.count(200) == 17 and statuses.count(502) == 2, statuses
 
 
 def main():
@@ -248,7 +255,7 @@ def main():
         today = get_json(gw + "/admin/report/daily?format=json")
         cards = browser.js("const o={};document.querySelectorAll('[data-id]').forEach(e=>o[e.dataset.id]=e.dataset.value);return o")
         s, t = report["summary"], today["summary"]
-        assert cards["range-requests"] == str(s["requests"]) == "18", (cards, s)
+        assert cards["range-requests"] == str(s["requests"]) == "19", (cards, s)
         assert cards["range-cost"] == str(s["cost_usd"]), (cards, s)
         assert cards["range-savings"] == str(s["savings_pct"]), (cards, s)
         assert cards["range-success"] == str(s["success_rate"]), (cards, s)
@@ -264,14 +271,15 @@ def main():
         href = browser.js("return document.getElementById('export-csv').href")
         text = browser.js_async("const done=arguments[arguments.length-1];fetch(arguments[0]).then(r=>r.text()).then(done)", href)
         rows = list(csv.DictReader(io.StringIO(text)))
-        assert len(rows) == 18, len(rows)
+        assert len(rows) == 19, len(rows)
         open(os.path.join(artifacts, "export.csv"), "w").write(text)
         total = sum(float(r["cost_usd"]) for r in rows)
         assert abs(total - float(s["cost_usd"])) < 5e-5, (total, s["cost_usd"])  # the report rounds to 4 places
 
         for page, must in [("/ui/models", ["haiku", "sonnet", "cheap", "premium"]),
                            ("/ui/spend", ["sess-expensive", "sess-cheap", "Most expensive requests"]),
-                           ("/ui/health", ["dead", "mock", "broken", "100.0%"])]:
+                           ("/ui/health", ["dead", "mock", "broken", "100.0%"]),
+                           ("/ui/guardrails", ["redact connection_string_password", "route redacted", "haiku"])]:
             browser.go(gw + page)
             body = browser.text()
             for m in must:
@@ -289,13 +297,15 @@ def main():
         browser.wait("the session", lambda: "Session sess-cheap" in browser.text())
         assert browser.text().count("req_") == 9, browser.text()
         browser.screenshot(os.path.join(artifacts, "session.png"))
+        browser.go(gw + "/ui/guardrails")
+        assert "hunter2" not in browser.text(), "no secret on the guardrails page"
 
         # Signing out ends the session.
         browser.click("header form button")
         browser.wait("the sign-out", lambda: browser.url().endswith("/ui/login"))
         browser.go(gw + "/ui")
         assert browser.url().endswith("/ui/login")
-        print(f"dashboard: sign-in, 4 pages, drill-downs, CSV export of {len(rows)} rows, "
+        print(f"dashboard: sign-in, 5 pages, drill-downs, CSV export of {len(rows)} rows, "
               f"totals equal to the report; screenshots in {artifacts}")
     finally:
         if browser:

@@ -303,3 +303,27 @@ pub fn fixture(name: &str) -> String {
     ))
     .unwrap()
 }
+
+/// A dashboard page as a signed-in browser sees it: status and HTML.
+pub async fn dashboard_page(gw: &TestGateway, path: &str) -> (u16, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed = client
+        .post(format!("{}/ui/login", gw.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("key={MASTER_KEY}"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let resp = client
+        .get(format!("{}{path}", gw.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
