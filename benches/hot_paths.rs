@@ -245,6 +245,7 @@ fn tool_check_benches(c: &mut Criterion) {
             .with(ToolRules::READ_ONLY),
         workspace: std::sync::Arc::new(Workspace::new(&[], system)),
         escalate: false,
+        whole_answer: false,
     };
     let call = json!({"command": "cd /home/dev/app && cargo test --workspace 2>&1 | grep -E 'test result|FAILED' | tail -20", "description": "run the tests"});
     c.bench_function("guard: judge one proposed shell call", |b| {

@@ -296,6 +296,7 @@ kind = "ollama"
 api = "openai"
 discover = false
 local = true
+stream_whole_answers = false
 [providers.b]
 kind = "bedrock"
 region = "us-east-1"

@@ -333,6 +333,9 @@ pub struct ProviderConfig {
     /// It runs on this machine or network (default: kind `ollama`): what
     /// is sent to it never leaves, so guardrails let secrets reach it.
     pub local: bool,
+    /// Whole answers are asked for as streams (so the first-byte and idle
+    /// limits apply) and assembled here; `false`: wait for the whole body.
+    pub stream_whole_answers: bool,
     /// Bedrock's region, profile and keys (kind `bedrock`).
     pub bedrock: Option<BedrockSettings>,
     /// Key injected upstream (never the client's).

@@ -17,6 +17,7 @@ pub(super) static PROVIDER_KEYS: &[&str] = &[
     "api",
     "discover",
     "local",
+    "stream_whole_answers",
     // Bedrock's own, from here to the end.
     "region",
     "profile",
@@ -113,6 +114,7 @@ pub(super) fn read_provider(
     let local = s
         .bool("local", errors)
         .unwrap_or(kind == Some(ProviderKind::Ollama));
+    let stream_whole_answers = s.bool("stream_whole_answers", errors).unwrap_or(true);
     let mut headers = Vec::new();
     if let Some(h) = s.table("headers", errors) {
         for (k, v) in h {
@@ -149,6 +151,7 @@ pub(super) fn read_provider(
         api,
         discover,
         local,
+        stream_whole_answers,
         bedrock,
         base_url,
         api_key: api_key.map(SecretString::from),

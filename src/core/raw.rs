@@ -91,6 +91,7 @@ pub struct RawRequest {
     model: String,
     model_span: Range<usize>,
     stream: bool,
+    stream_span: Option<Range<usize>>,
     include_usage: bool,
     messages: Vec<MessageIndex>,
     system: Option<Range<usize>>,
@@ -113,7 +114,8 @@ struct Envelope<'a> {
     max_tokens: Option<&'a RawValue>,
     #[serde(borrow)]
     max_completion_tokens: Option<&'a RawValue>,
-    stream: Option<bool>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    stream: Option<&'a RawValue>,
     stream_options: Option<StreamOptions>,
     #[serde(borrow)]
     system: Option<&'a RawValue>,
@@ -122,6 +124,12 @@ struct Envelope<'a> {
     #[serde(borrow)]
     thinking: Option<&'a RawValue>,
     temperature: Option<f64>,
+}
+
+/// A field that is there, `null` included (a plain `Option` reads `null`
+/// as absent, and its place in the body would be lost).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -257,7 +265,11 @@ impl RawRequest {
             .max_tokens
             .or(env.max_completion_tokens)
             .and_then(|v| span_of(&bytes, v.get()));
-        let stream = env.stream.unwrap_or(false);
+        let stream_span = env.stream.and_then(|v| span_of(&bytes, v.get()));
+        let stream = match env.stream.map(RawValue::get) {
+            None | Some("null") => false,
+            Some(v) => serde_json::from_str::<bool>(v).map_err(|e| format!("stream: {e}"))?,
+        };
         let include_usage = env
             .stream_options
             .and_then(|o| o.include_usage)
@@ -266,6 +278,7 @@ impl RawRequest {
             model,
             model_span,
             stream,
+            stream_span,
             include_usage,
             messages,
             system,

@@ -1,7 +1,8 @@
-//! A ceiling on how many tokens an answer may take: the body with its
-//! `max_tokens` (or `max_completion_tokens`) lowered, its thinking budget
-//! with it when that would no longer fit (Anthropic wants the budget below
-//! `max_tokens`). Only those bytes change.
+//! Edits of a request's bytes that leave the rest as it came: a ceiling on
+//! how many tokens an answer may take (the body with its `max_tokens` or
+//! `max_completion_tokens` lowered, its thinking budget with it when that
+//! would no longer fit — Anthropic wants the budget below `max_tokens`),
+//! and the same request asked as a stream.
 
 use super::RawRequest;
 use bytes::{Bytes, BytesMut};
@@ -53,6 +54,31 @@ impl RawRequest {
         Ok(Some(self.spliced(edits)))
     }
 
+    /// The body of the same request asked as a stream (`"stream": true`;
+    /// for OpenAI, usage in the stream too); `None` when it is one already.
+    pub fn as_stream(&self) -> Option<Bytes> {
+        if self.stream {
+            return None;
+        }
+        let mut edits = Vec::new();
+        let mut insert = String::new();
+        match &self.stream_span {
+            Some(span) => edits.push((span.clone(), "true".to_string())),
+            None => insert.push_str("\"stream\":true,"),
+        }
+        if self.kind == super::BodyKind::ChatCompletions
+            && memchr::memmem::find(&self.bytes, b"\"stream_options\"").is_none()
+        {
+            insert.push_str("\"stream_options\":{\"include_usage\":true},");
+        }
+        if !insert.is_empty() {
+            // A body is checked to start with `{` (after white space).
+            let at = self.bytes.iter().position(|b| *b == b'{')? + 1;
+            edits.push((at..at, insert));
+        }
+        Some(self.spliced(edits))
+    }
+
     /// The body with each range of `edits` replaced by its text (ranges
     /// do not overlap).
     pub(super) fn spliced(&self, mut edits: Vec<(std::ops::Range<usize>, String)>) -> Bytes {
@@ -87,6 +113,50 @@ mod tests {
 
     fn parse(s: &str, kind: BodyKind) -> RawRequest {
         RawRequest::parse(Bytes::from(s.to_string()), kind).unwrap()
+    }
+
+    #[test]
+    fn the_same_request_asked_as_a_stream() {
+        let stream_of = |body: &str, kind| {
+            let r = RawRequest::parse(Bytes::from(body.to_string()), kind).unwrap();
+            let out = r
+                .as_stream()
+                .map(|b| String::from_utf8(b.to_vec()).unwrap());
+            let parsed = out
+                .as_ref()
+                .map(|o| RawRequest::parse(Bytes::from(o.clone()), kind).unwrap());
+            (out, parsed)
+        };
+        let (out, parsed) = stream_of(
+            r#"{"model":"m","max_tokens":5,"stream":false,"messages":[]}"#,
+            BodyKind::Messages,
+        );
+        assert_eq!(
+            out.as_deref(),
+            Some(r#"{"model":"m","max_tokens":5,"stream":true,"messages":[]}"#)
+        );
+        assert!(parsed.unwrap().is_stream());
+        let (out, _) = stream_of(
+            r#" {"model":"m","max_tokens":5,"messages":[]}"#,
+            BodyKind::Messages,
+        );
+        assert_eq!(
+            out.as_deref(),
+            Some(r#" {"stream":true,"model":"m","max_tokens":5,"messages":[]}"#)
+        );
+        let (out, parsed) = stream_of(r#"{"model":"g","messages":[]}"#, BodyKind::ChatCompletions);
+        let parsed = parsed.unwrap();
+        assert!(parsed.is_stream() && parsed.include_usage(), "{out:?}");
+        let (_, parsed) = stream_of(
+            r#"{"model":"g","stream":null,"stream_options":{"include_usage":false},"messages":[]}"#,
+            BodyKind::ChatCompletions,
+        );
+        assert!(parsed.unwrap().is_stream(), "no second stream_options key");
+        let (out, _) = stream_of(
+            r#"{"model":"m","max_tokens":5,"stream":true,"messages":[]}"#,
+            BodyKind::Messages,
+        );
+        assert_eq!(out, None);
     }
 
     #[test]

@@ -175,7 +175,7 @@ impl<T> ToolGate<T> {
             self.release(out);
             return Ok(());
         };
-        if self.check.escalate && !self.committed {
+        if self.check.escalate && (!self.committed || self.check.whole_answer) {
             return Err(escalation(&violation));
         }
         tracing::info!(rule = %violation.rule, tool = %violation.tool, "guardrails: refused a proposed tool call");

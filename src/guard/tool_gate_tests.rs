@@ -12,6 +12,7 @@ fn check(escalate: bool) -> ToolCheck {
         rules: ToolRules::SHELL.with(ToolRules::SENSITIVE_FILES),
         workspace: Arc::new(Workspace::new(&["/work".into()], b"")),
         escalate,
+        whole_answer: false,
     }
 }
 

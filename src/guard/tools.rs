@@ -182,6 +182,9 @@ pub struct ToolCheck {
     pub workspace: Arc<Workspace>,
     /// Fail the attempt instead of refusing the call, when still possible.
     pub escalate: bool,
+    /// The client sees nothing before the answer ends (a whole answer read
+    /// as a stream): escalation stays possible to the end.
+    pub whole_answer: bool,
 }
 
 impl ToolCheck {

@@ -11,10 +11,11 @@ use crate::cache::entry::{Entry, Origin};
 use crate::cache::{Lookup, Pending, ResponseCache};
 use crate::core::{ChatRequest, RawRequest, UsageMeter};
 use crate::error::GatewayError;
-use crate::error::UpstreamError;
+use crate::error::{TimeoutKind, UpstreamError, UpstreamErrorKind};
 use crate::providers::{Call, Opened, Provider};
 use crate::routing::Plan;
 use crate::routing::dispatch::Success;
+use crate::routing::health::{Health, counts_against_target};
 use crate::stream::{Relay, StreamEnd};
 use crate::usage::{CLIENT_CLOSED_STATUS, Outcome, RecordGuard};
 use std::sync::Arc;
@@ -92,6 +93,7 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         Err(e) => return ctx.fail(e),
     };
     ctx.state.router.served(&plan, success.target);
+    ctx.note_tier_cap(&plan, success.target, &raw);
     let keep = keep_for(&ctx, pending, &plan, success.target);
     record_target(&mut ctx.record, &plan, &success);
     let escalated = note_escalations(&mut ctx.record, &success);
@@ -101,7 +103,11 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
     let mut reply = match success.value {
         Opened::Stream(mut relay) => {
             relay.stop_on(ctx.state.stop_signal());
-            relay_reply(ctx.record, relay, keep, dialect)
+            let breaker = plan
+                .targets
+                .get(target)
+                .map(|t| (ctx.state.router.health_handle(), t.key()));
+            relay_reply(ctx.record, relay, keep, dialect, breaker)
         }
         Opened::Json { body, meter } => {
             if let Some(keep) = keep
@@ -277,12 +283,26 @@ fn finish_whole(mut record: RecordGuard, meter: &UsageMeter) {
     record.finish(200, Outcome::Success, None);
 }
 
+/// Whether a stream that began well ended by the provider's fault (a
+/// stall, a reset, an error event): its breaker hears of it. A cap, a
+/// refusal, the request's own total deadline, the client leaving or a
+/// shutdown say nothing about the provider.
+fn provider_failed(end: &StreamEnd, meter: &UsageMeter) -> bool {
+    let kind = match (end, &meter.error) {
+        (StreamEnd::Failed(e), _) => e.kind,
+        (StreamEnd::Completed, Some(e)) => crate::error::kind_for_anthropic_error_type(&e.kind),
+        _ => return false,
+    };
+    counts_against_target(kind) && kind != UpstreamErrorKind::Timeout(TimeoutKind::Total)
+}
+
 /// Relay a stream; the record is finished when the stream ends, however.
 fn relay_reply(
     mut record: RecordGuard,
     mut relay: Relay,
     keep: Option<Keep>,
     dialect: crate::core::Dialect,
+    breaker: Option<(Arc<Health>, String)>,
 ) -> Reply {
     record.update(|r| r.ttft = Some(r.started.elapsed()));
     if let Some(keep) = keep {
@@ -295,6 +315,11 @@ fn relay_reply(
     }
     relay.on_end(Box::new(move |end, meter| {
         let mut record = record;
+        if let Some((health, key)) = breaker
+            && provider_failed(&end, meter)
+        {
+            health.record(&key, false);
+        }
         note_refusals(&mut record, meter);
         record.update(|r| {
             r.usage = meter.usage();

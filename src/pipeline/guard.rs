@@ -9,7 +9,7 @@
 
 use super::RequestContext;
 use crate::config::{GuardAction, OnViolation, RouteConfig, TierGuard, ToolRules};
-use crate::core::{RawRequest, TurnRole};
+use crate::core::{ChatRequest, RawRequest, TurnRole};
 use crate::error::GatewayError;
 use crate::guard::tools::ToolCheck;
 use crate::guard::workspace::Workspace;
@@ -135,8 +135,9 @@ impl RequestContext<'_> {
     }
 
     /// `raw` with its `max_tokens` lowered to the smallest ceiling that
-    /// applies (`[guard]`, the key's, the route's, the first target's
-    /// tier's); the change is noted in the ledger.
+    /// applies to the whole request (`[guard]`, the key's, the route's);
+    /// the change is noted in the ledger. Tiers' ceilings apply per
+    /// attempt ([`RequestContext::tier_capped`]).
     pub(super) fn cap_output(
         &mut self,
         plan: &Plan,
@@ -146,10 +147,6 @@ impl RequestContext<'_> {
             self.state.config.guard.max_tokens,
             self.key.as_ref().and_then(|k| k.max_tokens),
             self.route_of(plan).and_then(|r| r.max_tokens),
-            plan.targets
-                .first()
-                .and_then(|t| self.tier_guard(t))
-                .and_then(|g| g.max_tokens),
         ];
         let Some(ceiling) = ceilings.into_iter().flatten().min() else {
             return Ok(raw);
@@ -166,6 +163,49 @@ impl RequestContext<'_> {
         RawRequest::parse(body, raw.kind()).map_err(GatewayError::InvalidRequest)
     }
 
+    /// The ceiling `target`'s tier puts on an answer, when it is below
+    /// what the request asks.
+    fn tier_ceiling(&self, target: &Target, raw: &RawRequest) -> Option<u64> {
+        let ceiling = self.tier_guard(target)?.max_tokens?;
+        (raw.max_output_tokens()? > ceiling).then_some(ceiling)
+    }
+
+    /// The body and translation an attempt on `target` sends when its
+    /// tier has a lower ceiling than the request asks (`None`s: as they
+    /// are); `Err` when a thinking budget cannot fit below it.
+    pub(super) fn tier_capped(
+        &self,
+        target: &Target,
+        raw: &RawRequest,
+        canonical: Option<&ChatRequest>,
+    ) -> Result<(Option<RawRequest>, Option<ChatRequest>), String> {
+        let Some(ceiling) = self.tier_ceiling(target, raw) else {
+            return Ok((None, None));
+        };
+        let body = raw.with_max_output(ceiling)?;
+        let raw = body.map(|b| RawRequest::parse(b, raw.kind())).transpose()?;
+        let canonical = canonical.map(|c| {
+            let mut c = c.clone();
+            c.max_tokens = c.max_tokens.map(|n| n.min(ceiling));
+            c
+        });
+        Ok((raw, canonical))
+    }
+
+    /// Note a tier's ceiling when the target that answered had one.
+    pub(super) fn note_tier_cap(&mut self, plan: &Plan, target: usize, raw: &RawRequest) {
+        let Some(t) = plan.targets.get(target) else {
+            return;
+        };
+        if let Some(ceiling) = self.tier_ceiling(t, raw) {
+            let asked = raw.max_output_tokens().unwrap_or_default();
+            let tier = t.tier.as_deref().unwrap_or_default();
+            self.record.note_guard(&format!(
+                "max_tokens {asked} lowered to {ceiling} (tier {tier})"
+            ));
+        }
+    }
+
     /// What `target`'s answer is checked against; `last`: no target
     /// follows it to escalate to.
     pub(super) fn tool_check(
@@ -180,6 +220,7 @@ impl RequestContext<'_> {
             rules,
             workspace: policy.workspace.clone(),
             escalate: !last && self.state.config.guard.on_violation == OnViolation::Escalate,
+            whole_answer: false,
         })
     }
 }

@@ -24,7 +24,7 @@ pub use reply::{Reply, ReplyBody, json_reply, served_by, set_header, sse_reply};
 
 use crate::core::{BodyKind, ChatRequest, Dialect, RawRequest};
 use crate::error::GatewayError;
-use crate::error::UpstreamError;
+use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::protocol::{ClientCodec, client_codec, error_reply};
 use crate::providers::{Call, Provider};
 use crate::routing::Plan;
@@ -222,14 +222,17 @@ async fn attempt_each<A: Attempt>(
             let upstream_model = target.upstream_model.clone();
             let capabilities = target.model.capabilities;
             let own = without_others_thinking(plan, raw, &target.model.name);
+            let capped = ctx.tier_capped(target, own.as_ref().unwrap_or(raw), canonical);
             let tools = policy
                 .as_ref()
                 .and_then(|p| ctx.tool_check(p, target, last));
             tally.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             async move {
+                let (capped_raw, capped_canonical) =
+                    capped.map_err(|e| UpstreamError::new(UpstreamErrorKind::InvalidRequest, e))?;
                 let call = Call {
-                    raw: own.as_ref().unwrap_or(raw),
-                    canonical,
+                    raw: capped_raw.as_ref().or(own.as_ref()).unwrap_or(raw),
+                    canonical: capped_canonical.as_ref().or(canonical),
                     upstream_model: &upstream_model,
                     capabilities,
                     client_headers: headers,

@@ -13,6 +13,7 @@ pub mod bedrock;
 pub mod ollama;
 pub mod openai;
 pub mod upstream;
+mod whole;
 
 use crate::config::{Capabilities, ProviderConfig, ProviderKind, RouteTimeouts, Timeouts, WireApi};
 use crate::core::{ChatRequest, RawRequest, UsageMeter};
@@ -142,6 +143,8 @@ pub struct Provider {
     timeouts: Timeouts,
     /// Answers from this provider are checked before the client sees them.
     guarded: bool,
+    /// Whole answers are read as streams ([`whole`]).
+    stream_whole: bool,
 }
 
 fn unsupported() -> UpstreamError {
@@ -176,6 +179,7 @@ impl Provider {
             client: UpstreamClient::new(&config.timeouts)?,
             timeouts: config.timeouts,
             guarded: !matches!(config.kind, ProviderKind::Anthropic | ProviderKind::Bedrock),
+            stream_whole: config.stream_whole_answers,
         })
     }
 
@@ -217,27 +221,53 @@ impl Provider {
         deadline: Instant,
     ) -> Result<Opened, UpstreamError> {
         let started = Instant::now();
+        if !call.raw.is_stream() && self.stream_whole {
+            return self.open_whole_via_stream(call, started, deadline).await;
+        }
         let request = self
             .adapter
             .request(call, Operation::Messages)
             .await?
             .ok_or_else(unsupported)?;
-        let wire = self.adapter.wire();
-        let first_byte = call.timeouts.first_byte.unwrap_or(self.timeouts.first_byte);
         let idle = call.timeouts.idle.unwrap_or(self.timeouts.idle);
         if call.raw.is_stream() {
-            let first_by = (started + first_byte).min(deadline);
+            let first_by = self.first_by(call, started, deadline);
             let resp = self.send_checked(request, first_by, deadline).await?;
-            let guard = || self.guarded.then(|| AnswerGuard::new(call.tools_offered()));
-            let transcoder =
-                table::transcoder(wire, call.client, call.raw, guard, call.tools.cloned());
-            let mut relay = Relay::new(body_stream(resp), transcoder, idle, deadline);
+            let mut relay = self.relay(call, resp, call.tools.cloned(), deadline);
             relay.limit_bytes(call.max_response_bytes);
             relay.first_event(first_by).await?;
             return Ok(Opened::Stream(relay));
         }
         let resp = self.send_checked(request, deadline, deadline).await?;
         let body = read_answer(resp, deadline, idle).await?;
+        self.whole_answer(call, body)
+    }
+
+    /// When the first byte of an attempt begun at `started` is due.
+    fn first_by(&self, call: &Call<'_>, started: Instant, deadline: Instant) -> Instant {
+        let first_byte = call.timeouts.first_byte.unwrap_or(self.timeouts.first_byte);
+        (started + first_byte).min(deadline)
+    }
+
+    /// A stream answer carried to the client's dialect, its tool calls
+    /// judged by `tools`.
+    fn relay(
+        &self,
+        call: &Call<'_>,
+        resp: reqwest::Response,
+        tools: Option<ToolCheck>,
+        deadline: Instant,
+    ) -> Relay {
+        let idle = call.timeouts.idle.unwrap_or(self.timeouts.idle);
+        let guard = || self.guarded.then(|| AnswerGuard::new(call.tools_offered()));
+        let transcoder =
+            table::transcoder(self.adapter.wire(), call.client, call.raw, guard, tools);
+        Relay::new(body_stream(resp), transcoder, idle, deadline)
+    }
+
+    /// A whole answer's body, checked and in the client's dialect.
+    fn whole_answer(&self, call: &Call<'_>, body: Bytes) -> Result<Opened, UpstreamError> {
+        let wire = self.adapter.wire();
         if let Some(cap) = call.max_response_bytes.filter(|c| body.len() as u64 > *c) {
             return Err(too_large(cap));
         }

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 /// Largest upstream error body read (the rest is dropped).
 const ERROR_BODY_CAP: usize = 64 * 1024;
 /// Largest non-streamed answer read.
-const ANSWER_CAP: usize = 64 * 1024 * 1024;
+pub(super) const ANSWER_CAP: usize = 64 * 1024 * 1024;
 
 /// Install rustls' ring crypto provider once per process.
 pub fn install_crypto_provider() {

@@ -68,7 +68,7 @@ pub struct Router {
     routing: RoutingConfig,
     classifier: Classifier,
     thresholds: Thresholds,
-    health: Health,
+    health: Arc<Health>,
     sessions: session::Sessions,
     /// Configured model name → its price, for the cost model.
     prices: HashMap<String, crate::core::Price>,
@@ -93,7 +93,7 @@ impl Router {
                 premium_from: routing.premium_from.unwrap_or(own.premium_from),
             },
             classifier,
-            health: Health::new(routing.health),
+            health: Arc::new(Health::new(routing.health)),
             sessions: session::Sessions::new(routing.session_idle, routing.cache_ttl),
             prices: HashMap::new(),
             routing,
@@ -167,6 +167,12 @@ impl Router {
     /// The circuit breakers.
     pub fn health(&self) -> &Health {
         &self.health
+    }
+
+    /// The breakers, to record how a stream that outlives the request's
+    /// planning ended.
+    pub fn health_handle(&self) -> Arc<Health> {
+        self.health.clone()
     }
 
     /// The routing config.

@@ -77,10 +77,16 @@ impl Assembler {
         let mut message = self.message?;
         for open in self.blocks {
             let mut block = open.block;
-            if let ContentBlock::ToolUse(t) = &mut block
-                && !open.json.is_empty()
-            {
-                t.input = serde_json::from_str(&open.json).ok()?;
+            if !open.json.is_empty() {
+                let input = serde_json::from_str(&open.json).ok()?;
+                match &mut block {
+                    ContentBlock::ToolUse(t) => t.input = input,
+                    // Server tools (`server_tool_use`, `mcp_tool_use`).
+                    ContentBlock::Other(Value::Object(o)) => {
+                        o.insert("input".into(), input);
+                    }
+                    _ => {}
+                }
             }
             message.content.push(block);
         }
@@ -91,8 +97,18 @@ impl Assembler {
 fn apply(open: &mut Open, delta: &Delta) {
     match (&mut open.block, delta) {
         (ContentBlock::Text(t), Delta::TextDelta { text }) => t.text.push_str(text),
-        (ContentBlock::ToolUse(_), Delta::InputJsonDelta { partial_json }) => {
-            open.json.push_str(partial_json)
+        (
+            ContentBlock::ToolUse(_) | ContentBlock::Other(_),
+            Delta::InputJsonDelta { partial_json },
+        ) => open.json.push_str(partial_json),
+        (ContentBlock::Text(t), Delta::Other(d)) if d["type"] == "citations_delta" => {
+            let list = t.extra.entry("citations").or_insert(Value::Null);
+            if !list.is_array() {
+                *list = Value::Array(Vec::new());
+            }
+            if let Value::Array(list) = list {
+                list.push(d["citation"].clone());
+            }
         }
         (ContentBlock::Thinking(t), Delta::ThinkingDelta { thinking }) => {
             t.thinking.push_str(thinking)
@@ -101,7 +117,7 @@ fn apply(open: &mut Open, delta: &Delta) {
             .signature
             .get_or_insert_with(String::new)
             .push_str(signature),
-        // Citations and other deltas are not assembled; they do not change the text.
+        // Other deltas do not change the answer.
         _ => {}
     }
 }
@@ -296,6 +312,39 @@ mod tests {
             }
         }
         assert_eq!(asm.finish(), None, "an error inside");
+    }
+
+    #[test]
+    fn citations_and_server_tool_inputs_are_kept() {
+        let events: Vec<StreamEvent> = [
+            serde_json::json!({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}),
+            serde_json::json!({"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}}),
+            serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"query\":"}}),
+            serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"\"rust\"}"}}),
+            serde_json::json!({"type":"content_block_stop","index":0}),
+            serde_json::json!({"type":"content_block_start","index":1,"content_block":{"type":"text","text":"","citations":null}}),
+            serde_json::json!({"type":"content_block_delta","index":1,"delta":{"type":"citations_delta","citation":{"type":"char_location","cited_text":"x"}}}),
+            serde_json::json!({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Rust is"}}),
+            serde_json::json!({"type":"content_block_stop","index":1}),
+            serde_json::json!({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":9}}),
+            serde_json::json!({"type":"message_stop"}),
+        ]
+        .into_iter()
+        .map(|v| serde_json::from_value(v).unwrap())
+        .collect();
+        let mut asm = Assembler::default();
+        events.iter().for_each(|e| asm.push(e));
+        let got = serde_json::to_value(asm.finish().unwrap()).unwrap();
+        assert_eq!(
+            got["content"][0]["input"],
+            serde_json::json!({"query": "rust"})
+        );
+        assert_eq!(got["content"][1]["text"], "Rust is");
+        assert_eq!(
+            got["content"][1]["citations"],
+            serde_json::json!([{"type":"char_location","cited_text":"x"}])
+        );
+        assert_eq!(got["usage"]["output_tokens"], 9);
     }
 
     #[test]

@@ -146,17 +146,48 @@ async fn frames_cut_anywhere_give_the_same_stream() {
     }
 }
 
+/// A whole answer is read from Bedrock as a stream
+/// (`invoke-with-response-stream`) and assembled; with
+/// `stream_whole_answers = false` it comes from `invoke`, as it is.
 #[tokio::test]
-async fn non_streamed_answers_pass_through() {
+async fn non_streamed_answers_come_whole_either_way() {
     let mock = MockBedrock::start().await;
     let gw = gateway(&mock).await;
     let resp = gw.post("/v1/messages", &body("sonnet", false)).await;
     assert_eq!(resp.status(), 200);
     let v: Value = resp.json().await.unwrap();
-    assert_eq!(v["id"], "msg_bdrk_mock");
+    assert_eq!(
+        (v["type"].as_str(), v["role"].as_str()),
+        (Some("message"), Some("assistant"))
+    );
+    assert_eq!(v["content"][0]["text"], "Hello from Bedrock.");
+    assert_eq!(v["stop_reason"], "end_turn");
+    assert!(
+        mock.seen()[0]
+            .path
+            .ends_with("/invoke-with-response-stream")
+    );
+    assert_eq!(mock.seen()[0].auth, Ok(()));
+    let r = &gw.records.wait_for(1).await[0];
+    assert!(
+        r.usage.input_tokens > 0 && r.usage.output_tokens > 0,
+        "{:?}",
+        r.usage
+    );
+
+    let mock = MockBedrock::start().await;
+    let sections = bedrock_sections(
+        &mock.url(),
+        &format!("{}\nstream_whole_answers = false", keys()),
+        "",
+    );
+    let gw = TestGateway::custom(&sections).await;
+    let resp = gw.post("/v1/messages", &body("sonnet", false)).await;
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["id"], "msg_bdrk_mock", "the provider's answer as it is");
     assert_eq!(v["content"][0]["text"], "Hello from Bedrock.");
     assert!(mock.seen()[0].path.ends_with("/invoke"));
-    assert_eq!(mock.seen()[0].auth, Ok(()));
     let r = &gw.records.wait_for(1).await[0];
     assert_eq!((r.usage.input_tokens, r.usage.output_tokens), (25, 9));
 }

@@ -155,7 +155,11 @@ async fn non_streamed_invoke_answers_with_the_message() {
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["type"], "message");
     assert_eq!(v["content"][0]["text"], "Hello from the mock.");
-    assert!(mock.seen()[0].json().get("stream").is_none());
+    assert_eq!(
+        mock.seen()[0].json()["stream"],
+        true,
+        "read upstream as a stream"
+    );
 }
 
 #[tokio::test]

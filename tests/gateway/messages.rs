@@ -27,12 +27,15 @@ async fn non_stream_answer_passes_through() {
         answer,
         text_message("claude-opus-5-5", "Hello from the mock.")
     );
+    // Forwarded as it came but asked as a stream (so a hung provider is
+    // found at the first-byte limit); this mock answers whole anyway, and
+    // that answer passes through as it is.
     let seen = mock.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(
-        seen[0].body,
-        request.as_bytes(),
-        "body forwarded byte for byte"
+        std::str::from_utf8(&seen[0].body).unwrap(),
+        request.replace("\"stream\":false", "\"stream\":true"),
+        "body forwarded byte for byte, but for the stream flag"
     );
     let records = gw.records.wait_for(1).await;
     assert_eq!(
@@ -49,7 +52,7 @@ async fn non_stream_answer_passes_through() {
 async fn fixed_model_id_is_the_only_change() {
     let mock = MockUpstream::start().await;
     let gw = TestGateway::start(&mock.url(), "").await;
-    let request = r#"{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"future_field":{"a":[1,2.50,"x"]}}"#;
+    let request = r#"{"model":"claude-sonnet-4-5","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}],"future_field":{"a":[1,2.50,"x"]}}"#;
     let resp = gw.post("/v1/messages", request).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(

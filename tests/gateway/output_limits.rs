@@ -1,5 +1,6 @@
 //! Limits on answers, end to end: a `max_tokens` ceiling (global, per key,
-//! per route; the smallest wins, thinking budgets follow), a cap on an
+//! per route, per tier for attempts there; the smallest wins, thinking
+//! budgets follow), a cap on an
 //! answer's bytes, and a route's own timeouts over the provider's.
 
 use crate::limits::ask;
@@ -98,6 +99,60 @@ async fn a_thinking_budget_follows_the_ceiling_or_the_request_is_refused() {
     assert_eq!(status, 400, "{v}");
     assert_eq!(v["error"]["type"], "invalid_request_error");
     assert_eq!(up.seen().len(), 1, "the refused one never left");
+}
+
+/// A tier's ceiling holds for attempts on that tier only: a local model
+/// is asked for at most its ceiling, the cloud fallback for what the
+/// client asked.
+#[tokio::test]
+async fn a_tiers_ceiling_applies_to_attempts_on_that_tier() {
+    let (local, cloud) = (MockUpstream::start().await, MockUpstream::start().await);
+    let gw = TestGateway::with_ledger(&format!(
+        "[providers.box]\nkind = \"openai\"\nbase_url = \"{}/v1\"\nlocal = true\n\
+         [providers.cloud]\nkind = \"anthropic\"\nbase_url = \"{}\"\napi_key = \"k\"\n\
+         [models.qwen]\nprovider = \"box\"\nid = \"qwen-coder\"\n\
+         [models.sonnet]\nprovider = \"cloud\"\nid = \"claude-sonnet-5-5\"\n\
+         [tiers]\nlocal = [\"qwen\"]\npremium = [\"sonnet\"]\n\
+         [guard.tiers.local]\nmax_tokens = 4096\n\
+         [[routes]]\nname = \"both\"\nmatch = {{ model = \"both\" }}\ntargets = [\"qwen\", \"sonnet\"]\n",
+        local.url(),
+        cloud.url()
+    ))
+    .await;
+    // First request: the local model fails, Sonnet answers in full.
+    local.push(Reply::Json {
+        status: 500,
+        headers: vec![],
+        body: json!({"error": {"message": "boom"}}).to_string(),
+    });
+    cloud.push(Reply::Json {
+        status: 200,
+        headers: vec![],
+        body: text_message("claude-sonnet-5-5", "ok").to_string(),
+    });
+    // Second: the local model answers.
+    local.push(Reply::Json {
+        status: 200,
+        headers: vec![],
+        body: crate::support::mock::openai_completion("qwen-coder", "ok").to_string(),
+    });
+    for _ in 0..2 {
+        let (status, _, v) = ask(&gw, MASTER_KEY, &body("both", 32000, json!({}))).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    assert_eq!(sent_max_tokens(&local), [json!(4096), json!(4096)]);
+    assert_eq!(
+        sent_max_tokens(&cloud),
+        [json!(32000)],
+        "not the local ceiling"
+    );
+    let records = gw.records.wait_for(2).await;
+    let notes: Vec<Option<&str>> = records.iter().map(|r| r.guard.as_deref()).collect();
+    assert_eq!(
+        notes,
+        [None, Some("max_tokens 32000 lowered to 4096 (tier local)")],
+        "noted when the capped tier answered"
+    );
 }
 
 #[tokio::test]

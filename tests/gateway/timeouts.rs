@@ -46,15 +46,76 @@ fn whole(text: &str) -> Reply {
     }
 }
 
-/// A whole (non-streamed) answer is generated before its headers arrive, so
-/// the first-byte timeout does not apply to it; the total timeout does.
+/// A whole answer is asked for upstream as a stream, so the first-byte
+/// limit applies to it like to any stream: a hung first target is left
+/// after `first_byte`, the fallback answers with a fresh budget, the client
+/// gets the whole answer assembled, and the fallback's breaker is not
+/// charged.
 #[tokio::test]
-async fn a_late_whole_answer_times_out_at_total() {
+async fn a_hung_target_is_left_at_first_byte_for_whole_answers_too() {
+    let (hang, ok) = (MockUpstream::start().await, MockUpstream::start().await);
+    let provider = |name: &str, url: &str| {
+        format!(
+            "[providers.{name}]\nkind = \"anthropic\"\nbase_url = \"{url}\"\napi_key = \"k\"\n[models.{name}]\nprovider = \"{name}\"\nid = \"claude-{name}\"\n"
+        )
+    };
+    let gw = TestGateway::custom(&format!(
+        "[retry]\nattempts = 0\n[timeouts]\nfirst_byte = \"300ms\"\n{}{}\
+         [[routes]]\nmatch = {{ model = \"claude-pair\" }}\ntargets = [\"hang\", \"ok\"]\n",
+        provider("hang", &hang.url()),
+        provider("ok", &ok.url()),
+    ))
+    .await;
+    hang.push(Reply::Delay(
+        Duration::from_secs(30),
+        Box::new(whole("too late")),
+    ));
+    ok.push(Reply::Sse {
+        events: text_events("claude-ok", "from the fallback", 12, 4),
+        gap: Duration::from_millis(1),
+        tail: StreamTail::Complete,
+    });
+    let started = std::time::Instant::now();
+    let resp = gw.post("/v1/messages", &body("claude-pair", false)).await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "not the hang's 30 s"
+    );
+    assert_eq!(header(&resp, "x-switchyard-attempts"), "2");
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["type"], "message", "{v}");
+    assert_eq!(v["content"][0]["text"], "from the fallback");
+    assert_eq!(v["usage"]["output_tokens"], 4);
+    for up in [&hang, &ok] {
+        assert_eq!(up.seen()[0].json()["stream"], true, "asked as a stream");
+    }
+    let rec = &gw.records.wait_for(1).await[0];
+    assert_eq!((rec.model.as_deref(), rec.attempts), (Some("ok"), 2));
+    assert_eq!((rec.usage.input_tokens, rec.usage.output_tokens), (12, 4));
+    assert!(!rec.stream, "the client asked for a whole answer");
+    let health = gw.get_json("/health").await;
+    let ok_state = health["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["target"] == "ok/claude-ok")
+        .map(|t| t["state"].clone());
+    assert_ne!(ok_state, Some(json!("cooling_down")), "{health}");
+}
+
+/// With `stream_whole_answers = false` a provider is asked for the whole
+/// answer, whose headers come only when it is done: the first-byte limit
+/// cannot apply, the total one does.
+#[tokio::test]
+async fn without_streaming_a_whole_answer_waits_until_total() {
     let mock = MockUpstream::start().await;
-    let gw = TestGateway::start(
-        &mock.url(),
-        &config("first_byte = \"100ms\"\ntotal = \"400ms\""),
-    )
+    let gw = TestGateway::custom(&format!(
+        "[retry]\nattempts = 0\n[timeouts]\nfirst_byte = \"100ms\"\ntotal = \"400ms\"\n\
+         [providers.slow]\nkind = \"anthropic\"\nbase_url = \"{}\"\napi_key = \"k\"\nstream_whole_answers = false\n\
+         [models.slow]\nprovider = \"slow\"\nid = \"claude-x\"\naliases = [\"claude-*\"]\n",
+        mock.url()
+    ))
     .await;
     // Later than first_byte, in time for total: answered.
     mock.push(Reply::Delay(
@@ -63,6 +124,7 @@ async fn a_late_whole_answer_times_out_at_total() {
     ));
     let resp = gw.post("/v1/messages", &body("claude-x", false)).await;
     assert_eq!(resp.status(), 200);
+    assert_eq!(mock.seen()[0].json()["stream"], false);
     // Later than total: a 504 that names it.
     mock.push(Reply::Delay(
         Duration::from_secs(5),

@@ -135,7 +135,8 @@ async fn openai_passthrough_meters_without_changing_the_stream() {
         ),
         (20, 5, 9)
     );
-    // Non-stream: byte for byte, model rewritten.
+    // Non-stream: byte for byte, model rewritten, asked as a stream with
+    // usage (this mock answers whole anyway: passed on as it is).
     let body = openai_body(false, false);
     let resp = gw.post_openai(&body).await;
     let v: Value = resp.json().await.unwrap();
@@ -144,9 +145,13 @@ async fn openai_passthrough_meters_without_changing_the_stream() {
         "Hello from the mock."
     );
     assert_eq!(
-        mock.seen()[1].body,
-        body.replace("\"gpt-4o\"", "\"qwen2.5-coder:7b\"")
-            .as_bytes()
+        std::str::from_utf8(&mock.seen()[1].body).unwrap(),
+        format!(
+            "{{\"stream_options\":{{\"include_usage\":true}},{}",
+            body.replace("\"gpt-4o\"", "\"qwen2.5-coder:7b\"")
+                .replace("\"stream\":false", "\"stream\":true")
+                .trim_start_matches('{')
+        )
     );
 }
 

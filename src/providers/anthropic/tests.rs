@@ -11,6 +11,7 @@ fn adapter(key: Option<&str>) -> AnthropicAdapter {
         kind: crate::config::ProviderKind::Anthropic,
         api: crate::config::WireApi::Anthropic,
         discover: false,
+        stream_whole_answers: true,
         local: false,
         bedrock: None,
         base_url: "http://127.0.0.1:9/prefix".into(),

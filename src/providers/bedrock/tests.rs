@@ -13,6 +13,7 @@ fn adapter() -> BedrockAdapter {
         kind: ProviderKind::Bedrock,
         api: WireApi::Bedrock,
         discover: false,
+        stream_whole_answers: true,
         local: false,
         bedrock: Some(crate::config::BedrockSettings {
             region: "us-west-2".into(),

@@ -61,6 +61,8 @@ pub enum BedrockReply {
         gap: Duration,
         drop_at_end: bool,
     },
+    /// Wait before answering with the inner reply.
+    Delay(Duration, Box<BedrockReply>),
 }
 
 impl BedrockReply {
@@ -199,8 +201,17 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     if let Err(why) = auth {
         return reply(BedrockReply::error(403, "InvalidSignatureException", &why));
     }
-    let scripted = inner.script.lock().unwrap().pop_front();
-    reply(scripted.unwrap_or_else(|| default_reply(&path)))
+    let mut scripted = inner
+        .script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or_else(|| default_reply(&path));
+    while let BedrockReply::Delay(wait, then) = scripted {
+        tokio::time::sleep(wait).await;
+        scripted = *then;
+    }
+    reply(scripted)
 }
 
 fn default_reply(path: &str) -> BedrockReply {
@@ -246,6 +257,7 @@ fn reply(reply: BedrockReply) -> Response {
             }
             r
         }
+        BedrockReply::Delay(..) => unreachable!("waited for in handle"),
         BedrockReply::Frames {
             frames,
             cut,
