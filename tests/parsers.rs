@@ -220,7 +220,7 @@ proptest! {
 
     #[test]
     fn edited_requests_stay_valid(
-        model in ".{1,40}",
+        model in ".{1,40}".prop_filter("a name", |m| !m.trim().is_empty()),
         text in ".{0,200}",
         max_tokens in 1u64..200_000,
         ceiling in 1u64..200_000,

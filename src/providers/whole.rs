@@ -4,22 +4,21 @@
 //! so a hung provider could not be told from a slow one before the total
 //! deadline, and no fallback could happen in time. As a stream, the first
 //! byte is due within `first_byte` and each next within `idle`, like any
-//! stream. The stream is carried to the client's dialect by the usual
-//! transcoder (tool calls judged on the way; a refused one can still
-//! escalate at the very end, since the client has seen nothing), decoded,
-//! assembled and written whole. A failure at any point fails the attempt,
-//! so the next target is asked. A provider that answers the stream
-//! request with a whole JSON body is read as such.
+//! stream. The stream is decoded once into canonical events (tool calls
+//! judged on the way; a refused one can still escalate at the very end,
+//! since the client has seen nothing), assembled, and written whole in the
+//! client's dialect (`stream::table::whole_transcoder`). A failure at any
+//! point fails the attempt, so the next target is asked. A provider that
+//! answers the stream request with a whole JSON body is read as such.
 
-use super::upstream::{ANSWER_CAP, read_answer};
+use super::upstream::{ANSWER_CAP, body_stream, read_answer};
 use super::{Call, Opened, Operation, Provider, unsupported};
-use crate::core::RawRequest;
+use crate::core::{RawRequest, UsageMeter};
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::guard::tools::ToolCheck;
-use crate::stream::assemble::Assembler;
-use crate::stream::relay::too_large;
-use crate::stream::{Relay, StreamEnd};
-use bytes::Bytes;
+use crate::protocol::client_codec;
+use crate::stream::{AnswerGuard, Relay, StreamEnd, table};
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
@@ -65,58 +64,37 @@ impl Provider {
             whole_answer: true,
             ..t.clone()
         });
-        let mut relay = self.relay(&as_stream, resp, tools, deadline);
-        relay.limit_bytes(Some(ANSWER_CAP as u64));
+        let guard = || self.guarded.then(|| AnswerGuard::new(call.tools_offered()));
+        let client = client_codec(call.client.dialect());
+        let transcoder =
+            table::whole_transcoder(self.adapter.wire(), client, call.raw, guard, tools);
+        let idle = call.timeouts.idle.unwrap_or(self.timeouts.idle);
+        let mut relay = Relay::new(body_stream(resp), transcoder, idle, deadline);
+        relay.limit_bytes(Some(call.max_response_bytes.unwrap_or(ANSWER_CAP as u64)));
+        // The whole answer is the first (and only) thing the relay gives:
+        // the first byte is due by `first_by`, each next within `idle`.
         relay.first_event(first_by).await?;
-        let (answer, meter) = assemble(call, relay).await?;
-        let body = call.client.encode_answer(call.raw, &answer);
-        if let Some(cap) = call.max_response_bytes.filter(|c| body.len() as u64 > *c) {
-            return Err(too_large(cap));
-        }
+        let (body, meter) = collect(relay).await?;
         Ok(Opened::Json { body, meter })
     }
 }
 
-/// Read `relay` to its end and assemble the answer it carried.
-async fn assemble(
-    call: &Call<'_>,
-    mut relay: Relay,
-) -> Result<(crate::core::ChatResponse, crate::core::UsageMeter), UpstreamError> {
+/// Read `relay` to its end: the answer's body, and the meter.
+async fn collect(mut relay: Relay) -> Result<(Bytes, UsageMeter), UpstreamError> {
     let (tx, mut ended) = tokio::sync::oneshot::channel();
     relay.on_end(Box::new(move |end, meter| {
         let _ = tx.send((end, meter.clone()));
     }));
-    let mut decoder = call.client.stream_decoder();
-    let (mut events, mut assembler) = (Vec::new(), Assembler::default());
-    let mut decoded = Ok(());
+    let mut body = BytesMut::new();
     while let Some(Ok(chunk)) = relay.next().await {
-        let chunk: Bytes = chunk;
-        if decoded.is_ok() {
-            decoded = decoder.feed(&chunk, &mut events);
-        }
-        for e in events.drain(..) {
-            assembler.push(&e);
-        }
+        body.extend_from_slice(&chunk);
     }
     let (end, meter) = ended
         .try_recv()
         .map_err(|_| malformed("the answer's stream did not end".into()))?;
-    if let StreamEnd::Failed(e) = end {
-        return Err(e);
+    match end {
+        StreamEnd::Completed if !body.is_empty() => Ok((body.freeze(), meter)),
+        StreamEnd::Failed(e) => Err(e),
+        _ => Err(malformed("the answer's stream was incomplete".into())),
     }
-    // An error event the provider sent, in place of the rest.
-    if let Some(error) = &meter.error {
-        return Err(UpstreamError::new(
-            crate::error::kind_for_anthropic_error_type(&error.kind),
-            format!("upstream stream error: {}", error.message),
-        ));
-    }
-    decoded.and_then(|()| decoder.finish(&mut events))?;
-    for e in events.drain(..) {
-        assembler.push(&e);
-    }
-    let answer = assembler
-        .finish()
-        .ok_or_else(|| malformed("the answer's stream was incomplete".into()))?;
-    Ok((answer, meter))
 }

@@ -4,6 +4,7 @@
 //! listener; [`Gateway::run`] serves until the shutdown future resolves, then
 //! lets in-flight requests finish for up to `shutdown_timeout`.
 
+mod connections;
 pub mod middleware;
 
 use crate::api;
@@ -21,7 +22,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 /// The axum application for a state.
@@ -111,9 +111,10 @@ impl Gateway {
     /// requests finish for up to `shutdown_timeout`, and return.
     ///
     /// Connections are served by hyper directly (HTTP/1 and HTTP/2) so that
-    /// clients are bounded: a connection cap (`[clients] max_connections`;
-    /// more are closed on arrival) and a header-read timeout that also ends
-    /// idle keep-alive connections.
+    /// clients are bounded: a connection cap ([`connections`]: the oldest
+    /// connection that has sent nothing makes room, else new ones are
+    /// closed on arrival) and a header-read timeout that also ends idle
+    /// keep-alive connections.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -130,7 +131,7 @@ impl Gateway {
             .header_read_timeout(limits.header_timeout);
         builder.http2().timer(TokioTimer::new());
         let graceful = GracefulShutdown::new();
-        let slots = Arc::new(Semaphore::new(limits.max_connections));
+        let mut admission = connections::Admission::new(limits.max_connections);
         let listener = self.listener;
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
@@ -146,8 +147,7 @@ impl Gateway {
                 },
                 () = &mut shutdown => break,
             };
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                metrics::counter!("switchyard_connections_refused_total").increment(1);
+            let Some(ticket) = admission.admit().await else {
                 continue; // dropping the socket closes it
             };
             // SSE events are small writes; send each one now.
@@ -165,16 +165,21 @@ impl Gateway {
             tokio::spawn(async move {
                 // Telling HTTP/1 from HTTP/2 waits for the first bytes, with
                 // no timeout of hyper's: a client that sends nothing goes.
+                // Until then it may be closed to make room for another.
                 let mut first = [0u8; 1];
-                if !matches!(
-                    tokio::time::timeout(limits.header_timeout, tcp.peek(&mut first)).await,
-                    Ok(Ok(1))
-                ) {
+                let spoke = tokio::select! {
+                    read = tokio::time::timeout(limits.header_timeout, tcp.peek(&mut first)) => {
+                        matches!(read, Ok(Ok(1)))
+                    }
+                    () = ticket.evicted() => false,
+                };
+                ticket.spoke();
+                if !spoke {
                     return;
                 }
                 let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
                 let _ = watcher.watch(connection).await;
-                drop(slot);
+                drop(ticket);
             });
         }
         drop(listener);

@@ -146,6 +146,12 @@ impl Relay {
                 Some(Err(e)) => return Err(e),
                 None => {
                     self.transcoder.finish(&mut self.out)?;
+                    if let (true, Some(error)) = (self.out.is_empty(), &self.meter().error) {
+                        return Err(UpstreamError::new(
+                            crate::error::kind_for_anthropic_error_type(&error.kind),
+                            format!("upstream stream error: {}", error.message),
+                        ));
+                    }
                     if self.out.is_empty() {
                         return Err(UpstreamError::new(
                             UpstreamErrorKind::Transport,

@@ -1,5 +1,6 @@
-//! Bounded clients: idle and dribbling connections are closed, connections
-//! past the cap are refused on arrival, and a body that dribbles in gets a
+//! Bounded clients: idle and dribbling connections are closed, at the cap
+//! a connection that has sent nothing makes room (else a new one is
+//! refused on arrival), and a body that dribbles in gets a
 //! 408 in the client's dialect — so sockets without a key cannot take the
 //! gateway down.
 
@@ -70,12 +71,35 @@ async fn idle_and_dribbling_connections_are_closed() {
     assert_eq!(gw.get_json("/health").await["status"], "ok");
 }
 
+/// At the cap, connections that have sent nothing make room for new ones
+/// (the oldest goes first): idle sockets cannot lock real clients out.
 #[tokio::test]
-async fn connections_past_the_cap_are_refused() {
+async fn silent_connections_make_room_at_the_cap() {
+    let gw = TestGateway::custom(&sections("max_connections = 3\nheader_timeout = \"10s\"")).await;
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(connect(&gw).await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A real request gets in; the oldest silent connection is closed.
+    assert_eq!(gw.get_json("/health").await["status"], "ok");
+    let (_, took) = until_closed(&mut silent[0]).await;
+    assert!(took < Duration::from_secs(1), "closed at once: {took:?}");
+}
+
+/// When every connection is busy (each has begun a request), a new one
+/// is refused on arrival.
+#[tokio::test]
+async fn connections_past_the_cap_are_refused_when_all_are_busy() {
     let gw = TestGateway::custom(&sections("max_connections = 3\nheader_timeout = \"10s\"")).await;
     let mut held = Vec::new();
     for _ in 0..3 {
-        held.push(connect(&gw).await);
+        let mut tcp = connect(&gw).await;
+        tcp.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n")
+            .await
+            .unwrap();
+        held.push(tcp);
     }
     // Give the server a moment to take the three.
     tokio::time::sleep(Duration::from_millis(100)).await;
