@@ -125,8 +125,11 @@ pub fn start(store: Store, pricer: Pricer, config: WriterConfig) -> (Arc<Ledger>
 const MAX_PENDING: usize = 100_000;
 /// Longest wait for one insert (a frozen database must not hold shutdown).
 const INSERT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Insert attempts at shutdown before the rows are given up.
+/// Insert attempts at shutdown before the rows are spooled.
 const CLOSING_ATTEMPTS: u32 = 3;
+/// How long shutdown waits on the database in all: past it, what is left
+/// goes to the spool (so SIGTERM ends within `shutdown_timeout` + 5 s).
+const CLOSING_BUDGET: Duration = Duration::from_secs(4);
 
 /// The writer's view of the database: when to try again after a failure.
 #[derive(Default)]
@@ -135,13 +138,15 @@ struct Backoff {
     until: Option<tokio::time::Instant>,
     /// Shutdown found the database unreachable: the rest is lost at once.
     gave_up: bool,
+    /// When shutdown stops waiting on the database.
+    closing_by: Option<tokio::time::Instant>,
 }
 
-async fn insert(store: &Store, batch: &[LedgerRow]) -> Result<(), String> {
-    match tokio::time::timeout(INSERT_TIMEOUT, store.insert(batch)).await {
+async fn insert(store: &Store, batch: &[LedgerRow], wait: Duration) -> Result<(), String> {
+    match tokio::time::timeout(wait, store.insert(batch)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer in {} s", INSERT_TIMEOUT.as_secs())),
+        Err(_) => Err(format!("no answer in {:.1} s", wait.as_secs_f64())),
     }
 }
 
@@ -174,16 +179,36 @@ async fn flush(
     }
     let attempts = match (closing, backoff.gave_up) {
         (true, true) => 0,
+        // Known to be failing: one last try.
+        (true, false) if backoff.failures > 0 => 1,
         (true, false) => CLOSING_ATTEMPTS,
         (false, _) => 1,
     };
+    let closing_by = match closing {
+        true => *backoff
+            .closing_by
+            .get_or_insert_with(|| tokio::time::Instant::now() + CLOSING_BUDGET),
+        false => tokio::time::Instant::now(),
+    };
     for attempt in 1..=attempts {
-        match insert(store, batch).await {
+        let wait = if closing {
+            let left = closing_by.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            INSERT_TIMEOUT.min(left)
+        } else {
+            INSERT_TIMEOUT
+        };
+        match insert(store, batch, wait).await {
             Ok(()) => {
                 stats.written += batch.len() as u64;
                 metrics::counter!("switchyard_ledger_written_total").increment(batch.len() as u64);
                 batch.clear();
-                *backoff = Backoff::default();
+                *backoff = Backoff {
+                    closing_by: backoff.closing_by,
+                    ..Backoff::default()
+                };
                 return;
             }
             Err(e) => {
@@ -327,26 +352,31 @@ async fn run(
                 Some(r) => {
                     batch.push(pricing.row(&r));
                     if batch.len() >= config.batch {
-                        flush(&store, &mut batch, &mut stats, &mut backoff, false, spool).await;
+                        // A write that hangs must not hold shutdown back.
+                        tokio::select! {
+                            () = flush(&store, &mut batch, &mut stats, &mut backoff, false, spool) => {}
+                            _ = &mut shutdown => break,
+                        }
                     }
                 }
                 None => break,
             },
-            _ = tick.tick() => flush(&store, &mut batch, &mut stats, &mut backoff, false, spool).await,
+            _ = tick.tick() => tokio::select! {
+                () = flush(&store, &mut batch, &mut stats, &mut backoff, false, spool) => {}
+                _ = &mut shutdown => break,
+            },
             _ = retention_tick.tick() => {
                 if let Some(r) = config.retention {
                     purge(&store, r).await;
                 }
             }
-            _ = &mut shutdown => {
-                while let Ok(r) = rx.try_recv() {
-                    batch.push(pricing.row(&r));
-                    if batch.len() >= config.batch {
-                        flush(&store, &mut batch, &mut stats, &mut backoff, true, spool).await;
-                    }
-                }
-                break;
-            }
+            _ = &mut shutdown => break,
+        }
+    }
+    while let Ok(r) = rx.try_recv() {
+        batch.push(pricing.row(&r));
+        if batch.len() >= config.batch {
+            flush(&store, &mut batch, &mut stats, &mut backoff, true, spool).await;
         }
     }
     flush(&store, &mut batch, &mut stats, &mut backoff, true, spool).await;
