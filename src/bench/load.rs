@@ -38,7 +38,8 @@ pub struct Target {
 }
 
 impl Target {
-    fn request(&self) -> Result<Request<Full<Bytes>>, http::Error> {
+    /// The request, ready to send.
+    pub fn request(&self) -> Result<Request<Full<Bytes>>, http::Error> {
         let mut b = Request::builder()
             .method(Method::POST)
             .uri(self.url.clone())

@@ -4,9 +4,12 @@
 //! Answers are canned bytes built once, so the mock costs a few
 //! microseconds per request and the measured difference is the gateway's.
 //! A per-request delay and a per-chunk drip (for slow streams) can be set
-//! for the whole mock (`/_mock/knobs?delay_ms=for the whole mock (`POST /_mock/knobs?delay_ms=&drip_ms=`) or perdrip_ms=`, any method) or per
-//! request with the `x-mock-delay-ms` / `x-mock-drip-ms` headers;
-//! `GET /_mock/served` counts the chat requests answered.
+//! for the whole mock (`/_mock/knobs?delay_ms=&drip_ms=`, any method) or
+//! per request with the `x-mock-delay-ms` / `x-mock-drip-ms` headers;
+//! `fault_pct=N` makes N requests in a hundred fail (a 500, a 529, a stream
+//! cut short or a body that is not JSON, or a 1.5 s wait before a good
+//! answer), for `bench --soak`. `GET /_mock/served` counts the chat
+//! requests answered.
 
 use bytes::Bytes;
 use futures_util::stream;
@@ -34,6 +37,29 @@ pub struct Knobs {
     pub drip_ms: AtomicU64,
     /// Requests answered.
     pub served: AtomicU64,
+    /// Requests in a hundred that get a fault.
+    pub fault_pct: AtomicU64,
+}
+
+/// What a faulty answer does.
+enum Fault {
+    Status(StatusCode),
+    CutShort,
+    Slow,
+}
+
+/// The fault for the `n`th request, if it gets one: spread over the
+/// hundred, the kinds taking turns.
+fn fault(n: u64, pct: u64) -> Option<Fault> {
+    if (n * 37) % 100 >= pct {
+        return None;
+    }
+    Some(match n % 4 {
+        0 => Fault::Status(StatusCode::INTERNAL_SERVER_ERROR),
+        1 => Fault::Status(StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)),
+        2 => Fault::CutShort,
+        _ => Fault::Slow,
+    })
 }
 
 /// The canned answers.
@@ -174,6 +200,7 @@ async fn answer(
                 match k {
                     "delay_ms" => knobs.delay_ms.store(v, Ordering::Relaxed),
                     "drip_ms" => knobs.drip_ms.store(v, Ordering::Relaxed),
+                    "fault_pct" => knobs.fault_pct.store(v.min(100), Ordering::Relaxed),
                     _ => {}
                 }
             }
@@ -188,17 +215,41 @@ async fn answer(
     let Ok(flag) = serde_json::from_slice::<StreamFlag>(&body) else {
         return Ok(plain(StatusCode::BAD_REQUEST, "body is not JSON"));
     };
-    knobs.served.fetch_add(1, Ordering::Relaxed);
+    let n = knobs.served.fetch_add(1, Ordering::Relaxed);
+    let fault = fault(n, knobs.fault_pct.load(Ordering::Relaxed));
+    let delay = match fault {
+        Some(Fault::Slow) => delay.max(1500),
+        _ => delay,
+    };
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
+    if let Some(Fault::Status(status)) = fault {
+        let mut r = plain(
+            status,
+            r#"{"type":"error","error":{"type":"api_error","message":"mock fault"}}"#,
+        );
+        r.headers_mut().insert(
+            "content-type",
+            http::HeaderValue::from_static("application/json"),
+        );
+        return Ok(r);
+    }
+    let cut = matches!(fault, Some(Fault::CutShort));
     let response = if flag.stream {
-        let chunks = if anthropic {
+        let mut chunks = if anthropic {
             canned.anthropic_sse.clone()
         } else {
             canned.openai_sse.clone()
         };
+        if cut {
+            chunks.truncate(chunks.len() / 2);
+        }
         sse(chunks, drip)
+    } else if cut {
+        Response::builder()
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(b"{\"id\":\"msg_cut")).boxed())
     } else {
         let json = if anthropic {
             canned.anthropic_json.clone()

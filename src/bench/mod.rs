@@ -6,13 +6,15 @@
 //! with a closed-loop load generator ([`load`]): non-streaming latency at
 //! several concurrency levels, time to first bytes of streams, exact cache
 //! hits, and thousands of slow streams held at once. [`report`] prints the
-//! table or JSON.
+//! table or JSON. `--day` replays a simulated Claude Code day ([`day`]);
+//! `--soak` runs mixed traffic with faults and watches memory ([`soak`]).
 
 pub mod day;
 pub mod load;
 pub mod mock;
 pub mod procs;
 pub mod report;
+pub mod soak;
 
 use crate::server::runtime;
 use bytes::Bytes;
@@ -77,6 +79,10 @@ pub struct BenchArgs {
     /// The simulated day.
     #[command(flatten)]
     pub day_options: day::DayArgs,
+    /// Mixed traffic with faults for this long (e.g. 10m), the gateway's
+    /// memory read every 5 s; fails when memory does not end flat.
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::units::parse_duration)]
+    pub soak: Option<Duration>,
 }
 
 /// Run the benchmark.
@@ -103,6 +109,29 @@ pub fn run(args: &BenchArgs) -> ExitCode {
             }
             Err(e) => {
                 eprintln!("bench --day: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(duration) = args.soak {
+        return match runtime.block_on(soak::soak(args, duration)) {
+            Ok(outcome) => {
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&outcome).unwrap_or_default()
+                    );
+                } else {
+                    print!("{}", soak::render(&outcome));
+                }
+                if outcome.flat {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("bench --soak: {e}");
                 ExitCode::FAILURE
             }
         };

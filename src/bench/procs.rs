@@ -84,10 +84,19 @@ impl Child {
     /// Start `switchyard serve` in front of the mock and wait until it
     /// answers `/health`.
     pub async fn gateway(client: &HttpClient, mock: SocketAddr) -> Result<Child, String> {
+        Self::gateway_with(client, mock, "").await
+    }
+
+    /// The same with `extra` added to its config (more tables).
+    pub async fn gateway_with(
+        client: &HttpClient,
+        mock: SocketAddr,
+        extra: &str,
+    ) -> Result<Child, String> {
         let dir = scratch("gateway")?;
         let listen = free_port()?;
         let config_path = dir.join("switchyard.toml");
-        std::fs::write(&config_path, config(listen, mock, &dir))
+        std::fs::write(&config_path, config(listen, mock, &dir) + extra)
             .map_err(|e| format!("{}: {e}", config_path.display()))?;
         let config_arg = config_path.display().to_string();
         Child::spawn(client, dir, &["serve", "--config", &config_arg], listen).await
