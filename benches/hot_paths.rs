@@ -19,6 +19,11 @@ use switchyard::routing::{Router, conversation};
 /// A Claude Code request grown into a long agent session: the real first
 /// request, then 40 tool round trips carrying file contents (~400 KB).
 fn large_claude_code_body() -> Bytes {
+    claude_code_body(40)
+}
+
+/// A Claude Code body after `modules` files were read (40: 377 KB; 56: 510 KB).
+fn claude_code_body(modules: usize) -> Bytes {
     let path = format!(
         "{}/tests/fixtures/anthropic/claude_code_simple.json",
         env!("CARGO_MANIFEST_DIR")
@@ -27,7 +32,7 @@ fn large_claude_code_body() -> Bytes {
         serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
     let messages = body["messages"].as_array_mut().expect("messages");
     let file = "fn handler(req: Request) -> Response {\n    let user = auth(&req)?;\n    respond(user)\n}\n".repeat(90);
-    for i in 0..40 {
+    for i in 0..modules {
         messages.push(json!({"role": "assistant", "content": [
             {"type": "text", "text": format!("Reading module {i}.")},
             {"type": "tool_use", "id": format!("toolu_{i:04}"), "name": "Read", "input": {"file_path": format!("src/m{i}.rs")}}]}));
@@ -77,10 +82,13 @@ fn benches(c: &mut Criterion) {
         client_key: None,
     };
     let detector = switchyard::guard::Detector::new(&[]).expect("detector");
-    let text = std::str::from_utf8(&body).expect("utf-8");
-    c.bench_function("guard: secrets in a large Claude Code body", |b| {
-        b.iter(|| detector.scan(black_box(text)))
-    });
+    let body_500 = claude_code_body(56);
+    let text = std::str::from_utf8(&body_500).expect("utf-8");
+    let name = format!(
+        "guard: secrets in a {} KB Claude Code body",
+        body_500.len() / 1024
+    );
+    c.bench_function(&name, |b| b.iter(|| detector.scan(black_box(text))));
     c.bench_function("cache key: exact key of a large Claude Code body", |b| {
         b.iter(|| switchyard::cache::key::exact_key(&scope, black_box(&body)))
     });
@@ -100,10 +108,15 @@ fn benches(c: &mut Criterion) {
     // The request guard reads a body once; the next turn of the session
     // only reads what is new.
     let guard_config = switchyard::config::GuardConfig::default();
-    c.bench_function("guard: first read of a large Claude Code body", |b| {
+    let raw_500 = RawRequest::parse(body_500.clone(), BodyKind::Messages).expect("parses");
+    let name = format!(
+        "guard: first read of a {} KB Claude Code body",
+        body_500.len() / 1024
+    );
+    c.bench_function(&name, |b| {
         b.iter_batched(
             || switchyard::guard::RequestGuard::new(&guard_config).expect("guard"),
-            |g| g.inspect(black_box(&raw)),
+            |g| g.inspect(black_box(&raw_500)),
             criterion::BatchSize::LargeInput,
         )
     });
