@@ -300,6 +300,33 @@ fn the_guard_reads_unbalanced_shell() {
     }
 }
 
+/// Words the parsers look for, as keys and values.
+const KEYS: &[&str] = &[
+    "model",
+    "messages",
+    "max_tokens",
+    "stream",
+    "role",
+    "content",
+    "type",
+    "text",
+    "message",
+    "index",
+    "delta",
+    "usage",
+    "choices",
+    "done",
+    "error",
+    "tool_calls",
+    "stream_options",
+    "thinking",
+    "system",
+    "tools",
+    "message_start",
+    "content_block_delta",
+    "tool_use",
+];
+
 /// JSON values of any shape, a few levels deep.
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
@@ -310,58 +337,14 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
             .prop_filter("finite", |f| f.is_finite())
             .prop_map(serde_json::Value::from),
         ".{0,20}".prop_map(serde_json::Value::from),
-        prop::sample::select(vec![
-            "model",
-            "messages",
-            "max_tokens",
-            "stream",
-            "role",
-            "content",
-            "type",
-            "text",
-            "message_start",
-            "content_block_delta",
-            "tool_use",
-            "choices",
-            "delta",
-            "done",
-        ])
-        .prop_map(serde_json::Value::from),
+        prop::sample::select(KEYS).prop_map(serde_json::Value::from),
     ];
     leaf.prop_recursive(4, 64, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
-            prop::collection::vec(
-                (
-                    prop::sample::select(vec![
-                        "model",
-                        "messages",
-                        "max_tokens",
-                        "stream",
-                        "role",
-                        "content",
-                        "type",
-                        "text",
-                        "message",
-                        "index",
-                        "delta",
-                        "usage",
-                        "choices",
-                        "done",
-                        "error",
-                        "tool_calls",
-                        "stream_options",
-                        "thinking",
-                        "system",
-                        "tools",
-                    ]),
-                    inner
-                ),
-                0..6
-            )
-            .prop_map(|kv| serde_json::Value::Object(
-                kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
-            )),
+            prop::collection::vec((prop::sample::select(KEYS), inner), 0..6).prop_map(|kv| {
+                serde_json::Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+            }),
         ]
     })
 }

@@ -95,46 +95,14 @@ pub fn run(args: &BenchArgs) -> ExitCode {
         }
     };
     if args.day {
-        return match runtime.block_on(day::run::day(&args.day_options)) {
-            Ok(outcome) => {
-                if args.json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&outcome).unwrap_or_default()
-                    );
-                } else {
-                    print!("{}", day::render(&outcome, &args.day_options));
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("bench --day: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        let outcome = runtime.block_on(day::run::day(&args.day_options));
+        return show(args, "day", outcome, |o| {
+            (day::render(o, &args.day_options), true)
+        });
     }
     if let Some(duration) = args.soak {
-        return match runtime.block_on(soak::soak(args, duration)) {
-            Ok(outcome) => {
-                if args.json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&outcome).unwrap_or_default()
-                    );
-                } else {
-                    print!("{}", soak::render(&outcome));
-                }
-                if outcome.flat {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::FAILURE
-                }
-            }
-            Err(e) => {
-                eprintln!("bench --soak: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        let outcome = runtime.block_on(soak::soak(args, duration));
+        return show(args, "soak", outcome, |o| (soak::render(o), o.flat));
     }
     match runtime.block_on(bench(args)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -142,6 +110,37 @@ pub fn run(args: &BenchArgs) -> ExitCode {
             eprintln!("bench: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Print a mode's outcome as JSON or as text (`text` also says whether
+/// the run passed); the exit code follows.
+fn show<T: serde::Serialize>(
+    args: &BenchArgs,
+    mode: &str,
+    outcome: Result<T, String>,
+    text: impl FnOnce(&T) -> (String, bool),
+) -> ExitCode {
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("bench --{mode}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (rendered, passed) = text(&outcome);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outcome).unwrap_or_default()
+        );
+    } else {
+        print!("{rendered}");
+    }
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

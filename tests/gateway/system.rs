@@ -219,24 +219,7 @@ async fn the_dashboard_sends_security_headers() {
 async fn signing_out_revokes_the_session_cookie() {
     let mock = MockUpstream::start().await;
     let gw = TestGateway::start(&mock.url(), "").await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let signed = client
-        .post(format!("{}/ui/login", gw.url))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("key={MASTER_KEY}"))
-        .send()
-        .await
-        .unwrap();
-    let cookie = signed.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let (client, cookie) = dashboard_cookie(&gw).await;
     let page = |cookie: String| {
         let (client, url) = (client.clone(), gw.url.clone());
         async move {

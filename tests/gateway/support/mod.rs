@@ -304,8 +304,9 @@ pub fn fixture(name: &str) -> String {
     .unwrap()
 }
 
-/// A dashboard page as a signed-in browser sees it: status and HTML.
-pub async fn dashboard_page(gw: &TestGateway, path: &str) -> (u16, String) {
+/// A dashboard session cookie (`name=value`), from signing in with the
+/// master key, and a client that does not follow redirects.
+pub async fn dashboard_cookie(gw: &TestGateway) -> (reqwest::Client, String) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -319,6 +320,12 @@ pub async fn dashboard_page(gw: &TestGateway, path: &str) -> (u16, String) {
         .unwrap();
     let cookie = signed.headers()["set-cookie"].to_str().unwrap();
     let cookie = cookie.split(';').next().unwrap().to_string();
+    (client, cookie)
+}
+
+/// A dashboard page as a signed-in browser sees it: status and HTML.
+pub async fn dashboard_page(gw: &TestGateway, path: &str) -> (u16, String) {
+    let (client, cookie) = dashboard_cookie(gw).await;
     let resp = client
         .get(format!("{}{path}", gw.url))
         .header("cookie", cookie)
