@@ -151,18 +151,25 @@ pub async fn read_error_body(resp: reqwest::Response, deadline: Instant) -> Byte
         .unwrap_or_default()
 }
 
-/// Read a whole answer; a body that stops for `idle` once it has begun
-/// (its headers came) is an idle timeout, so the next target can answer.
+/// Read a whole answer. Its body is ready when its headers are sent, so
+/// all of it is due within one `idle` gap of them (a body that stops, or
+/// drips, is an idle timeout and the next target can answer), and by the
+/// deadline.
 pub async fn read_answer(
     resp: reqwest::Response,
     deadline: Instant,
     idle: std::time::Duration,
 ) -> Result<Bytes, UpstreamError> {
-    match read_capped(resp, ANSWER_CAP, deadline, Some(idle)).await? {
-        (_, true) => Err(UpstreamError::new(
+    let by = (Instant::now() + idle).min(deadline);
+    match read_capped(resp, ANSWER_CAP, by, Some(idle)).await {
+        Err(e) if by < deadline && e.kind == UpstreamErrorKind::Timeout(TimeoutKind::Total) => {
+            Err(UpstreamError::timeout(TimeoutKind::Idle))
+        }
+        Err(e) => Err(e),
+        Ok((_, true)) => Err(UpstreamError::new(
             UpstreamErrorKind::Malformed,
             format!("upstream answer larger than {ANSWER_CAP} bytes"),
         )),
-        (body, false) => Ok(body),
+        Ok((body, false)) => Ok(body),
     }
 }

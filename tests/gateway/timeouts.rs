@@ -314,3 +314,38 @@ async fn a_stalled_non_stream_body_is_an_idle_timeout() {
     let rec = &gw.records.wait_for(1).await[0];
     assert_eq!(rec.error_kind.as_deref(), Some("timeout_idle"));
 }
+
+/// A whole body is ready when its headers are sent: one that drips (a
+/// few bytes every 100 ms, never stopping for `idle`) is left when it has
+/// not all come within one idle gap, and the next target answers.
+#[tokio::test]
+async fn a_dripping_whole_body_is_left_at_idle() {
+    let (drip, ok) = (MockUpstream::start().await, MockUpstream::start().await);
+    let gw = TestGateway::custom(&format!(
+        "[retry]\nattempts = 0\n[timeouts]\nidle = \"300ms\"\n\
+         [providers.drip]\nkind = \"anthropic\"\nbase_url = \"{}\"\napi_key = \"k\"\nstream_whole_answers = false\n\
+         [providers.ok]\nkind = \"anthropic\"\nbase_url = \"{}\"\napi_key = \"k\"\n\
+         [models.drip]\nprovider = \"drip\"\nid = \"claude-drip\"\n\
+         [models.ok]\nprovider = \"ok\"\nid = \"claude-ok\"\n\
+         [[routes]]\nmatch = {{ model = \"claude-pair\" }}\ntargets = [\"drip\", \"ok\"]\n",
+        drip.url(),
+        ok.url()
+    ))
+    .await;
+    drip.push(Reply::Drip {
+        body: crate::support::mock::text_message("claude-drip", &"slow ".repeat(100)).to_string(),
+        gap: Duration::from_millis(100),
+    });
+    let started = std::time::Instant::now();
+    let resp = gw.post("/v1/messages", &body("claude-pair", false)).await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["content"][0]["text"], "Hello from the mock.");
+    let rec = &gw.records.wait_for(1).await[0];
+    assert_eq!((rec.model.as_deref(), rec.attempts), (Some("ok"), 2));
+}

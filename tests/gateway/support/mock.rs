@@ -61,6 +61,8 @@ pub enum Reply {
         gap: Duration,
         tail: StreamTail,
     },
+    /// A JSON body sent a few bytes at a time, `gap` apart.
+    Drip { body: String, gap: Duration },
     /// Wait before answering with the inner reply.
     Delay(Duration, Box<Reply>),
     /// Never answer.
@@ -411,6 +413,18 @@ fn answer(
                 std::future::pending::<()>().await;
                 unreachable!()
             }
+            Reply::Drip { body, gap } => {
+                let events = body
+                    .as_bytes()
+                    .chunks(4)
+                    .map(|c| ("raw".to_string(), String::from_utf8_lossy(c).into_owned()))
+                    .collect();
+                let tail = StreamTail::Complete;
+                let mut r = answer(Reply::Sse { events, gap, tail }, inner).await;
+                r.headers_mut()
+                    .insert("content-type", "application/json".parse().unwrap());
+                r
+            }
             Reply::Lines { lines, gap, tail } => {
                 let events = lines.into_iter().map(|l| ("\n".to_string(), l)).collect();
                 let mut r = answer(Reply::Sse { events, gap, tail }, inner).await;
@@ -432,7 +446,9 @@ fn answer(
                         }
                         match events.next() {
                             Some((name, data)) => {
-                                let chunk = if name == "\n" {
+                                let chunk = if name == "raw" {
+                                    Bytes::from(data)
+                                } else if name == "\n" {
                                     Bytes::from(format!("{data}\n"))
                                 } else if name.is_empty() {
                                     Bytes::from(format!("data: {data}\n\n"))
