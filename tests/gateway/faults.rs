@@ -2,7 +2,8 @@
 //! OpenAI-compatible, Ollama's native API, Bedrock) × every fault (hangs
 //! before its headers, stalls or resets half-way, a garbage body, 500, an
 //! overload, an error event inside the stream, an answer past the size
-//! cap) × a streamed and a whole answer, on a route `[faulty, ok]`. Each
+//! cap, and a slow drip that must not be taken for one) × a streamed and a
+//! whole answer, on a route `[faulty, ok]`. Each
 //! cell checks what the client got, whether the fallback answered, both
 //! circuit breakers and the one ledger record, and the whole table is
 //! printed (`cargo test --test gateway faults -- --nocapture`).
@@ -44,10 +45,12 @@ enum Fault {
     ErrorEvent,
     /// An answer past `[guard] max_response_bytes`.
     Oversized,
+    /// A good answer, an event every 50 ms: slow, not broken.
+    Drip,
 }
 
 const KINDS: [Kind; 4] = [Kind::Anthropic, Kind::OpenAi, Kind::Ollama, Kind::Bedrock];
-const FAULTS: [Fault; 8] = [
+const FAULTS: [Fault; 9] = [
     Fault::Hang,
     Fault::Stall,
     Fault::Reset,
@@ -56,8 +59,11 @@ const FAULTS: [Fault; 8] = [
     Fault::Overloaded,
     Fault::ErrorEvent,
     Fault::Oversized,
+    Fault::Drip,
 ];
 const CAP: usize = 4096;
+/// What a dripping provider says.
+const DRIP_TEXT: &str = "slow but steady";
 
 impl Fault {
     /// Whether the client may already have content when it happens (then
@@ -150,6 +156,12 @@ fn script(kind: Kind, fault: Fault, mock: &Faulty) {
                     drop_at_end: false,
                 }
             }
+            Fault::Drip => BedrockReply::Frames {
+                frames: text_frames("m", DRIP_TEXT),
+                cut: 0,
+                gap: Duration::from_millis(50),
+                drop_at_end: false,
+            },
             Fault::Oversized => BedrockReply::Frames {
                 frames: text_frames("m", &long_text()),
                 cut: 0,
@@ -205,6 +217,19 @@ fn http_script(kind: Kind, fault: Fault) -> Reply {
             });
             stream(events, StreamTail::Complete)
         }
+        Fault::Drip => match stream(text(DRIP_TEXT), StreamTail::Complete) {
+            Reply::Lines { lines, tail, .. } => Reply::Lines {
+                lines,
+                gap: Duration::from_millis(50),
+                tail,
+            },
+            Reply::Sse { events, tail, .. } => Reply::Sse {
+                events,
+                gap: Duration::from_millis(50),
+                tail,
+            },
+            other => other,
+        },
         Fault::Oversized => match stream(text(&long_text()), StreamTail::Complete) {
             Reply::Lines { lines, tail, .. } => Reply::Lines {
                 lines,
@@ -278,12 +303,16 @@ async fn run(kind: Kind, fault: Fault, stream: bool) -> Cell {
         match events.iter().find(|(n, _)| n == "error") {
             Some((_, e)) => format!("error event {}", e["error"]["type"].as_str().unwrap_or("?")),
             None if streamed_text(&events) == "Hello from the mock." => "ok".into(),
+            None if streamed_text(&events).replace(' ', "") == DRIP_TEXT.replace(' ', "") => {
+                "faulty's own".into()
+            }
             None => format!("? {}", text.chars().take(120).collect::<String>()),
         }
     } else {
         let v: Value = serde_json::from_str(&text).unwrap_or_default();
         match v["content"][0]["text"].as_str() {
             Some("Hello from the mock.") => "ok".into(),
+            Some(t) if t.replace(' ', "") == DRIP_TEXT.replace(' ', "") => "faulty's own".into(),
             _ => format!("error {}", v["error"]["type"].as_str().unwrap_or("?")),
         }
     };
@@ -337,7 +366,13 @@ async fn every_fault_of_every_provider_kind() {
                 // What must hold in every cell.
                 let fell_back = stream && fault.after_content();
                 let mut why = Vec::new();
-                if !fell_back && (c.answer != "ok" || c.fallbacks != 1) {
+                if fault == Fault::Drip {
+                    // Slow is not broken: the provider's own answer, no
+                    // fallback, no breaker charged.
+                    if c.answer != "faulty's own" || c.fallbacks != 0 || c.faulty_breaker != "up" {
+                        why.push("a slow but steady answer is served as it is");
+                    }
+                } else if !fell_back && (c.answer != "ok" || c.fallbacks != 1) {
                     why.push("the fallback should have answered");
                 }
                 if fell_back && !c.answer.starts_with("error event") {
@@ -351,7 +386,7 @@ async fn every_fault_of_every_provider_kind() {
                 }
                 // A body that is not the protocol, or too long an answer,
                 // says more about the request than about the provider.
-                let counts = !matches!(fault, Fault::Garbage | Fault::Oversized);
+                let counts = !matches!(fault, Fault::Garbage | Fault::Oversized | Fault::Drip);
                 if counts && c.faulty_breaker == "up" {
                     why.push("a provider fault counts against its breaker");
                 }
