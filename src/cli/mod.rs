@@ -1,11 +1,12 @@
 //! Command line: `serve`, `check-config`, `route`, `report`, `export`,
-//! `prices`, `reconcile`, `cache`, `keys`, `bench`.
+//! `prices`, `reconcile`, `cache`, `keys`, `guard`, `bench`, `env`, `claude`.
 //!
 //! Both load the config the same way: `--config FILE`, else
 //! `SWITCHYARD_CONFIG`, else `./switchyard.toml` when it exists, else the
 //! embedded default built from the environment.
 
 mod cache;
+mod claude;
 mod guard;
 mod keys;
 pub mod prices;
@@ -72,6 +73,11 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Guardrails: scan files for what the guard would find in a request.
     Guard(guard::GuardArgs),
+    /// Print the shell lines that send Claude Code through the gateway
+    /// (bash, zsh, fish): `eval "$(switchyard env)"`.
+    Env(claude::EnvArgs),
+    /// Run Claude Code through the gateway: `switchyard claude [ARGS…]`.
+    Claude(claude::ClaudeArgs),
     /// Load and validate the config, print what it serves, and exit.
     CheckConfig {
         /// Config source.
@@ -180,6 +186,8 @@ pub fn main() -> ExitCode {
         Command::Prices(args) => prices::run(&args),
         Command::Reconcile(args) => reconcile::run(&args),
         Command::Bench(args) => crate::bench::run(&args),
+        Command::Env(args) => claude::env(&args),
+        Command::Claude(args) => claude::claude(&args),
         Command::CheckConfig { config } => match load_config(&config) {
             Ok(c) => {
                 for line in describe(&c) {
