@@ -38,6 +38,20 @@ pub struct ReportArgs {
     /// Only this team's requests.
     #[arg(long)]
     pub team: Option<String>,
+    /// A team template instead of the full report: `log` (daily) or
+    /// `summary` (weekly).
+    #[arg(long, value_enum)]
+    pub template: Option<Template>,
+}
+
+/// The team templates (`crate::usage::templates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Template {
+    /// The daily log: date, cost, requests, distribution, issues, notes.
+    Log,
+    /// The weekly summary: cost vs baseline, savings, success, findings,
+    /// recommendation.
+    Summary,
 }
 
 /// Arguments of `export`.
@@ -64,6 +78,19 @@ fn fail(e: impl std::fmt::Display) -> ExitCode {
 
 /// Run `report`.
 pub fn report(args: &ReportArgs) -> ExitCode {
+    match (args.template, args.kind) {
+        (None, _)
+        | (Some(Template::Log), Kind::Daily)
+        | (Some(Template::Summary), Kind::Weekly) => {}
+        (Some(Template::Log), _) => {
+            return fail("--template log is a daily report: `report daily --template log`");
+        }
+        (Some(Template::Summary), _) => {
+            return fail(
+                "--template summary is a weekly report: `report weekly --template summary`",
+            );
+        }
+    }
     let config = match load_config(&args.config) {
         Ok(c) => c,
         Err(e) => return fail(e),
@@ -97,11 +124,15 @@ pub fn report(args: &ReportArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let text = match args.format {
-        Format::Md => markdown(&report),
-        Format::Csv => csv(&report),
-        Format::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
-        Format::Jsonl => serde_json::to_string(&report).unwrap_or_default() + "\n",
+    let text = match (args.template, args.format) {
+        (Some(Template::Log), _) => crate::usage::templates::daily_log(&report),
+        (Some(Template::Summary), _) => crate::usage::templates::weekly_summary(&report),
+        (None, format) => match format {
+            Format::Md => markdown(&report),
+            Format::Csv => csv(&report),
+            Format::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+            Format::Jsonl => serde_json::to_string(&report).unwrap_or_default() + "\n",
+        },
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     ExitCode::SUCCESS

@@ -15,6 +15,7 @@ mod record;
 pub mod render;
 pub mod reports;
 pub mod setup;
+pub mod templates;
 pub mod writer;
 
 pub use record::{

@@ -428,3 +428,72 @@ async fn kill_9_loses_at_most_the_last_batch() {
     assert!(kept <= 340, "{kept} rows for 340 requests");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The team's templates, filled from the ledger: the daily log lists each
+/// model with what it cost (a local one as free) and the weekly summary
+/// ends with the team's recommendation.
+#[tokio::test]
+async fn the_daily_log_and_weekly_summary_templates() {
+    let (local, cloud) = (MockUpstream::start().await, MockUpstream::start().await);
+    let mut gw = TestGateway::with_ledger(&format!(
+        "[providers.box]\nkind = \"openai\"\nbase_url = \"{}/v1\"\nlocal = true\n\
+         [providers.cloud]\nkind = \"anthropic\"\nbase_url = \"{}\"\napi_key = \"k\"\n\
+         [models.qwen]\nprovider = \"box\"\nid = \"qwen-coder\"\n\
+         [models.sonnet]\nprovider = \"cloud\"\nid = \"claude-sonnet-4-5\"\n\
+         [tiers]\nlocal = [\"qwen\"]\npremium = [\"sonnet\"]\nbaseline = \"sonnet\"\n",
+        local.url(),
+        cloud.url()
+    ))
+    .await;
+    for model in ["qwen", "qwen", "qwen", "sonnet"] {
+        let resp = gw.post("/v1/messages", &body(model, false)).await;
+        assert_eq!(resp.status(), 200);
+    }
+    gw.flush_ledger().await;
+    let store = gw.store.clone().unwrap();
+    let today = switchyard::usage::reports::today();
+    let daily = switchyard::usage::reports::build(
+        &store,
+        "daily",
+        switchyard::usage::reports::Range::day(today),
+        &[],
+        5,
+    )
+    .await
+    .unwrap();
+    let log = switchyard::usage::templates::daily_log(&daily);
+    assert!(log.contains(&format!("- **Date:** {today}")), "{log}");
+    assert!(
+        log.contains("- **Requests:** 4 (4 succeeded, 0 failed"),
+        "{log}"
+    );
+    assert!(
+        log.contains("- **Distribution:** qwen: 3 (free), sonnet: 1 ($"),
+        "{log}"
+    );
+    assert!(log.contains("- **Issues:** none"), "{log}");
+    let weekly = switchyard::usage::reports::build(
+        &store,
+        "weekly",
+        switchyard::usage::reports::Range::ending(today, 7),
+        &[],
+        5,
+    )
+    .await
+    .unwrap();
+    let summary = switchyard::usage::templates::weekly_summary(&weekly);
+    let saved = weekly.summary.savings_pct.unwrap();
+    assert!(saved > Decimal::from(60), "{summary}");
+    assert!(
+        summary.contains(&format!("- **Savings:** {}%", saved.round_dp(1))),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("- **Success rate:** 100% (4 successful / 0 failed / 0% fallbacks)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("- **Recommendation:** adopt:"),
+        "{summary}"
+    );
+}
