@@ -78,7 +78,7 @@ async fn abandon(client: &HttpClient, t: &Target) -> bool {
 pub async fn soak(args: &BenchArgs, duration: Duration) -> Result<Soak, String> {
     let client = load::client();
     let mock = procs::Child::mock(&client, args.mock_listen).await?;
-    let extra = "\n[timeouts]\nfirst_byte = \"1s\"\nidle = \"1s\"\n\n[retry]\nattempts = 1\nbackoff = \"50ms\"\n";
+    let extra = "\n[timeouts]\nfirst_byte = \"1s\"\nidle = \"1s\"\n\n[retry]\nretries = 1\nbackoff = \"50ms\"\n";
     let gw = procs::Child::gateway_with(&client, mock.addr, extra).await?;
     mock_get(
         &client,

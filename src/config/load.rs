@@ -119,7 +119,7 @@ pub(super) static TOP_KEYS: &[&str] = &[
 pub(super) static CLIENT_KEYS: &[&str] = &["header_timeout", "body_timeout", "max_connections"];
 pub(super) static COST_KEYS: &[&str] = &["fixed_monthly"];
 pub(super) static TIMEOUT_KEYS: &[&str] = &["connect", "first_byte", "idle", "total"];
-pub(super) static RETRY_KEYS: &[&str] = &["attempts", "backoff", "max_backoff"];
+pub(super) static RETRY_KEYS: &[&str] = &["retries", "attempts", "backoff", "max_backoff"];
 fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) -> Config {
     let top = Section::new(root, "", TOP_KEYS, errors);
     let listen_text = top
@@ -399,7 +399,18 @@ fn read_retry(table: Option<&Table>, errors: &mut Errors) -> RetryPolicy {
     let base = RetryPolicy::default();
     let Some(table) = table else { return base };
     let s = Section::new(table, "retry", RETRY_KEYS, errors);
-    let attempts = s.u64("attempts", errors).map(|a| a.min(10) as u32);
+    // `retries`: tries after the first. `attempts` is its old name (it
+    // meant the same, which its name did not say).
+    let retries = s.u64("retries", errors);
+    let old = s.u64("attempts", errors);
+    if retries.is_some() && old.is_some() {
+        errors.add(
+            &s.path("attempts"),
+            "the old name of retries: give one of them",
+            Some("retries = N (tries after the first)".into()),
+        );
+    }
+    let attempts = retries.or(old).map(|a| a.min(10) as u32);
     RetryPolicy {
         attempts: attempts.unwrap_or(base.attempts),
         backoff: s.duration("backoff", errors).unwrap_or(base.backoff),

@@ -255,8 +255,12 @@ base_url = "http://127.0.0.1:8000/v1"
 
 #[test]
 fn retry_and_backoff() {
-    let c = load("[retry]\nattempts = 3\nbackoff = \"100ms\"\nmax_backoff = \"300ms\"").unwrap();
+    let c = load("[retry]\nretries = 3\nbackoff = \"100ms\"\nmax_backoff = \"300ms\"").unwrap();
     assert_eq!(c.retry.attempts, 3);
+    // The old name means the same; both at once is a mistake.
+    assert_eq!(load("[retry]\nattempts = 2").unwrap().retry.attempts, 2);
+    let e = load("[retry]\nretries = 1\nattempts = 2").unwrap_err();
+    assert!(e.to_string().contains("retry.attempts"), "{e}");
     assert_eq!(c.retry.delay(1), Duration::from_millis(100));
     assert_eq!(c.retry.delay(2), Duration::from_millis(200));
     assert_eq!(c.retry.delay(3), Duration::from_millis(300));
@@ -335,7 +339,7 @@ first_byte = "2s"
 idle = "3s"
 total = "4s"
 [retry]
-attempts = 1
+retries = 1
 backoff = "10ms"
 max_backoff = "20ms"
 {providers}
