@@ -54,6 +54,14 @@ impl RawRequest {
         Ok(Some(self.spliced(edits)))
     }
 
+    /// The same request with its output limit at most `ceiling`, read
+    /// again: `Ok(None)` when it already is.
+    pub fn capped_at(&self, ceiling: u64) -> Result<Option<RawRequest>, String> {
+        self.with_max_output(ceiling)?
+            .map(|body| RawRequest::parse(body, self.kind))
+            .transpose()
+    }
+
     /// The body of the same request asked as a stream (`"stream": true`;
     /// for OpenAI, usage in the stream too); `None` when it is one already.
     pub fn as_stream(&self) -> Option<Bytes> {

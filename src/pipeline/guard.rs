@@ -151,8 +151,8 @@ impl RequestContext<'_> {
         let Some(ceiling) = ceilings.into_iter().flatten().min() else {
             return Ok(raw);
         };
-        let Some(body) = raw
-            .with_max_output(ceiling)
+        let Some(capped) = raw
+            .capped_at(ceiling)
             .map_err(GatewayError::InvalidRequest)?
         else {
             return Ok(raw);
@@ -160,7 +160,7 @@ impl RequestContext<'_> {
         let asked = raw.max_output_tokens().unwrap_or_default();
         self.record
             .note_guard(&format!("max_tokens {asked} lowered to {ceiling}"));
-        RawRequest::parse(body, raw.kind()).map_err(GatewayError::InvalidRequest)
+        Ok(capped)
     }
 
     /// The ceiling `target`'s tier puts on an answer, when it is below
@@ -182,8 +182,7 @@ impl RequestContext<'_> {
         let Some(ceiling) = self.tier_ceiling(target, raw) else {
             return Ok((None, None));
         };
-        let body = raw.with_max_output(ceiling)?;
-        let raw = body.map(|b| RawRequest::parse(b, raw.kind())).transpose()?;
+        let raw = raw.capped_at(ceiling)?;
         let canonical = canonical.map(|c| {
             let mut c = c.clone();
             c.max_tokens = c.max_tokens.map(|n| n.min(ceiling));

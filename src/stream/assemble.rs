@@ -102,12 +102,10 @@ fn apply(open: &mut Open, delta: &Delta) {
             Delta::InputJsonDelta { partial_json },
         ) => open.json.push_str(partial_json),
         (ContentBlock::Text(t), Delta::Other(d)) if d["type"] == "citations_delta" => {
-            let list = t.extra.entry("citations").or_insert(Value::Null);
-            if !list.is_array() {
-                *list = Value::Array(Vec::new());
-            }
-            if let Value::Array(list) = list {
-                list.push(d["citation"].clone());
+            let citation = d["citation"].clone();
+            match t.extra.entry("citations").or_insert(Value::Null) {
+                Value::Array(list) => list.push(citation),
+                other => *other = Value::Array(vec![citation]),
             }
         }
         (ContentBlock::Thinking(t), Delta::ThinkingDelta { thinking }) => {

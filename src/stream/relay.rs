@@ -146,33 +146,35 @@ impl Relay {
                 Some(Err(e)) => return Err(e),
                 None => {
                     self.transcoder.finish(&mut self.out)?;
-                    if let (true, Some(error)) = (self.out.is_empty(), &self.meter().error) {
-                        return Err(UpstreamError::new(
-                            crate::error::kind_for_anthropic_error_type(&error.kind),
-                            format!("upstream stream error: {}", error.message),
-                        ));
-                    }
                     if self.out.is_empty() {
-                        return Err(UpstreamError::new(
-                            UpstreamErrorKind::Transport,
-                            "upstream closed the stream before its first event",
-                        ));
+                        return Err(self.error_before_content().unwrap_or_else(|| {
+                            UpstreamError::new(
+                                UpstreamErrorKind::Transport,
+                                "upstream closed the stream before its first event",
+                            )
+                        }));
                     }
                 }
             }
         }
-        let meter = self.transcoder.meter();
-        if let (Some(error), 0) = (&meter.error, meter.content_events) {
-            return Err(UpstreamError::new(
-                crate::error::kind_for_anthropic_error_type(&error.kind),
-                format!(
-                    "upstream stream error before any content: {}",
-                    error.message
-                ),
-            ));
+        if let Some(e) = self.error_before_content() {
+            return Err(e);
         }
         self.idle_timer.as_mut().reset(Instant::now() + self.idle);
         Ok(())
+    }
+
+    /// The error event the provider sent before any content, if it did.
+    fn error_before_content(&self) -> Option<UpstreamError> {
+        let meter = self.transcoder.meter();
+        let error = meter.error.as_ref().filter(|_| meter.content_events == 0)?;
+        Some(UpstreamError::new(
+            crate::error::kind_for_anthropic_error_type(&error.kind),
+            format!(
+                "upstream stream error before any content: {}",
+                error.message
+            ),
+        ))
     }
 
     /// Set what to call when the stream ends (once the client owns it).

@@ -184,22 +184,19 @@ async fn flush(
         (true, false) => CLOSING_ATTEMPTS,
         (false, _) => 1,
     };
-    let closing_by = match closing {
-        true => *backoff
+    let closing_by = closing.then(|| {
+        *backoff
             .closing_by
-            .get_or_insert_with(|| tokio::time::Instant::now() + CLOSING_BUDGET),
-        false => tokio::time::Instant::now(),
-    };
+            .get_or_insert_with(|| tokio::time::Instant::now() + CLOSING_BUDGET)
+    });
     for attempt in 1..=attempts {
-        let wait = if closing {
-            let left = closing_by.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            INSERT_TIMEOUT.min(left)
-        } else {
-            INSERT_TIMEOUT
-        };
+        let left = closing_by.map_or(INSERT_TIMEOUT, |by| {
+            by.saturating_duration_since(tokio::time::Instant::now())
+        });
+        if left.is_zero() {
+            break;
+        }
+        let wait = INSERT_TIMEOUT.min(left);
         match insert(store, batch, wait).await {
             Ok(()) => {
                 stats.written += batch.len() as u64;
