@@ -50,6 +50,7 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
     };
     ctx.record.update(|r| {
         r.route = Some(plan.route.clone());
+        r.reason = Some(plan.reason_line());
         if let Some(s) = &plan.shadow {
             r.shadow_model = Some(s.model.clone());
             r.shadow_upstream = Some(s.upstream_model.clone());

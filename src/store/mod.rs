@@ -195,7 +195,8 @@ impl Store {
                         .bind(&r.priced_as)
                         .bind(&r.shadow_model)
                         .bind(r.shadow_cost_nusd)
-                        .bind(&r.guard);
+                        .bind(&r.guard)
+                        .bind(&r.reason);
                 }
                 q.execute(&mut *tx).await?;
             }

@@ -13,17 +13,17 @@ const COLUMNS: &str = "id, ts_ms, day, key_id, user_id, team, session_id, agent_
     requested_model, route, tier, provider, model, upstream_model, stream, attempts, fallbacks, cache, status, \
     outcome, error_kind, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
     cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms, \
-    priced_as, shadow_model, shadow_cost_nusd, guard";
+    priced_as, shadow_model, shadow_cost_nusd, guard, reason";
 
 /// The head of a multi-row insert (`VALUES` and `ON CONFLICT` follow).
 pub const INSERT_HEAD: &str = "INSERT INTO requests (id, ts_ms, day, key_id, user_id, team, session_id, agent_id, \
     dialect, endpoint, requested_model, route, tier, provider, model, upstream_model, stream, attempts, fallbacks, \
     cache, status, outcome, error_kind, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
     cache_read_tokens, output_estimated, priced, cost_nusd, baseline_nusd, latency_ms, ttft_ms, overhead_ms, \
-    priced_as, shadow_model, shadow_cost_nusd, guard) ";
+    priced_as, shadow_model, shadow_cost_nusd, guard, reason) ";
 
 /// Columns of a ledger row.
-const INSERT_COLUMNS: usize = 39;
+const INSERT_COLUMNS: usize = 40;
 
 /// A multi-row insert of `rows` rows; a row already present is left alone.
 /// SQLite gets anonymous `?` placeholders: it resolves named ones (`$n`) by
@@ -274,6 +274,7 @@ fn ledger_row(r: &AnyRow) -> Result<LedgerRow, sqlx::Error> {
         shadow_model: r.try_get("shadow_model")?,
         shadow_cost_nusd: r.try_get("shadow_cost_nusd")?,
         guard: r.try_get("guard")?,
+        reason: r.try_get("reason")?,
     })
 }
 
@@ -425,6 +426,18 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(ledger_row).collect()
+    }
+
+    /// When the first successful request of a Claude Code session (one
+    /// that carried a session id) arrived, at or after `from_ms`.
+    pub async fn first_session_success(&self, from_ms: i64) -> Result<Option<i64>, sqlx::Error> {
+        let sql = "SELECT MIN(ts_ms) AS first FROM requests \
+                   WHERE ts_ms >= $1 AND outcome = 'success' AND session_id IS NOT NULL";
+        let row = sqlx::query(sql)
+            .bind(from_ms)
+            .fetch_one(self.pool())
+            .await?;
+        row.try_get("first")
     }
 
     /// One request by id.

@@ -43,6 +43,8 @@ pub struct LedgerRow {
     pub shadow_cost_nusd: Option<i64>,
     /// Guardrails: what was found and done (`redact: github_token 1a2b…`).
     pub guard: Option<String>,
+    /// Why routing chose where the request went.
+    pub reason: Option<String>,
     pub cost_nusd: i64,
     pub baseline_nusd: i64,
     pub latency_ms: f64,

@@ -52,6 +52,7 @@ pub fn row(
         shadow_model: None,
         shadow_cost_nusd: None,
         guard: None,
+        reason: None,
         overhead_ms: Some(0.125),
     }
 }

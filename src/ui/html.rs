@@ -71,6 +71,8 @@ svg{max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;fill:var(
 .login{max-width:360px;margin:12vh auto;background:var(--card);border:1px solid var(--line);border-radius:12px;padding:1.5rem}
 .login input{width:100%;margin:.5rem 0 1rem}.err{color:var(--bad)}
 footer{color:var(--mut);font-size:.8rem;text-align:center;padding:1.5rem}
+.quick{font-size:.85rem}.quick a{margin-right:.6rem}
+@media (max-width:700px){svg{max-width:none;min-width:640px}svg text{font-size:14px}}
 ";
 
 /// The dashboard's tabs: (path, label).

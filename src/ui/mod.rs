@@ -14,6 +14,7 @@ mod guard;
 pub mod health;
 mod html;
 mod pages;
+mod request;
 mod teams;
 
 use crate::state::AppState;
@@ -177,7 +178,7 @@ async fn request(
     Path(id): Path<String>,
     Query(q): Params,
 ) -> Response {
-    guarded(&s, &headers, &q, |_, qs| pages::request(&s, id, qs)).await
+    guarded(&s, &headers, &q, |_, qs| request::request(&s, id, qs)).await
 }
 
 async fn session(

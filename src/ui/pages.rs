@@ -65,8 +65,8 @@ fn summary_cards(prefix: &str, s: &Summary, r: &Report) -> String {
             &s.requests.to_string(),
             &s.requests.to_string(),
             &format!(
-                "{} failed · {} fell back · {} token counts",
-                s.failed, s.fallbacks, s.count_calls
+                "{} failed · {} aborted by the client · {} fell back · {} token counts",
+                s.failed, s.aborted, s.fallbacks, s.count_calls
             ),
         ),
         value_card(
@@ -75,8 +75,10 @@ fn summary_cards(prefix: &str, s: &Summary, r: &Report) -> String {
             &format!("{}%", s.success_rate),
             &s.success_rate.to_string(),
             &format!(
-                "failure {}% · fallback {}%",
-                s.failure_rate, s.fallback_rate
+                "failure {}% · client aborts {}% · fallback {}%",
+                s.failure_rate,
+                abort_rate(s),
+                s.fallback_rate
             ),
         ),
         value_card(
@@ -125,15 +127,41 @@ fn summary_cards(prefix: &str, s: &Summary, r: &Report) -> String {
     .concat()
 }
 
+/// Requests the client gave up on, as a share of all (the success,
+/// failure and fallback rates share the same denominator).
+fn abort_rate(s: &Summary) -> Decimal {
+    if s.requests == 0 {
+        return Decimal::ZERO;
+    }
+    (Decimal::from(s.aborted) * Decimal::from(100) / Decimal::from(s.requests)).round_dp(2)
+}
+
+/// Links to the usual ranges: today, yesterday, 7 and 30 days.
+fn quick_ranges(action: &str) -> String {
+    let t = today();
+    let y = t - time::Duration::days(1);
+    let link = |label: &str, from: time::Date, to: time::Date| {
+        format!("<a href='{action}?from={from}&amp;to={to}'>{label}</a>")
+    };
+    format!(
+        "<p class=quick>{}{}{}{}</p>",
+        link("Today", t, t),
+        link("Yesterday", y, y),
+        link("Last 7 days", t - time::Duration::days(6), t),
+        link("Last 30 days", t - time::Duration::days(29), t)
+    )
+}
+
 pub(super) fn range_form(action: &str, range: Range, query: &str) -> String {
     format!(
-        "<form class=range method=get action='{action}'>\
+        "{}<form class=range method=get action='{action}'>\
          <label>From<input type=date name=from value='{}'></label>\
          <label>To<input type=date name=to value='{}'></label>\
          <button type=submit>Show</button>\
          <a class=btn id=export-csv href='/ui/export{q}&format=csv' download>Export CSV</a>\
          <a class=btn id=export-json href='/ui/export{q}&format=jsonl' download>Export JSON</a>\
          <a class=btn href='/ui/report{q}&format=json'>Report JSON</a></form>",
+        quick_ranges(action),
         range.from,
         range.to,
         q = esc(query)
@@ -385,39 +413,4 @@ pub async fn session(
         requests_table(&top, &query)
     );
     Ok(page("Session", "/ui/spend", &query, None, &body))
-}
-
-/// One ledger record, every field.
-pub async fn request(state: &AppState, id: String, query: String) -> Result<String, String> {
-    let row = store(state)?
-        .row(&id)
-        .await
-        .map_err(|e| format!("ledger query failed: {e}"))?;
-    let Some(row) = row else {
-        return Ok(page(
-            "Request",
-            "/ui/spend",
-            &query,
-            None,
-            &format!("<h1>No request {}</h1>", esc(&id)),
-        ));
-    };
-    let json = crate::usage::render::export_json(&row);
-    let rows: Vec<Vec<String>> = json
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| {
-                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-                    vec![esc(k), esc(&text)]
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Request {}</h1><div class=panel>{}</div>",
-        esc(&id),
-        table(&["field", "value"], &rows)
-    );
-    Ok(page("Request", "/ui/spend", &query, None, &body))
 }

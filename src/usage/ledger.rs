@@ -228,6 +228,7 @@ impl LedgerRow {
             shadow_model: r.shadow_model.clone(),
             shadow_cost_nusd: shadow_cost,
             guard: r.guard.clone(),
+            reason: r.reason.clone(),
             cost_nusd: to_nanos(cost),
             baseline_nusd: to_nanos(baseline),
             latency_ms: ms(r.latency),

@@ -79,6 +79,8 @@ pub struct RequestRecord {
     pub shadow_upstream: Option<String>,
     /// Guardrails: what was found and done (`redact: github_token 1a2b…`).
     pub guard: Option<String>,
+    /// Why routing chose where the request went (`x-switchyard-reason`).
+    pub reason: Option<String>,
     /// Configured model that served it.
     pub model: Option<String>,
     /// Provider that served it.
@@ -134,6 +136,7 @@ impl RequestRecord {
             route: None,
             shadow_model: None,
             guard: None,
+            reason: None,
             shadow_upstream: None,
             tier: None,
             model: None,

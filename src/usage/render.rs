@@ -246,14 +246,14 @@ pub fn csv(r: &Report) -> String {
 }
 
 /// The CSV header of exported rows.
-pub const EXPORT_HEADER: &str = "id,time_ms,day,key_id,user_id,team,session_id,agent_id,dialect,endpoint,requested_model,route,tier,provider,model,upstream_model,stream,attempts,fallbacks,cache,status,outcome,error_kind,input_tokens,output_tokens,cache_write_5m_tokens,cache_write_1h_tokens,cache_read_tokens,output_estimated,priced,cost_usd,baseline_usd,latency_ms,ttft_ms,overhead_ms,priced_as,shadow_model,shadow_cost_usd,guard";
+pub const EXPORT_HEADER: &str = "id,time_ms,day,key_id,user_id,team,session_id,agent_id,dialect,endpoint,requested_model,route,tier,provider,model,upstream_model,stream,attempts,fallbacks,cache,status,outcome,error_kind,input_tokens,output_tokens,cache_write_5m_tokens,cache_write_1h_tokens,cache_read_tokens,output_estimated,priced,cost_usd,baseline_usd,latency_ms,ttft_ms,overhead_ms,priced_as,shadow_model,shadow_cost_usd,guard,reason";
 
 /// One exported row as CSV.
 pub fn export_csv(r: &LedgerRow) -> String {
     let o = |v: &Option<String>| csv_field(v.as_deref().unwrap_or(""));
     let f = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         csv_field(&r.id),
         r.ts_ms,
         r.day,
@@ -295,7 +295,8 @@ pub fn export_csv(r: &LedgerRow) -> String {
             .map(from_nanos)
             .map(|d| d.to_string())
             .unwrap_or_default(),
-        o(&r.guard)
+        o(&r.guard),
+        o(&r.reason)
     )
 }
 
@@ -315,6 +316,7 @@ pub fn export_json(r: &LedgerRow) -> serde_json::Value {
         "latency_ms": r.latency_ms, "ttft_ms": r.ttft_ms, "overhead_ms": r.overhead_ms,
         "priced_as": r.priced_as, "shadow_model": r.shadow_model,
         "shadow_cost_usd": r.shadow_cost_nusd.map(from_nanos), "guard": r.guard,
+        "reason": r.reason,
     })
 }
 
@@ -327,6 +329,6 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(EXPORT_HEADER.split(',').count(), 39);
+        assert_eq!(EXPORT_HEADER.split(',').count(), 40);
     }
 }
