@@ -6,6 +6,7 @@
 //! `stream` (relay back in the client's dialect) → `usage` (one record per
 //! request). `server` wires it into axum; `config` and `cli` sit on top.
 
+pub mod adopt;
 pub mod api;
 pub mod bench;
 pub mod cache;

@@ -29,6 +29,7 @@ const LAYERS: &[&str] = &[
     "ui",
     "server",
     "bench",
+    "adopt",
     "cli",
 ];
 

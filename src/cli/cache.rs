@@ -3,7 +3,7 @@
 //! the running gateway, which is asked through `DELETE /admin/cache` with
 //! the master key.
 
-use super::{ConfigArgs, load_config};
+use super::{ConfigArgs, load_config_offline};
 use crate::config::{AuthConfig, CacheBackend};
 use crate::server::runtime;
 use secrecy::ExposeSecret;
@@ -34,7 +34,7 @@ pub enum CacheAction {
 /// Run a cache command.
 pub fn run(args: &CacheArgs) -> ExitCode {
     let CacheAction::Purge { config, url } = &args.action;
-    let config = match load_config(config) {
+    let config = match load_config_offline(config) {
         Ok(c) => c,
         Err(e) => {
             eprint!("{e}");

@@ -3,7 +3,7 @@
 //! are sensitive by name — so a team can see what its code would trigger
 //! before turning `[guard] secrets` on, and measure false positives.
 
-use super::{ConfigArgs, load_config};
+use super::{ConfigArgs, load_config_offline};
 use crate::guard::Detector;
 use crate::guard::files::SensitiveFiles;
 use std::collections::BTreeMap;
@@ -54,7 +54,7 @@ pub fn run(args: &GuardArgs) -> ExitCode {
         paths,
         summary,
     } = &args.action;
-    let config = match load_config(config) {
+    let config = match load_config_offline(config) {
         Ok(c) => c,
         Err(e) => {
             eprint!("{e}");

@@ -3,7 +3,7 @@
 //! only its id and hint exist. Running gateways pick changes up within
 //! about a second.
 
-use super::{ConfigArgs, load_config};
+use super::{ConfigArgs, load_config_offline};
 use crate::server::runtime;
 use crate::store::{KeyRow, Store};
 use crate::teams::view::{describe as as_json, now_ms, status, when};
@@ -251,7 +251,7 @@ async fn act(store: &Store, action: &KeysAction) -> Result<(), String> {
 
 /// Run a keys command.
 pub fn run(args: &KeysArgs) -> ExitCode {
-    let result = load_config(&args.config)
+    let result = load_config_offline(&args.config)
         .map_err(|e| e.to_string())
         .and_then(|config| {
             runtime(false)?.block_on(async {

@@ -1,14 +1,20 @@
 //! Command line: `serve`, `check-config`, `route`, `report`, `export`,
-//! `prices`, `reconcile`, `cache`, `keys`, `guard`, `bench`, `env`, `claude`.
+//! `prices`, `reconcile`, `cache`, `keys`, `guard`, `bench`, `env`, `claude`,
+//! `init`, `import`, `completions`, `man`.
 //!
-//! Both load the config the same way: `--config FILE`, else
-//! `SWITCHYARD_CONFIG`, else `./switchyard.toml` when it exists, else the
-//! embedded default built from the environment.
+//! All load the config the same way: `--config FILE`, else
+//! `SWITCHYARD_CONFIG`, else `./switchyard.toml` when it exists, else
+//! `$XDG_CONFIG_HOME/switchyard/switchyard.toml`, else the embedded default
+//! built from the environment.
 
 mod cache;
+mod check;
 mod claude;
 mod guard;
+mod import;
+mod init;
 mod keys;
+mod manual;
 pub mod prices;
 mod reconcile;
 pub mod report;
@@ -16,7 +22,7 @@ mod route;
 mod route_model;
 mod serve;
 
-use crate::config::{self, Config, ConfigErrors, ConfigSource};
+use crate::config::{self, Config, ConfigErrors, Secrets};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,7 +40,8 @@ pub struct Cli {
 /// Where the config comes from.
 #[derive(Debug, clap::Args)]
 pub struct ConfigArgs {
-    /// Config file (default: $SWITCHYARD_CONFIG, ./switchyard.toml, or the built-in default).
+    /// Config file (default: $SWITCHYARD_CONFIG, ./switchyard.toml,
+    /// $XDG_CONFIG_HOME/switchyard/switchyard.toml, or the built-in default).
     #[arg(long, short = 'c', env = "SWITCHYARD_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -78,98 +85,67 @@ pub enum Command {
     Env(claude::EnvArgs),
     /// Run Claude Code through the gateway: `switchyard claude [ARGS…]`.
     Claude(claude::ClaudeArgs),
-    /// Load and validate the config, print what it serves, and exit.
-    CheckConfig {
-        /// Config source.
-        #[command(flatten)]
-        config: ConfigArgs,
-    },
+    /// Load and validate the config, print what it serves (providers,
+    /// models, tiers, routes, baseline, cache), check credentials and that
+    /// Ollama answers, and exit.
+    CheckConfig(check::CheckArgs),
+    /// Detect Ollama, AWS and an Anthropic key, propose tiers, and write a
+    /// commented switchyard.toml (asks first; `--yes` for scripts).
+    Init(init::InitArgs),
+    /// Write a switchyard config from another gateway's (`import litellm
+    /// config.yaml`), naming what could not be carried over.
+    Import(import::ImportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(manual::CompletionArgs),
+    /// Print the man page, or write every command's page with `--out DIR`.
+    Man(manual::ManArgs),
 }
 
 fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// Load the config the way every command does.
+/// Load the config the way every command does, every secret it names
+/// required.
 pub fn load_config(args: &ConfigArgs) -> Result<Config, ConfigErrors> {
-    let path = args
+    load_config_with(args, Secrets::Needed)
+}
+
+/// Load the config for a command that never calls a provider (reports,
+/// exports, routing explanations): unset secrets are no error.
+pub fn load_config_offline(args: &ConfigArgs) -> Result<Config, ConfigErrors> {
+    load_config_with(args, Secrets::NotNeeded)
+}
+
+fn load_config_with(args: &ConfigArgs, secrets: Secrets) -> Result<Config, ConfigErrors> {
+    match args
         .config
         .clone()
-        .or_else(|| Some(PathBuf::from("switchyard.toml")).filter(|p| p.exists()));
-    match path {
-        Some(p) => config::load_file(&p, &env_lookup),
+        .or_else(|| config_file_found(&env_lookup))
+    {
+        Some(p) => config::load_file_with(&p, &env_lookup, secrets),
         None => config::detect_default(&env_lookup),
     }
 }
 
-/// A short description of what a config serves.
-pub fn describe(config: &Config) -> Vec<String> {
-    let mut lines = Vec::new();
-    match &config.source {
-        ConfigSource::File(p) => lines.push(format!("config: {}", p.display())),
-        ConfigSource::Embedded => {
-            lines.push("config: built-in default (no file given)".to_string())
-        }
-    }
-    lines.push(format!("listen: {}", config.listen));
-    for p in &config.providers {
-        let region = p
-            .bedrock
-            .as_ref()
-            .map(|b| format!(" (region {})", b.region))
-            .unwrap_or_default();
-        lines.push(format!(
-            "provider {}: {} at {}{region}",
-            p.name,
-            p.kind.as_str(),
-            p.base_url
-        ));
-    }
-    for m in &config.models {
-        let id = m.id.as_deref().unwrap_or("(the name asked for)");
-        let aliases = if m.aliases.is_empty() {
-            String::new()
-        } else {
-            format!(" aliases [{}]", m.aliases.join(", "))
-        };
-        lines.push(format!(
-            "model {} → {} on {}{aliases}",
-            m.name, id, m.provider
-        ));
-    }
-    if config.models.is_empty() {
-        lines.push("no models configured: every request will get a 404".to_string());
-    }
-    lines.extend(config.notes.iter().map(|n| format!("note: {n}")));
-    lines
+/// The config file used when none is given: `./switchyard.toml`, else
+/// `$XDG_CONFIG_HOME/switchyard/switchyard.toml` (`~/.config/…` when
+/// `XDG_CONFIG_HOME` is unset).
+pub fn config_file_found(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    config_candidates(env).into_iter().find(|p| p.is_file())
 }
 
-/// Check that providers needing credentials (Bedrock) find them.
-fn check_credentials(config: &Config) -> bool {
-    if config.providers.iter().all(|p| p.bedrock.is_none()) {
-        return true;
+/// Where a config file is looked for, in order.
+pub fn config_candidates(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let mut out = vec![PathBuf::from("switchyard.toml")];
+    let base = env("XDG_CONFIG_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(base) = base {
+        out.push(base.join("switchyard").join("switchyard.toml"));
     }
-    let runtime = match crate::server::runtime(false) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("{e}");
-            return false;
-        }
-    };
-    let checked = runtime.block_on(crate::providers::bedrock::credentials::check_all(
-        &config.providers,
-    ));
-    let mut ok = true;
-    for (provider, result) in checked {
-        match result {
-            Ok(source) => println!("provider {provider}: credentials from {source}"),
-            Err(e) => {
-                eprintln!("provider {provider}: {e}");
-                ok = false;
-            }
-        }
-    }
-    ok
+    out
 }
 
 /// Entry point of the binary.
@@ -188,21 +164,10 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => crate::bench::run(&args),
         Command::Env(args) => claude::env(&args),
         Command::Claude(args) => claude::claude(&args),
-        Command::CheckConfig { config } => match load_config(&config) {
-            Ok(c) => {
-                for line in describe(&c) {
-                    println!("{line}");
-                }
-                if !check_credentials(&c) {
-                    return ExitCode::FAILURE;
-                }
-                println!("config OK");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprint!("{e}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::CheckConfig(args) => check::run(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Import(args) => import::run(&args),
+        Command::Completions(args) => manual::completions(&args),
+        Command::Man(args) => manual::man(&args),
     }
 }

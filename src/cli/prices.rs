@@ -3,7 +3,7 @@
 //! `model_prices_and_context_window.json` or the table format — would
 //! change (`diff`) or become in the table format (`import`).
 
-use super::{ConfigArgs, load_config};
+use super::{ConfigArgs, load_config_offline};
 use crate::usage::price_check::{Basis, basis};
 use crate::usage::price_table::{Row, base_id, claude, render};
 use crate::usage::pricing::{Price, PriceBook, Rates, embedded_rows, parse_file};
@@ -97,7 +97,7 @@ pub fn run(args: &PricesArgs) -> ExitCode {
 }
 
 fn book_for(config: &ConfigArgs) -> Result<(PriceBook, Option<crate::config::Config>), String> {
-    match load_config(config) {
+    match load_config_offline(config) {
         Ok(c) => Ok((price_book(&c)?, Some(c))),
         // Without a usable config the embedded table still answers.
         Err(_) if config.config.is_none() => Ok((PriceBook::default(), None)),
@@ -164,7 +164,7 @@ fn show(model: Option<&str>, config: &ConfigArgs) -> ExitCode {
 }
 
 fn check(config: &ConfigArgs) -> ExitCode {
-    let config = match load_config(config) {
+    let config = match load_config_offline(config) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };

@@ -2,7 +2,7 @@
 //! and cost export (AWS CUR, Cost Explorer CSV, Anthropic Console CSV), per
 //! day × model, with rows beyond the tolerance flagged and explained.
 
-use super::{ConfigArgs, load_config};
+use super::{ConfigArgs, load_config_offline};
 use crate::usage::reconcile::{markdown, read::read, reconcile};
 use crate::usage::reports::{Range, parse_date};
 use rust_decimal::Decimal;
@@ -57,7 +57,7 @@ pub fn run(args: &ReconcileArgs) -> ExitCode {
         (Err(e), _) | (_, Err(e)) => return fail(e),
     };
     lines.retain(|l| l.day >= from && l.day <= to);
-    let config = match load_config(&args.config) {
+    let config = match load_config_offline(&args.config) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -66,7 +66,7 @@ pub fn run(args: &ReconcileArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     let ledger = rt.block_on(async {
-        let store = crate::usage::setup::open_store(&config).await?;
+        let store = crate::usage::setup::open_existing_store(&config).await?;
         let (a, b) = range.millis();
         store.day_models(a, b).await.map_err(|e| e.to_string())
     });

@@ -1,8 +1,9 @@
 //! `switchyard report` and `switchyard export`: the ledger, read straight
 //! from its database (the gateway need not run).
 
-use super::{ConfigArgs, load_config};
+use super::{ConfigArgs, load_config_offline};
 use crate::store::Who;
+use crate::usage::decision::{Given, decide, markdown as decision_markdown};
 use crate::usage::render::{EXPORT_HEADER, Format, csv, export_csv, export_json, markdown};
 use crate::usage::reports::{Kind, Range, build, parse_date, range_of};
 use std::io::Write;
@@ -42,6 +43,13 @@ pub struct ReportArgs {
     /// `summary` (weekly).
     #[arg(long, value_enum)]
     pub template: Option<Template>,
+    /// decision: hours from nothing to the first successful Claude Code
+    /// request (default: measured from `switchyard init` to the ledger).
+    #[arg(long)]
+    pub setup_hours: Option<f64>,
+    /// decision: the team's UX score, 1 (unacceptable) to 5 (exceeds).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub ux: Option<u8>,
 }
 
 /// The team templates (`crate::usage::templates`).
@@ -91,7 +99,7 @@ pub fn report(args: &ReportArgs) -> ExitCode {
             );
         }
     }
-    let config = match load_config(&args.config) {
+    let config = match load_config_offline(&args.config) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -115,15 +123,43 @@ pub fn report(args: &ReportArgs) -> ExitCode {
             (_, Some(t)) => Some(Who::Team(t.clone())),
             _ => None,
         };
-        let store = crate::usage::setup::open_store(&config).await?.only(who);
-        build(&store, &kind, range, &config.ledger.fixed_monthly, args.top)
+        let store = crate::usage::setup::open_existing_store(&config)
+            .await?
+            .only(who);
+        let built = if args.kind == Kind::Decision {
+            "weekly"
+        } else {
+            kind.as_str()
+        };
+        let report = build(&store, built, range, &config.ledger.fixed_monthly, args.top)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        let setup = match args.kind {
+            Kind::Decision => measured_setup_hours(&config, &store).await?,
+            _ => None,
+        };
+        Ok::<_, String>((report, setup))
     });
-    let report = match result {
+    let (report, measured_setup_hours) = match result {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    if args.kind == Kind::Decision {
+        let given = Given {
+            setup_hours: args.setup_hours,
+            measured_setup_hours,
+            ux: args.ux,
+        };
+        let m = decide(&report, &config, &given);
+        let text = match args.format {
+            Format::Json | Format::Jsonl => {
+                serde_json::to_string_pretty(&m).unwrap_or_default() + "\n"
+            }
+            _ => decision_markdown(&m),
+        };
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        return ExitCode::SUCCESS;
+    }
     let text = match (args.template, args.format) {
         (Some(Template::Log), _) => crate::usage::templates::daily_log(&report),
         (Some(Template::Summary), _) => crate::usage::templates::weekly_summary(&report),
@@ -138,9 +174,28 @@ pub fn report(args: &ReportArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Hours from `switchyard init` (its mark beside a SQLite ledger) to the
+/// first successful Claude Code request in the ledger.
+async fn measured_setup_hours(
+    config: &crate::config::Config,
+    store: &crate::store::Store,
+) -> Result<Option<f64>, String> {
+    let Some(ledger) = crate::config::sqlite_path(&config.database_url()) else {
+        return Ok(None);
+    };
+    let Some(started) = crate::adopt::init::setup_started(&ledger) else {
+        return Ok(None);
+    };
+    let first = store
+        .first_session_success(started)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(first.map(|t| (t - started) as f64 / 3_600_000.0))
+}
+
 /// Run `export`.
 pub fn export(args: &ExportArgs) -> ExitCode {
-    let config = match load_config(&args.config) {
+    let config = match load_config_offline(&args.config) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -159,7 +214,7 @@ pub fn export(args: &ExportArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     let result: Result<(), String> = rt.block_on(async {
-        let store = crate::usage::setup::open_store(&config).await?;
+        let store = crate::usage::setup::open_existing_store(&config).await?;
         let (start, end) = Range { from, to }.millis();
         let mut after: Option<(i64, String)> = None;
         let mut out = std::io::stdout().lock();

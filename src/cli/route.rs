@@ -2,7 +2,7 @@
 //! tier, model, score and reasons — without calling any model. Same config
 //! and code path as `serve`.
 
-use super::{ConfigArgs, load_config};
+use super::{ConfigArgs, load_config_offline};
 use crate::core::{BodyKind, RawRequest};
 use crate::routing::{Router, devset};
 use bytes::Bytes;
@@ -134,7 +134,7 @@ pub fn run(args: &RouteArgs) -> ExitCode {
     if let Some(action) = &args.action {
         return super::route_model::run(action);
     }
-    let config = match load_config(&args.config) {
+    let config = match load_config_offline(&args.config) {
         Ok(c) => c,
         Err(e) => {
             eprint!("{e}");

@@ -1,6 +1,7 @@
 //! `switchyard serve`: load the config, bind, serve until SIGTERM/SIGINT.
 
-use super::{ConfigArgs, describe, load_config};
+use super::check::describe;
+use super::{ConfigArgs, load_config};
 use crate::server::runtime;
 use crate::server::{Gateway, shutdown_signal};
 use crate::telemetry::{init_tracing, prometheus};

@@ -21,8 +21,34 @@ use std::path::PathBuf;
 use std::time::Duration;
 use toml::{Table, Value};
 
+/// Whether a command needs the secrets the config names (provider keys,
+/// AWS keys, the master key). Commands that only read the ledger or explain
+/// routing do not: an unset variable in a secret's place is then no error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// `serve`, `check-config`, `claude`: every variable must be set.
+    Needed,
+    /// `report`, `export`, `route`, `keys`: secrets may be unset.
+    NotNeeded,
+}
+
+/// Config keys whose values are secrets (the last part of a dotted path).
+const SECRET_KEYS: &[&str] = &[
+    "api_key",
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "master_key",
+    "password",
+];
+
 /// Load a config file.
 pub fn load_file(path: &Path, env: Env<'_>) -> Result<Config, ConfigErrors> {
+    load_file_with(path, env, Secrets::Needed)
+}
+
+/// Load a config file, with or without its secrets.
+pub fn load_file_with(path: &Path, env: Env<'_>, secrets: Secrets) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![ConfigError {
             path: String::new(),
@@ -30,11 +56,21 @@ pub fn load_file(path: &Path, env: Env<'_>) -> Result<Config, ConfigErrors> {
             hint: Some("pass --config FILE, or run without one for the built-in default".into()),
         }])
     })?;
-    load_str(&text, ConfigSource::File(path.to_path_buf()), env)
+    load_str_with(&text, ConfigSource::File(path.to_path_buf()), env, secrets)
 }
 
 /// Load a config from TOML text.
 pub fn load_str(text: &str, source: ConfigSource, env: Env<'_>) -> Result<Config, ConfigErrors> {
+    load_str_with(text, source, env, Secrets::Needed)
+}
+
+/// Load a config from TOML text, with or without its secrets.
+pub fn load_str_with(
+    text: &str,
+    source: ConfigSource,
+    env: Env<'_>,
+    secrets: Secrets,
+) -> Result<Config, ConfigErrors> {
     let mut root: Table = text.parse().map_err(|e: toml::de::Error| {
         ConfigErrors(vec![ConfigError {
             path: String::new(),
@@ -46,7 +82,7 @@ pub fn load_str(text: &str, source: ConfigSource, env: Env<'_>) -> Result<Config
         }])
     })?;
     let mut errors = Errors::default();
-    interpolate_table(&mut root, "", env, &mut errors);
+    interpolate_table(&mut root, "", &Vars { env, secrets }, &mut errors);
     let config = build(&root, source, env, &mut errors);
     if errors.0.is_empty() {
         Ok(config)
@@ -62,15 +98,33 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-fn interpolate_table(table: &mut Table, path: &str, env: Env<'_>, errors: &mut Errors) {
-    for (key, value) in table.iter_mut() {
-        interpolate_value(value, &join(path, key), env, errors);
+/// What `${VAR}` references are resolved against.
+struct Vars<'a> {
+    env: Env<'a>,
+    secrets: Secrets,
+}
+
+impl Vars<'_> {
+    /// A secret that is not needed stands in as `unset:VAR` when unset.
+    fn resolve(&self, text: &str, path: &str) -> Result<String, super::InterpolateError> {
+        let last = path.rsplit('.').next().unwrap_or(path);
+        if self.secrets == Secrets::NotNeeded && SECRET_KEYS.contains(&last) {
+            let lenient = |name: &str| (self.env)(name).or_else(|| Some(format!("unset:{name}")));
+            return interpolate(text, &lenient);
+        }
+        interpolate(text, self.env)
     }
 }
 
-fn interpolate_value(value: &mut Value, path: &str, env: Env<'_>, errors: &mut Errors) {
+fn interpolate_table(table: &mut Table, path: &str, vars: &Vars<'_>, errors: &mut Errors) {
+    for (key, value) in table.iter_mut() {
+        interpolate_value(value, &join(path, key), vars, errors);
+    }
+}
+
+fn interpolate_value(value: &mut Value, path: &str, vars: &Vars<'_>, errors: &mut Errors) {
     match value {
-        Value::String(s) => match interpolate(s, env) {
+        Value::String(s) => match vars.resolve(s, path) {
             Ok(v) => *s = v,
             Err(e) => errors.add(
                 path,
@@ -80,10 +134,10 @@ fn interpolate_value(value: &mut Value, path: &str, env: Env<'_>, errors: &mut E
         },
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                interpolate_value(item, &format!("{path}[{i}]"), env, errors);
+                interpolate_value(item, &format!("{path}[{i}]"), vars, errors);
             }
         }
-        Value::Table(t) => interpolate_table(t, path, env, errors),
+        Value::Table(t) => interpolate_table(t, path, vars, errors),
         _ => {}
     }
 }

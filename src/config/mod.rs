@@ -28,7 +28,7 @@ pub use guard::{
 };
 pub use interpolate::{InterpolateError, interpolate};
 pub use limits::{LimitsConfig, RateLimitConfig};
-pub use load::{load_file, load_str};
+pub use load::{Secrets, load_file, load_file_with, load_str, load_str_with};
 pub use router::{ClassifierChoice, RoutingMode, Thresholds, TurnPolicy};
 pub use routing::{
     HealthConfig, RouteAction, RouteConfig, RouteMatch, RoutingConfig, TierConfig, default_routes,
@@ -403,7 +403,7 @@ pub fn is_loopback(addr: &SocketAddr) -> bool {
 }
 
 /// The file of a `sqlite://` URL (its query removed).
-fn sqlite_path(url: &str) -> Option<PathBuf> {
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -52,6 +52,14 @@ fn random<const N: usize>() -> Result<[u8; N], String> {
     Ok(bytes)
 }
 
+/// A fresh random secret for a master key (`switchyard init`).
+pub fn random_key() -> Result<String, String> {
+    Ok(format!(
+        "sk-switchyard-admin-{}",
+        hex::encode(random::<20>()?)
+    ))
+}
+
 /// Make a key: the secret (shown once) and the row to store.
 pub fn mint(new: &NewKey, now_ms: i64) -> Result<(String, KeyRow), String> {
     let secret = format!(

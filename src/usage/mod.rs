@@ -5,6 +5,7 @@
 //! another [`RecordSink`].
 
 pub mod baseline;
+pub mod decision;
 pub mod guard_audit;
 pub mod ledger;
 pub mod price_check;

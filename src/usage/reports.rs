@@ -425,6 +425,8 @@ pub enum Kind {
     Teams,
     /// Guardrail decisions over a range: by action and rule.
     Guardrails,
+    /// The team's weighted decision matrix over a range (default: 7 days).
+    Decision,
 }
 
 /// The range a report covers.
@@ -439,7 +441,12 @@ pub fn range_of(
     Ok(match kind {
         Kind::Daily => Range::day(end),
         Kind::Weekly => Range::ending(end, 7),
-        Kind::Models | Kind::Sessions | Kind::Users | Kind::Teams | Kind::Guardrails => {
+        Kind::Models
+        | Kind::Sessions
+        | Kind::Users
+        | Kind::Teams
+        | Kind::Guardrails
+        | Kind::Decision => {
             let start = day(from)?.unwrap_or(end - time::Duration::days(6));
             if start > end {
                 return Err("--from is after --to".into());

@@ -34,9 +34,52 @@ pub fn model_prices(
     Ok(Pricer::new(config, price_book(config)?).model_prices(config))
 }
 
-/// Open the ledger database named by a config.
+/// Open the ledger database named by a config, creating a SQLite ledger
+/// (and its directory) when it does not exist yet: what `serve` does.
 pub async fn open_store(config: &Config) -> Result<Store, String> {
-    Store::connect(&config.database_url()).await
+    let url = config.database_url();
+    if let Some(file) = crate::config::sqlite_path(&url) {
+        let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|d| !d.exists()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                format!(
+                    "cannot create the ledger's directory {}: {e} (database_url in {})",
+                    dir.display(),
+                    config_name(config)
+                )
+            })?;
+        }
+        return Store::connect(&url)
+            .await
+            .map_err(|e| format!("{e} (the ledger file: {})", file.display()));
+    }
+    Store::connect(&url).await
+}
+
+/// Open a ledger that must already exist: what `report`, `export` and
+/// `reconcile` read. A SQLite file that is not there is an error naming it
+/// (run from the wrong directory, a report would otherwise read an empty,
+/// new ledger).
+pub async fn open_existing_store(config: &Config) -> Result<Store, String> {
+    let url = config.database_url();
+    if let Some(file) = crate::config::sqlite_path(&url)
+        && !file.exists()
+    {
+        return Err(format!(
+            "no ledger at {} (the ledger of {}): pass --config with the gateway's config, \
+             or run where the gateway runs",
+            file.display(),
+            config_name(config)
+        ));
+    }
+    Store::connect(&url).await
+}
+
+fn config_name(config: &Config) -> String {
+    match &config.source {
+        crate::config::ConfigSource::File(p) => p.display().to_string(),
+        crate::config::ConfigSource::Embedded => "the built-in default config".into(),
+    }
 }
 
 /// The ledger sink, its writer, and the store (for reports) for a config.

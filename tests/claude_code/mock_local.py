@@ -85,7 +85,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path == "/api/tags":
-            return self.send_json({"models": [{"name": "smollm-mock:latest"}]})
+            # Newer Ollama servers list what each model can do.
+            return self.send_json({"models": [{"name": "smollm-mock:latest",
+                                               "capabilities": ["completion", "tools"]}]})
         self.send_json({"error": "not found"}, 404)
 
     def do_POST(self):

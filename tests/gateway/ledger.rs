@@ -497,3 +497,102 @@ async fn the_daily_log_and_weekly_summary_templates() {
         "{summary}"
     );
 }
+
+#[tokio::test]
+async fn the_decision_matrix_comes_from_the_ledger() {
+    let (local, cloud) = (MockUpstream::start().await, MockUpstream::start().await);
+    let sections = format!(
+        "[providers.box]\nkind = \"openai\"\nbase_url = \"{}/v1\"\nlocal = true\n\
+         [providers.cloud]\nkind = \"anthropic\"\nbase_url = \"{}\"\napi_key = \"k\"\n\
+         [models.qwen]\nprovider = \"box\"\nid = \"qwen-coder\"\n\
+         [models.sonnet]\nprovider = \"cloud\"\nid = \"claude-sonnet-4-5\"\n\
+         [tiers]\nlocal = [\"qwen\"]\npremium = [\"sonnet\"]\nbaseline = \"sonnet\"\n\
+         [guard]\nsecrets = \"redact\"\ntools = [\"jail\", \"sensitive_files\", \"read_only\"]\n\
+         max_tokens = 32000\n",
+        local.url(),
+        cloud.url()
+    );
+    let mut gw = TestGateway::with_ledger(&sections).await;
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // A week's mix in small: most work on the local model, the rest on
+    // Sonnet, from Claude Code sessions.
+    for (i, model) in ["qwen", "qwen", "qwen", "qwen", "sonnet"]
+        .iter()
+        .enumerate()
+    {
+        let resp = gw
+            .client()
+            .post(format!("{}/v1/messages", gw.url))
+            .header("x-api-key", MASTER_KEY)
+            .header("x-claude-code-session-id", format!("sess-{}", i % 2))
+            .header("content-type", "application/json")
+            .body(body(model, false))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    gw.flush_ledger().await;
+    let store = gw.store.clone().unwrap();
+    let today = switchyard::usage::reports::today();
+    let week = switchyard::usage::reports::build(
+        &store,
+        "weekly",
+        switchyard::usage::reports::Range::ending(today, 7),
+        &[],
+        5,
+    )
+    .await
+    .unwrap();
+    let first = store.first_session_success(started).await.unwrap().unwrap();
+    assert!(first >= started);
+    let config = switchyard::config::load_str(
+        &format!("listen = \"127.0.0.1:0\"\nauth = \"none\"\n{sections}"),
+        switchyard::config::ConfigSource::Embedded,
+        &|_| None,
+    )
+    .unwrap();
+    let given = switchyard::usage::decision::Given {
+        setup_hours: None,
+        measured_setup_hours: Some((first - started) as f64 / 3_600_000.0 + 0.5),
+        ux: Some(4),
+    };
+    let m = switchyard::usage::decision::decide(&week, &config, &given);
+    let score = |name: &str| m.criteria.iter().find(|c| c.name == name).unwrap().score;
+    assert!(score("Cost savings") >= Some(4), "{m:?}");
+    assert_eq!(score("Reliability"), Some(5));
+    assert_eq!(score("Setup time"), Some(5), "half an hour");
+    assert_eq!(
+        score("Security"),
+        Some(5),
+        "jail, sensitive files, read-only, output limit, timeouts; secrets redacted"
+    );
+    assert_eq!(score("UX"), Some(4));
+    assert!(m.weighted.unwrap() >= Decimal::from(4));
+    assert!(m.verdict.starts_with("adopt"), "{}", m.verdict);
+    assert!(m.missing.is_empty());
+    let text = switchyard::usage::decision::markdown(&m);
+    assert!(
+        text.contains("| Cost savings | 40% | >60% reduction |"),
+        "{text}"
+    );
+    assert!(text.contains("- go: savings at least 60%: met"), "{text}");
+    assert!(
+        text.contains("- no-go: reliability below 90%: clear"),
+        "{text}"
+    );
+    println!("{text}");
+
+    // Without the team's UX score and a setup time the verdict is provisional.
+    let m = switchyard::usage::decision::decide(&week, &config, &Default::default());
+    assert_eq!(m.missing, ["Setup time", "UX"]);
+    assert!(
+        m.verdict
+            .contains("provisional until scored: Setup time, UX"),
+        "{}",
+        m.verdict
+    );
+}
