@@ -151,7 +151,8 @@ fn aws_profiles(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
 /// A provider section loaded the way `serve` loads it.
 fn provider_config(toml: &str) -> Result<config::ProviderConfig, String> {
     let none = |_: &str| None;
-    config::load_str(toml, ConfigSource::Embedded, &none)
+    let toml = format!("auth = \"none\"\n{toml}");
+    config::load_str(&toml, ConfigSource::Embedded, &none)
         .map_err(|e| e.to_string())?
         .providers
         .into_iter()
