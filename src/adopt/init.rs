@@ -262,7 +262,7 @@ pub fn render(c: &Choices, f: &Findings, now: &str) -> String {
             "\n[providers.ollama]                 # found at {url}\nkind     = \"ollama\"\n\
              base_url = {}\n\n[models.local]\nprovider     = \"ollama\"\nid           = {}\n\
              capabilities = [\"tools\"]",
-            q(&format!("${{OLLAMA_HOST:-{url}}}")),
+            q(url),
             q(model)
         );
     }
