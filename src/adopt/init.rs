@@ -346,6 +346,13 @@ pub fn render(c: &Choices, f: &Findings, now: &str) -> String {
         "\n[health]\nfailures = 3                         # consecutive failures before a target cools down\n\
          cooldown = \"30s\""
     );
+    let _ = writeln!(
+        t,
+        "\n# Guardrails (README: \"Guardrails\"); `report decision` scores security by them.\n\
+         # [guard]\n# secrets = \"redact\"                # keep keys and passwords off the providers\n\
+         # tools   = [\"jail\", \"sensitive_files\"]  # refuse tool calls outside the workspace or on .env, keys\n\
+         # max_response_bytes = 4000000"
+    );
     t
 }
 

@@ -157,8 +157,8 @@ pub fn decide(r: &Report, config: &Config, given: &Given) -> Decision {
         measured: savings.map_or("no baseline priced".into(), |s| {
             format!(
                 "{s}% (${} against ${} all on the baseline, fixed costs ${} included)",
-                r.summary.total_usd.round_dp(2),
-                r.summary.baseline_usd.round_dp(2),
+                r.summary.total_usd.round_dp(4),
+                r.summary.baseline_usd.round_dp(4),
                 r.summary.fixed_usd.round_dp(2)
             )
         }),
