@@ -266,6 +266,8 @@ def main():
         assert browser.js("return document.querySelectorAll('svg rect').length") >= 14  # 7 days x 2
         browser.screenshot(os.path.join(artifacts, "overview.png"))
         browser.screenshot(os.path.join(artifacts, "overview-phone.png"), 390)
+        body = browser.text()
+        assert "Yesterday" in body and "client aborts" in body, body
 
         # CSV export of the range shown, fetched by the page with its cookie.
         href = browser.js("return document.getElementById('export-csv').href")
@@ -289,9 +291,14 @@ def main():
         # Drill down: the dearest request, then a session.
         browser.go(gw + "/ui/spend")
         browser.click("table a[href^='/ui/requests/']")
-        browser.wait("the request record", lambda: "cost_usd" in browser.text())
-        assert "claude-sonnet-4-5" in browser.text()
+        browser.wait("the request record", lambda: "on the baseline" in browser.text())
+        body = browser.text()
+        assert "claude-sonnet-4-5" in body
+        # The routing reason the client saw, stored and shown.
+        for section in ("Routing", "Cost", "Timing", "Who", "Guardrails", "why"):
+            assert section in body, (section, body)
         browser.screenshot(os.path.join(artifacts, "request.png"))
+        browser.screenshot(os.path.join(artifacts, "request-phone.png"), 390)
         browser.go(gw + "/ui/spend")
         browser.click("a[href^='/ui/sessions/sess-cheap']")
         browser.wait("the session", lambda: "Session sess-cheap" in browser.text())
