@@ -8,14 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 probe=$(find_probe_dir)
-version="${CLAUDE_CODE_VERSION:-2.1.332}"
-export CLAUDE_CODE_PREFIX="${CLAUDE_CODE_PREFIX:-$HOME/.cache/claude-code-probe}"
-
-claude="$CLAUDE_CODE_PREFIX/node_modules/.bin/claude"
-if [ ! -x "$claude" ] || ! "$claude" --version 2>/dev/null | grep -q "^$version "; then
-  echo "installing Claude Code $version into $CLAUDE_CODE_PREFIX"
-  "$probe/run_probe.sh" --install "$version"
-fi
+ensure_claude_code "$probe"
 
 cargo build --quiet --bin switchyard
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -24,3 +24,15 @@ ensure_venv() {
     "$venv/bin/pip" install -q "$@"
   fi
 }
+
+# The pinned Claude Code ($CLAUDE_CODE_VERSION, default 2.1.332) under
+# $CLAUDE_CODE_PREFIX, installed by the probe when missing; sets $claude.
+ensure_claude_code() {
+  local probe="$1" version="${CLAUDE_CODE_VERSION:-2.1.332}"
+  export CLAUDE_CODE_PREFIX="${CLAUDE_CODE_PREFIX:-$HOME/.cache/claude-code-probe}"
+  claude="$CLAUDE_CODE_PREFIX/node_modules/.bin/claude"
+  if [ ! -x "$claude" ] || ! "$claude" --version 2>/dev/null | grep -q "^$version "; then
+    echo "installing Claude Code $version into $CLAUDE_CODE_PREFIX"
+    "$probe/run_probe.sh" --install "$version"
+  fi
+}

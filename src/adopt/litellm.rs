@@ -102,7 +102,7 @@ pub struct Import {
 }
 
 /// `os.environ/VAR` → `${VAR}`; anything else as written.
-fn value(y: &Yaml) -> Option<String> {
+pub(super) fn value(y: &Yaml) -> Option<String> {
     let text = match y {
         Yaml::String(s) => s.trim().to_string(),
         Yaml::Integer(i) => i.to_string(),
@@ -119,7 +119,8 @@ fn value(y: &Yaml) -> Option<String> {
     })
 }
 
-fn number(y: &Yaml) -> Option<f64> {
+/// A number, written as one or as text.
+pub(super) fn number(y: &Yaml) -> Option<f64> {
     match y {
         Yaml::Integer(i) => Some(*i as f64),
         Yaml::Real(_) => y.as_f64(),

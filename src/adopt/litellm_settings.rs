@@ -2,7 +2,7 @@
 //! `router_settings`, `general_settings`, `environment_variables`) mapped
 //! onto switchyard's, key by key; what has no equivalent is named.
 
-use super::litellm::{Import, Route};
+use super::litellm::{Import, Route, number, value};
 use yaml_rust2::Yaml;
 
 /// Why a LiteLLM setting is not carried, for the ones users ask about.
@@ -91,7 +91,7 @@ fn setting(out: &mut Import, redis: &mut Redis, key: &str, v: &Yaml, path: &str)
         "allowed_fails" => out.allowed_fails = v.as_i64().or(out.allowed_fails),
         "cooldown_time" => out.cooldown_s = secs().or(out.cooldown_s),
         "master_key" => {
-            out.master_key = text(v);
+            out.master_key = value(v);
             if out
                 .master_key
                 .as_deref()
@@ -100,7 +100,7 @@ fn setting(out: &mut Import, redis: &mut Redis, key: &str, v: &Yaml, path: &str)
                 out.literal_secrets.push(path.to_string());
             }
         }
-        "database_url" => out.database_url = text(v),
+        "database_url" => out.database_url = value(v),
         "fallbacks" => fallbacks(out, v, path),
         "model_group_alias" => aliases(out, v, path),
         "cache" => {
@@ -114,28 +114,6 @@ fn setting(out: &mut Import, redis: &mut Redis, key: &str, v: &Yaml, path: &str)
         _ => return false,
     }
     true
-}
-
-fn number(v: &Yaml) -> Option<f64> {
-    match v {
-        Yaml::Integer(i) => Some(*i as f64),
-        Yaml::Real(_) => v.as_f64(),
-        Yaml::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn text(v: &Yaml) -> Option<String> {
-    let s = match v {
-        Yaml::String(s) => s.trim().to_string(),
-        Yaml::Integer(i) => i.to_string(),
-        _ => return None,
-    };
-    Some(match s.strip_prefix("os.environ/") {
-        Some(var) => format!("${{{var}}}"),
-        None => s,
-    })
-    .filter(|s| !s.is_empty())
 }
 
 /// `fallbacks: [{"a": ["b", "c"]}]`: requests for `a` try `a`'s
@@ -246,12 +224,12 @@ struct Redis {
 
 impl Redis {
     fn set(&mut self, key: &str, v: &Yaml) {
-        let value = text(v);
+        let text = value(v);
         match key {
-            "redis_url" => self.url = value,
-            "redis_host" => self.host = value,
-            "redis_port" => self.port = value,
-            "redis_password" => self.password = value,
+            "redis_url" => self.url = text,
+            "redis_host" => self.host = text,
+            "redis_port" => self.port = text,
+            "redis_password" => self.password = text,
             _ => {}
         }
     }
@@ -270,7 +248,7 @@ impl Redis {
             _ => return,
         };
         if slot.is_none() {
-            *slot = text(v);
+            *slot = value(v);
         }
     }
 

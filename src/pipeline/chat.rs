@@ -48,9 +48,10 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         Ok(raw) => raw,
         Err(e) => return ctx.fail(e),
     };
+    let reason = plan.reason_line();
     ctx.record.update(|r| {
         r.route = Some(plan.route.clone());
-        r.reason = Some(plan.reason_line());
+        r.reason = Some(reason.clone());
         if let Some(s) = &plan.shadow {
             r.shadow_model = Some(s.model.clone());
             r.shadow_upstream = Some(s.upstream_model.clone());
@@ -128,7 +129,7 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
             json_reply(body)
         }
     };
-    served_by(reply.headers_mut(), &plan, target, attempts);
+    served_by(reply.headers_mut(), &plan, &reason, (target, attempts));
     if let Some(w) = budget_warning.and_then(|w| http::HeaderValue::from_str(&w.message).ok()) {
         reply.headers_mut().insert("x-switchyard-budget-warning", w);
     }

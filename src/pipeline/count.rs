@@ -119,6 +119,11 @@ fn answer(
     }
     ctx.record.update(|r| r.attempts = attempts);
     ctx.record.finish(200, Outcome::Success, None);
-    served_by(reply.headers_mut(), plan, target, attempts);
+    served_by(
+        reply.headers_mut(),
+        plan,
+        &plan.reason_line(),
+        (target, attempts),
+    );
     reply
 }

@@ -68,8 +68,14 @@ fn header_safe(text: &str, max: usize) -> String {
         .collect()
 }
 
-/// Add the `x-switchyard-*` headers naming who served the request and why.
-pub fn served_by(headers: &mut HeaderMap, plan: &Plan, target: usize, attempts: u32) {
+/// Add the `x-switchyard-*` headers naming who served the request and why
+/// (`reason`: the plan's reason line, built once per request).
+pub fn served_by(
+    headers: &mut HeaderMap,
+    plan: &Plan,
+    reason: &str,
+    (target, attempts): (usize, u32),
+) {
     if let Some(t) = plan.targets.get(target) {
         set_header(headers, "x-switchyard-model", &t.upstream_model);
         set_header(headers, "x-switchyard-provider", &t.provider.name);
@@ -79,17 +85,20 @@ pub fn served_by(headers: &mut HeaderMap, plan: &Plan, target: usize, attempts: 
     }
     set_header(headers, "x-switchyard-route", &plan.route);
     set_header(headers, "x-switchyard-attempts", &attempts.to_string());
-    let mut reason = plan.reason_line();
-    if target > 0 {
-        reason.push_str(&format!(
-            "; fell back to target {} of {}",
+    let fell_back;
+    let reason = if target > 0 {
+        fell_back = format!(
+            "{reason}; fell back to target {} of {}",
             target + 1,
             plan.targets.len()
-        ));
-    }
+        );
+        &fell_back
+    } else {
+        reason
+    };
     set_header(
         headers,
         "x-switchyard-reason",
-        &header_safe(&reason, MAX_REASON_CHARS),
+        &header_safe(reason, MAX_REASON_CHARS),
     );
 }
