@@ -48,7 +48,7 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         Ok(raw) => raw,
         Err(e) => return ctx.fail(e),
     };
-    let reason = plan.reason_line();
+    let mut reason = plan.reason_line();
     ctx.record.update(|r| {
         r.route = Some(plan.route.clone());
         r.reason = Some(reason.clone());
@@ -76,6 +76,8 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         if let Err(e) = ctx.keep_allowed_tiers(&mut plan) {
             return ctx.fail(e);
         }
+        reason = plan.reason_line();
+        ctx.record.update(|r| r.reason = Some(reason.clone()));
     }
     let canonical = match translate_if_needed(&ctx, &plan, &raw) {
         Ok(c) => c,
