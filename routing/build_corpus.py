@@ -216,16 +216,29 @@ def build():
         f = {k: v[name] for k, v in fparts.items()}
         for item in pool:
             entries += variants(item, name, pool, m, f, rparts[name], rng)
-    # The third batch: training only, drawn from its own generator so that
-    # every earlier entry (the test split above all) stays as it was.
-    third = random.Random(20261206)
-    extra = [(t, f"{t}-b3-{i + 1:03}", x)
-             for t in TIERS for i, x in enumerate(read_lines(SRC / f"tasks-{t}-batch3.txt"))]
-    pool = [x for t in TIERS for x in parts[t]["train"]] + extra
+    # The third and fourth batches: training only, each drawn from its own
+    # generator so that every earlier entry (the test split above all)
+    # stays as it was.
     m = {k: v["train"] for k, v in mparts.items()}
     f = {k: v["train"] for k, v in fparts.items()}
-    for item in extra:
-        entries += variants(item, "train", pool, m, f, rparts["train"], third)
+    pool = [x for t in TIERS for x in parts[t]["train"]]
+    for batch, seed in ((3, 20261206), (4, 20261207)):
+        gen = random.Random(seed)
+        extra = [(t, f"{t}-b{batch}-{i + 1:03}", x)
+                 for t in TIERS
+                 for i, x in enumerate(read_lines(SRC / f"tasks-{t}-batch{batch}.txt"))]
+        pool = pool + extra
+        for item in extra:
+            entries += variants(item, "train", pool, m, f, rparts["train"], gen)
+    # The fifth batch: the `holdout` split, written after the model of the
+    # earlier splits was tuned, scored on and never trained on.
+    holdout = random.Random(20261208)
+    mh = {k: v["test"] for k, v in mparts.items()}
+    fh = {k: v["test"] for k, v in fparts.items()}
+    fifth = [(t, f"{t}-b5-{i + 1:03}", x)
+             for t in TIERS for i, x in enumerate(read_lines(SRC / f"tasks-{t}-batch5.txt"))]
+    for item in fifth:
+        entries += variants(item, "holdout", fifth, mh, fh, rparts["test"], holdout)
     for n, e in enumerate(entries, 1):
         e["id"] = f"corpus-{n:04}"
     return entries
@@ -243,7 +256,7 @@ def main():
     for e in entries:
         count[(e["split"], e["tier"])] = count.get((e["split"], e["tier"]), 0) + 1
     print(f"{len(entries)} entries -> {OUT.relative_to(HERE.parent)}")
-    for s in ("train", "test"):
+    for s in ("train", "test", "holdout"):
         print(f"  {s}: " + ", ".join(f"{t} {count.get((s, t), 0)}" for t in TIERS))
 
 

@@ -62,6 +62,9 @@ pub struct EvalArgs {
     /// Score from which the premium tier is chosen (default: the classifier's).
     #[arg(long)]
     pub premium_from: Option<f64>,
+    /// Planning cutoff on P(premium) instead of the model's own.
+    #[arg(long)]
+    pub plan_from: Option<f64>,
     /// Also list the ids that were misrouted.
     #[arg(long)]
     pub misses: bool,
@@ -143,6 +146,12 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
         "cross-validated accuracy (5 folds grouped by task): {:.1}%",
         trained.cross_validated * 100.0
     );
+    if let Some(p) = i.plan_from {
+        println!(
+            "planning cutoff: plan_from {p:.2} (out of fold, {:.0}% of premium first turns planned on premium)",
+            train::PLAN_RECALL * 100.0
+        );
+    }
     println!("wrote {}", args.out.display());
     Ok(())
 }
@@ -169,7 +178,8 @@ fn run_eval(args: &EvalArgs) -> Result<(), String> {
             .into_iter()
             .filter(|l| in_split(l, args.split.as_deref()))
             .collect();
-        let report = evaluate(&lines, &classifier, &t);
+        let plan_from = args.plan_from.or(classifier.plan_from());
+        let report = evaluate(&lines, &classifier, &t, plan_from);
         if args.json {
             let mut v = report.clone();
             v["set"] = json!(path.display().to_string());
@@ -184,8 +194,49 @@ fn run_eval(args: &EvalArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// How person turns that start a task (entries that stand alone) would be
+/// planned with the planning cutoff: the share of premium tasks planned on
+/// premium, and of the others lifted to premium.
+fn planning(lines: &[Line], classifier: &Classifier, t: &Thresholds, plan_from: f64) -> Value {
+    let (mut premium, mut kept, mut others, mut lifted) = (0, 0, 0, 0);
+    for l in lines
+        .iter()
+        .filter(|l| l.context.is_empty() && l.tool_steps == 0)
+    {
+        let (Some(want), Some(c)) = (
+            l.tier.as_deref().and_then(devset::level_named),
+            devset::conversation_of(l),
+        ) else {
+            continue;
+        };
+        let got = classifier.classify(&c, t);
+        let on_premium =
+            got.level == Level::Premium || got.probabilities.is_some_and(|p| p[2] >= plan_from);
+        if want == Level::Premium {
+            premium += 1;
+            kept += usize::from(on_premium);
+        } else {
+            others += 1;
+            lifted += usize::from(on_premium && got.level != Level::Premium);
+        }
+    }
+    let share = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    json!({
+        "plan_from": plan_from,
+        "premium_tasks": premium,
+        "premium_planned_on_premium": share(kept, premium),
+        "other_tasks": others,
+        "others_lifted": share(lifted, others),
+    })
+}
+
 /// Score one set: the overall figures, then the same per kind of entry.
-fn evaluate(lines: &[Line], classifier: &Classifier, t: &Thresholds) -> Value {
+fn evaluate(
+    lines: &[Line],
+    classifier: &Classifier,
+    t: &Thresholds,
+    plan_from: Option<f64>,
+) -> Value {
     let score = devset::evaluate(lines, |c| classifier.classify(c, t));
     let mut by_kind: BTreeMap<&str, Vec<&Line>> = BTreeMap::new();
     for l in lines {
@@ -210,6 +261,7 @@ fn evaluate(lines: &[Line], classifier: &Classifier, t: &Thresholds) -> Value {
         "matrix": score.matrix,
         "thresholds": {"cheap_from": t.cheap_from, "premium_from": t.premium_from},
         "by_kind": kinds,
+        "planning": plan_from.map(|p| planning(lines, classifier, t, p)),
         "misses": score.misses.iter().map(|(id, want, got)| json!({"id": id, "expected": want.as_str(), "routed": got.as_str()})).collect::<Vec<_>>(),
     })
 }
@@ -232,6 +284,16 @@ fn text(set: &str, r: &Value, misses: bool) -> String {
         r["thresholds"]["cheap_from"].as_f64().unwrap_or(0.0),
         r["thresholds"]["premium_from"].as_f64().unwrap_or(0.0)
     ));
+    let plan = &r["planning"];
+    if let Some(p) = plan["plan_from"].as_f64() {
+        out.push_str(&format!(
+            "  planning turns  plan_from {p:.2}: {:.1}% of {} premium tasks planned on premium, {:.1}% of {} others lifted\n",
+            plan["premium_planned_on_premium"].as_f64().unwrap_or(0.0) * 100.0,
+            plan["premium_tasks"],
+            plan["others_lifted"].as_f64().unwrap_or(0.0) * 100.0,
+            plan["other_tasks"],
+        ));
+    }
     out.push_str("  expected \\ routed   local   cheap premium\n");
     for (i, l) in Level::ALL.iter().enumerate() {
         let row = &r["matrix"][i];

@@ -351,6 +351,7 @@ classifier = "learned"
 model = "/m/router.bin"
 cheap_from = 0.3
 premium_from = 0.6
+plan_from = 0.1
 sticky_sessions = true
 session_idle = "30m"
 mode = "route"

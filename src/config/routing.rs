@@ -126,6 +126,9 @@ pub struct RoutingConfig {
     pub cheap_from: Option<f64>,
     /// Score from which `auto` picks the premium tier (default: the model's).
     pub premium_from: Option<f64>,
+    /// P(premium) from which a person's turn is planned on premium whatever
+    /// its tier (default: the learned model's; `1` turns it off).
+    pub plan_from: Option<f64>,
     /// Keep a Claude Code session on the tier it reached.
     pub sticky_sessions: bool,
     /// How long an idle session's tier is remembered.
@@ -149,6 +152,7 @@ impl Default for RoutingConfig {
             classifier: ClassifierChoice::default(),
             cheap_from: None,
             premium_from: None,
+            plan_from: None,
             mode: RoutingMode::Route,
             sticky_sessions: true,
             // Anthropic's prompt cache lives 5 minutes: after that a switch costs nothing.
@@ -225,6 +229,7 @@ pub(super) static ROUTER_KEYS: &[&str] = &[
     "model",
     "cheap_from",
     "premium_from",
+    "plan_from",
     "sticky_sessions",
     "session_idle",
     "mode",
@@ -315,6 +320,7 @@ pub(super) fn read(root: &Section<'_>, models: &[&str], errors: &mut Errors) -> 
         c.classifier = read_classifier(&s, errors).unwrap_or(c.classifier);
         c.cheap_from = s.fraction("cheap_from", errors).or(c.cheap_from);
         c.premium_from = s.fraction("premium_from", errors).or(c.premium_from);
+        c.plan_from = s.fraction("plan_from", errors).or(c.plan_from);
         if let (Some(cheap), Some(premium)) = (c.cheap_from, c.premium_from)
             && cheap > premium
             && c.classifier == ClassifierChoice::Rules
@@ -506,7 +512,7 @@ mod tests {
             "[tiers]\nlocal = [\"local\"]\npremium = [\"sonnet\"]\nbaseline = \"haiku\"\n\
              [[routes]]\nname = \"big\"\nmatch = { input_tokens_above = 100000, headers = { x-team = \"infra*\" } }\nmodel = \"sonnet\"\n\
              [[routes]]\nmatch = { model = [\"gpt-*\", \"o*\"], tools = true }\ntargets = [\"haiku\", \"sonnet\"]\n\
-             [[routes]]\nauto = true\n[router]\ncheap_from = 0.3\npremium_from = 0.7\nsession_idle = \"10m\"\n[health]\nfailures = 2\ncooldown = \"5s\"\n",
+             [[routes]]\nauto = true\n[router]\ncheap_from = 0.3\npremium_from = 0.7\nplan_from = 0.1\nsession_idle = \"10m\"\n[health]\nfailures = 2\ncooldown = \"5s\"\n",
         )
         .unwrap();
         let r = &c.routing;
@@ -517,8 +523,8 @@ mod tests {
         assert_eq!(r.routes[1].matcher.models, ["gpt-*", "o*"]);
         assert_eq!(r.routes[1].name, "routes[1]");
         assert_eq!(
-            (r.cheap_from, r.premium_from, r.health.failures),
-            (Some(0.3), Some(0.7), 2)
+            (r.cheap_from, r.premium_from, r.plan_from, r.health.failures),
+            (Some(0.3), Some(0.7), Some(0.1), 2)
         );
     }
 

@@ -4,7 +4,9 @@
 //! Code session the router remembers the conversation (see [`session`]),
 //! and with the `per_turn` policy it decides each turn on its own:
 //!
-//! - a person's turn goes to its classified tier, unless the model that
+//! - a person's turn goes to its classified tier — premium when the
+//!   chance of premium work reaches `plan_from` (planning is where a cheaper
+//!   model risks the whole task) — unless the model that
 //!   asked them a question was a cheaper stand-in (back to the task's
 //!   tier), or staying on the task's dearer tier is cheaper because its
 //!   prompt cache is warm (the cost model decides);
@@ -20,7 +22,7 @@
 //! [`session`]: super::session
 //! [`turn::Signal`]: super::turn::Signal
 
-use super::classifier::Classification;
+use super::classifier::{Classification, Level};
 use super::session::{self, Memory, TurnShape};
 use super::turn::{self, Signal, Step};
 use super::{Router, SESSION_HEADER, conversation};
@@ -245,9 +247,17 @@ impl Router {
         answers_question: bool,
         shape: TurnShape,
     ) -> Result<Verdict, GatewayError> {
-        let (floor, c) = self.classify(raw)?;
-        let mut rank = floor;
+        let (mut floor, c) = self.classify(raw)?;
         let mut reason = format!("auto: {} → {}", c.basis(), c.level.as_str());
+        if let Some(lifted) = self.planned_up(&c, floor) {
+            reason.push_str(&format!(
+                "; planned on {}: premium work is rarely this unsure (P(premium) ≥ plan_from {:.2})",
+                self.tier_name(lifted),
+                self.plan_from.unwrap_or(1.0)
+            ));
+            floor = lifted;
+        }
+        let mut rank = floor;
         if let Some(m) = memory.filter(|m| m.task_rank > floor) {
             let (task, here) = (self.tier_name(m.task_rank), self.tier_name(floor));
             if answers_question && m.last_rank < m.task_rank {
@@ -281,6 +291,14 @@ impl Router {
             reason,
             memory: m,
         })
+    }
+
+    /// The premium tier's rank when a person's turn classified below it
+    /// still has a chance of premium work from `plan_from` up.
+    fn planned_up(&self, c: &Classification, floor: usize) -> Option<usize> {
+        let p = c.probabilities?[2];
+        let premium = self.rank_for(Level::Premium)?;
+        (premium > floor && p >= self.plan_from?).then_some(premium)
     }
 
     fn tool_step(

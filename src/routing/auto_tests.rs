@@ -244,3 +244,29 @@ fn a_person_turn_steps_down_when_it_pays_and_the_task_policy_never_does() {
     m.push(result("t1", "x", false));
     step(&r, &h, &m, "premium", "on the task's tier premium");
 }
+
+#[test]
+fn a_person_turn_that_might_be_premium_work_is_planned_on_premium() {
+    let medium = "write a python function that parses ISO dates, with unit tests";
+    let first = [json!({"role": "user", "content": medium})];
+    // The built-in model calls it cheap, well below its premium cutoff.
+    let r = priced("[router]\nplan_from = 1.0\n", "5.5");
+    let h = session("plan-1");
+    let p = step(&r, &h, &first, "cheap", "→ cheap");
+    assert!(!p.reason.contains("planned on"), "{}", p.reason);
+    // From a planning cutoff under its P(premium), the person's turn is
+    // planned on premium, the reason says so, and mechanical steps still
+    // go to the work tier.
+    let r = priced("[router]\nplan_from = 0.0\n", "5.5");
+    let h = session("plan-2");
+    let p = step(&r, &h, &first, "premium", "planned on premium");
+    assert!(p.reason.contains("→ cheap"), "{}", p.reason);
+    let mut m = first.to_vec();
+    m.push(call("t1", "Read", json!({"file_path": "dates.py"})));
+    m.push(result("t1", "def parse(s): ...", false));
+    step(&r, &h, &m, "cheap", "mechanical → cheap");
+    // A failure goes back to the tier the task was planned on.
+    m.push(call("t2", "Bash", json!({"command": "pytest"})));
+    m.push(result("t2", "1 failed\nAssertionError", true));
+    step(&r, &h, &m, "premium", "back to the task's tier premium");
+}

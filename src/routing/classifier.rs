@@ -84,6 +84,15 @@ impl Classifier {
         }
     }
 
+    /// Its planning cutoff on P(premium), if it has one (see
+    /// `learned::train::choose_plan_from`).
+    pub fn plan_from(&self) -> Option<f64> {
+        match self {
+            Classifier::Learned(m) => m.plan_from(),
+            Classifier::Rules => None,
+        }
+    }
+
     /// Classify a conversation.
     pub fn classify(&self, c: &Conversation, t: &Thresholds) -> Classification {
         match self {

@@ -68,6 +68,8 @@ pub struct Router {
     routing: RoutingConfig,
     classifier: Classifier,
     thresholds: Thresholds,
+    /// P(premium) from which a person's turn is planned on premium.
+    plan_from: Option<f64>,
     health: Arc<Health>,
     sessions: session::Sessions,
     /// Configured model name → its price, for the cost model.
@@ -92,6 +94,7 @@ impl Router {
                 cheap_from: routing.cheap_from.unwrap_or(own.cheap_from),
                 premium_from: routing.premium_from.unwrap_or(own.premium_from),
             },
+            plan_from: routing.plan_from.or(classifier.plan_from()),
             classifier,
             health: Arc::new(Health::new(routing.health)),
             sessions: session::Sessions::new(routing.session_idle, routing.cache_ttl),

@@ -91,6 +91,7 @@ mod tests {
             buckets: 8,
             cheap_from: 0.3,
             premium_from: 0.7,
+            plan_from: Some(0.1),
             trained_on: "t".into(),
             examples: [1, 2, 3],
             epochs: 4,

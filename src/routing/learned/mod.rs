@@ -37,6 +37,11 @@ pub struct ModelInfo {
     pub cheap_from: f64,
     /// Thresholds chosen at training time.
     pub premium_from: f64,
+    /// From this P(premium) a person's turn is planned on premium even
+    /// when its tier is cheaper (chosen at training time; older models
+    /// have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_from: Option<f64>,
     /// What it was trained on (file name and split).
     pub trained_on: String,
     /// Examples per level, cheapest first.
@@ -77,6 +82,11 @@ impl Model {
             cheap_from: self.info.cheap_from,
             premium_from: self.info.premium_from,
         }
+    }
+
+    /// The planning cutoff chosen at training time, if any.
+    pub fn plan_from(&self) -> Option<f64> {
+        self.info.plan_from
     }
 
     /// Level probabilities of one request on its own.

@@ -189,6 +189,7 @@ fn blank_info(opts: &Options) -> ModelInfo {
         buckets: opts.buckets,
         cheap_from: 0.25,
         premium_from: 0.75,
+        plan_from: None,
         trained_on: String::new(),
         examples: [0; 3],
         epochs: opts.epochs,
@@ -224,6 +225,32 @@ pub fn choose_thresholds(scored: &[([f64; 3], Level)]) -> Thresholds {
     best.1
 }
 
+/// Share of premium work a planning cutoff must catch (out of fold).
+pub const PLAN_RECALL: f64 = 0.97;
+
+/// The highest cutoff on P(premium), at most `premium_from`, at which a
+/// share `PLAN_RECALL` of the premium requests would still be planned on
+/// premium. `scored` are out-of-fold predictions of requests that stand
+/// alone (a person's new task). A wrong tier on such a turn is not
+/// symmetric: premium work planned on a cheaper model risks the task, a
+/// cheap task planned on premium costs one dearer turn (its mechanical
+/// steps still go to the work tier).
+pub fn choose_plan_from(scored: &[([f64; 3], Level)], premium_from: f64) -> f64 {
+    let mut p: Vec<f64> = scored
+        .iter()
+        .filter(|(_, l)| *l == Level::Premium)
+        .map(|(probs, _)| probs[2])
+        .collect();
+    if p.is_empty() {
+        return premium_from;
+    }
+    p.sort_by(f64::total_cmp);
+    let missed = ((1.0 - PLAN_RECALL) * p.len() as f64).floor() as usize;
+    let cut = p[missed.min(p.len() - 1)];
+    // Down to the hundredth, so the cutoff still catches the example it is.
+    ((cut * 100.0).floor() / 100.0).clamp(0.01, premium_from)
+}
+
 /// A trained model and how well its settings did on groups they never saw.
 pub struct Trained {
     /// The model, fitted on every example.
@@ -243,6 +270,13 @@ pub fn train(examples: &[Example], opts: &Options, trained_on: &str) -> Trained 
         .zip(examples.iter().map(|e| e.level))
         .collect();
     let t = choose_thresholds(&scored);
+    let alone: Vec<([f64; 3], Level)> = scored
+        .iter()
+        .zip(examples)
+        .filter(|(_, e)| e.previous.is_none())
+        .map(|(s, _)| *s)
+        .collect();
+    let plan_from = choose_plan_from(&alone, t.premium_from);
     let right = scored
         .iter()
         .filter(|(probs, want)| level_of_probabilities(probs, &t) == *want)
@@ -254,6 +288,7 @@ pub fn train(examples: &[Example], opts: &Options, trained_on: &str) -> Trained 
     let info = ModelInfo {
         cheap_from: t.cheap_from,
         premium_from: t.premium_from,
+        plan_from: Some(plan_from),
         trained_on: trained_on.to_string(),
         examples: counts,
         ..blank_info(opts)
