@@ -29,11 +29,18 @@ pub enum CacheAction {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Measure the semantic cache on labelled pairs (paraphrases and near
+    /// misses): paraphrases served and wrong answers served per threshold,
+    /// with and without the lexical guard, using the in-process embedder.
+    Pairs(super::cache_pairs::PairsArgs),
 }
 
 /// Run a cache command.
 pub fn run(args: &CacheArgs) -> ExitCode {
-    let CacheAction::Purge { config, url } = &args.action;
+    let (config, url) = match &args.action {
+        CacheAction::Purge { config, url } => (config, url),
+        CacheAction::Pairs(a) => return super::cache_pairs::run(a),
+    };
     let config = match load_config_offline(config) {
         Ok(c) => c,
         Err(e) => {

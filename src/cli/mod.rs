@@ -8,6 +8,7 @@
 //! built from the environment.
 
 mod cache;
+mod cache_pairs;
 mod check;
 mod claude;
 mod guard;

@@ -7,6 +7,8 @@
 pub mod guard;
 #[cfg(feature = "local-embed")]
 pub mod local;
+pub mod pairs;
+pub mod vocab;
 
 use crate::config::EmbedderConfig;
 use crate::core::RawRequest;
