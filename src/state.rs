@@ -90,6 +90,8 @@ pub struct AppState {
     pub cache: Option<Arc<crate::cache::ResponseCache>>,
     /// Set when in-flight streams must end (shutdown past its grace time).
     stopping: tokio::sync::watch::Sender<bool>,
+    /// Set when shutdown has begun: `/readyz` fails from then on.
+    draining: std::sync::atomic::AtomicBool,
     /// Failed authentications by address (API keys and dashboard sign-ins).
     pub auth_failures: AuthFailures,
     /// Dashboard session cookies signed out of, kept until they would have
@@ -169,6 +171,7 @@ impl AppState {
             store,
             cache,
             stopping: tokio::sync::watch::Sender::new(false),
+            draining: std::sync::atomic::AtomicBool::new(false),
             auth_failures: AuthFailures::default(),
             revoked_sessions: moka::sync::Cache::builder()
                 .max_capacity(100_000)
@@ -187,6 +190,17 @@ impl AppState {
         Box::pin(async move {
             let _ = stopping.wait_for(|stop| *stop).await;
         })
+    }
+
+    /// Shutdown has begun: readiness fails from now on.
+    pub fn start_draining(&self) {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether shutdown has begun.
+    pub fn draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// End every in-flight stream now: each gets an error event in its

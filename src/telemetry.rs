@@ -17,16 +17,27 @@ const LATENCY_BUCKETS: &[f64] = &[
     600.0,
 ];
 
-/// Set up `tracing` output once (RUST_LOG or `info`).
-pub fn init_tracing() {
+/// Set up `tracing` output once (RUST_LOG or `info`): text, or with
+/// `json` one JSON object per line (timestamp, level, target, fields, the
+/// request's span) for log collectors.
+pub fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
+    };
 }
 
 /// The process-wide Prometheus handle (installed on first use).

@@ -302,6 +302,14 @@ impl ResponseCache {
         true
     }
 
+    /// Whether the store answers (always, in memory).
+    pub async fn ping(&self) -> Result<(), String> {
+        match &self.store {
+            Store::Memory(_) => Ok(()),
+            Store::Redis(r) => r.ping().await,
+        }
+    }
+
     /// Drop every entry; returns how many there were.
     pub async fn purge(&self) -> Result<u64, String> {
         match &self.store {

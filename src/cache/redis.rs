@@ -132,6 +132,21 @@ impl RedisStore {
         }
     }
 
+    /// Whether Redis answers a PING now (whatever the back-off says).
+    pub async fn ping(&self) -> Result<(), String> {
+        let mut conn = self.conn.clone();
+        match tokio::time::timeout(
+            CALL_TIMEOUT,
+            redis::cmd("PING").query_async::<String>(&mut conn),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("timed out".into()),
+        }
+    }
+
     /// The entry under `key`; `Err` when Redis cannot be reached.
     pub async fn get(&self, key: &Key) -> Result<Option<Arc<Entry>>, ()> {
         let bytes: Option<Vec<u8>> = self

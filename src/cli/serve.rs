@@ -10,7 +10,6 @@ use std::process::ExitCode;
 
 /// Run the gateway.
 pub fn run(args: &ConfigArgs, listen: Option<SocketAddr>) -> ExitCode {
-    init_tracing();
     let mut config = match load_config(args) {
         Ok(c) => c,
         Err(e) => {
@@ -18,6 +17,7 @@ pub fn run(args: &ConfigArgs, listen: Option<SocketAddr>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    init_tracing(config.log_json);
     if let Some(addr) = listen {
         if matches!(config.auth, crate::config::AuthConfig::Disabled)
             && !crate::config::is_loopback(&addr)

@@ -149,6 +149,8 @@ pub(super) static TOP_KEYS: &[&str] = &[
     "body_limit",
     "clients",
     "shutdown_timeout",
+    "shutdown_drain",
+    "log_format",
     "timeouts",
     "retry",
     "providers",
@@ -195,6 +197,21 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
     let shutdown_timeout = top
         .duration("shutdown_timeout", errors)
         .unwrap_or(Duration::from_secs(30));
+    let shutdown_drain = top
+        .duration("shutdown_drain", errors)
+        .unwrap_or(Duration::ZERO);
+    let log_json = match top.str("log_format", errors).as_deref() {
+        None | Some("text") => false,
+        Some("json") => true,
+        Some(other) => {
+            errors.add(
+                "log_format",
+                format!("expected \"text\" or \"json\", not {other:?}"),
+                None,
+            );
+            false
+        }
+    };
     let timeouts = read_timeouts(
         top.table("timeouts", errors),
         "timeouts",
@@ -271,6 +288,8 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
         body_limit,
         clients: read_clients(&top, errors),
         shutdown_timeout,
+        shutdown_drain,
+        log_json,
         timeouts,
         retry,
         providers,

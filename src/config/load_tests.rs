@@ -324,6 +324,8 @@ master_key = "k"
 auth = "master_key"
 body_limit = "1MB"
 shutdown_timeout = "5s"
+shutdown_drain = "2s"
+log_format = "json"
 database_url = "sqlite://x.db"
 retention = "30d"
 prices_file = "prices.json"
@@ -686,4 +688,16 @@ fn guard_settings_and_their_mistakes() {
     ] {
         assert!(errors.contains(want), "{want} in {errors}");
     }
+}
+
+#[test]
+fn log_format_and_shutdown_drain() {
+    let c = load("auth = \"none\"\nlog_format = \"json\"\nshutdown_drain = \"3s\"").unwrap();
+    assert!(c.log_json);
+    assert_eq!(c.shutdown_drain, std::time::Duration::from_secs(3));
+    let c = load("auth = \"none\"").unwrap();
+    assert!(!c.log_json);
+    assert_eq!(c.shutdown_drain, std::time::Duration::ZERO);
+    let e = load("auth = \"none\"\nlog_format = \"xml\"").unwrap_err();
+    assert_eq!(paths(&e), ["log_format"]);
 }

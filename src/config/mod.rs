@@ -67,6 +67,11 @@ pub struct Config {
     pub body_limit: usize,
     /// How long in-flight requests may run after SIGTERM/SIGINT.
     pub shutdown_timeout: Duration,
+    /// Log lines as text (default) or JSON objects, one per line.
+    pub log_json: bool,
+    /// How long the gateway keeps accepting after SIGTERM/SIGINT while
+    /// `/readyz` already fails, so a load balancer stops sending first.
+    pub shutdown_drain: Duration,
     /// What clients' connections may cost the gateway.
     pub clients: ClientLimits,
     /// Default upstream timeouts (providers may override).

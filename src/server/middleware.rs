@@ -34,8 +34,10 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
 
 /// Paths anyone may call (the dashboard checks its own session cookie).
 fn is_public(path: &str) -> bool {
-    matches!(path, "/" | "/health" | "/metrics" | "/api/hello")
-        || path == "/ui"
+    matches!(
+        path,
+        "/" | "/health" | "/livez" | "/readyz" | "/metrics" | "/api/hello"
+    ) || path == "/ui"
         || path.starts_with("/ui/")
 }
 

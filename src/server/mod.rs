@@ -50,6 +50,8 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .route("/", get(api::system::root).head(api::system::root))
         .route("/api/hello", get(api::system::root).head(api::system::root))
         .route("/health", get(api::system::health))
+        .route("/livez", get(api::system::livez))
+        .route("/readyz", get(api::system::readyz))
         .route("/metrics", get(api::system::metrics))
         .route("/admin/report/{kind}", get(api::admin::report))
         .route("/admin/requests/{id}", get(api::admin::request))
@@ -120,7 +122,11 @@ impl Gateway {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let config = &self.state.config;
-        let (grace, limits) = (config.shutdown_timeout, config.clients);
+        let (grace, drain, limits) = (
+            config.shutdown_timeout,
+            config.shutdown_drain,
+            config.clients,
+        );
         let state = self.state.clone();
         let upkeep = tokio::spawn(crate::telemetry::run_metrics_upkeep());
         let router = app(self.state);
@@ -133,7 +139,7 @@ impl Gateway {
         let graceful = GracefulShutdown::new();
         let mut admission = connections::Admission::new(limits.max_connections);
         let listener = self.listener;
-        let mut shutdown = std::pin::pin!(shutdown);
+        let mut shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(shutdown);
         loop {
             let tcp = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -145,7 +151,17 @@ impl Gateway {
                         continue;
                     }
                 },
-                () = &mut shutdown => break,
+                () = &mut shutdown => {
+                    if drain.is_zero() || state.draining() {
+                        break;
+                    }
+                    // Readiness fails now; keep serving while the load
+                    // balancer notices, then stop accepting.
+                    state.start_draining();
+                    tracing::info!(drain_secs = drain.as_secs_f64(), "shutting down: readiness fails, still accepting");
+                    shutdown = Box::pin(tokio::time::sleep(drain));
+                    continue;
+                }
             };
             let Some(ticket) = admission.admit().await else {
                 continue; // dropping the socket closes it
@@ -183,6 +199,7 @@ impl Gateway {
             });
         }
         drop(listener);
+        state.start_draining();
         tracing::info!(
             grace_secs = grace.as_secs_f64(),
             "shutting down: finishing in-flight requests"

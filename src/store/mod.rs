@@ -138,6 +138,15 @@ impl Store {
         })
     }
 
+    /// Whether the database answers (`SELECT 1`).
+    pub async fn ping(&self) -> Result<(), String> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend

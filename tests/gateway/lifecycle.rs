@@ -136,3 +136,93 @@ async fn shutdown_timeout_bounds_the_wait_and_ends_streams_with_an_error_and_a_r
         (Outcome::StreamFailed, Some("shutdown"))
     );
 }
+
+fn ledger_sections(upstream: &str, top: &str, extra: &str) -> String {
+    format!(
+        "{top}\n[providers.anthropic]\nkind = \"anthropic\"\nbase_url = \"{upstream}\"\napi_key = \"{UPSTREAM_KEY}\"\n\
+         [models.sonnet]\nprovider = \"anthropic\"\nid = \"claude-sonnet-4-5-20250929\"\naliases = [\"claude-*\"]\n{extra}"
+    )
+}
+
+async fn probe(gw: &TestGateway, path: &str) -> (u16, serde_json::Value) {
+    let resp = gw
+        .client()
+        .get(format!("{}{path}", gw.url))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+/// On SIGTERM with `shutdown_drain`, readiness fails at once while requests
+/// are still served; the gateway stops accepting only after the drain.
+#[tokio::test]
+async fn readiness_fails_first_then_the_gateway_drains_and_stops() {
+    let mock = MockUpstream::start().await;
+    let mut gw =
+        TestGateway::with_ledger(&ledger_sections(&mock.url(), "shutdown_drain = \"1s\"", ""))
+            .await;
+    let (status, live) = probe(&gw, "/livez").await;
+    assert_eq!((status, live["status"].as_str()), (200, Some("alive")));
+    let (status, ready) = probe(&gw, "/readyz").await;
+    assert_eq!(
+        (status, ready["status"].as_str()),
+        (200, Some("ready")),
+        "{ready}"
+    );
+    assert_eq!(ready["checks"]["ledger"], "ok");
+    gw.begin_shutdown();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let (status, ready) = probe(&gw, "/readyz").await;
+    assert_eq!((status, ready["status"].as_str()), (503, Some("draining")));
+    // Still serving while the load balancer takes it out.
+    let resp = gw.post("/v1/messages", &body("claude-x", false)).await;
+    assert_eq!(resp.status(), 200);
+    let task = gw.task.take().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the drain ends")
+        .unwrap()
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "it drained first"
+    );
+    assert!(
+        gw.client()
+            .get(format!("{}/livez", gw.url))
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+/// A dependency that does not answer makes readiness fail and names it;
+/// `deps=report` names it without failing.
+#[tokio::test]
+async fn readiness_names_the_dependency_that_does_not_answer() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::with_ledger(&ledger_sections(
+        &mock.url(),
+        "redis_url = \"redis://127.0.0.1:1\"",
+        "[cache]\n",
+    ))
+    .await;
+    let (status, ready) = probe(&gw, "/readyz").await;
+    assert_eq!(status, 503, "{ready}");
+    assert_eq!(ready["missing"], serde_json::json!(["cache"]));
+    assert_eq!(ready["checks"]["ledger"], "ok");
+    assert!(
+        ready["checks"]["cache"]
+            .as_str()
+            .unwrap()
+            .starts_with("unreachable"),
+        "{ready}"
+    );
+    let (status, ready) = probe(&gw, "/readyz?deps=report").await;
+    assert_eq!((status, ready["status"].as_str()), (200, Some("degraded")));
+    // Requests are still served (without the cache).
+    let resp = gw.post("/v1/messages", &body("claude-x", false)).await;
+    assert_eq!(resp.status(), 200);
+}
