@@ -100,8 +100,9 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     ([(CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics() -> Response {
+/// `GET /metrics`: Prometheus text format (breaker gauges set as of now).
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    crate::telemetry::set_breaker_gauges(&state.router.health().snapshot());
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         crate::telemetry::render_metrics(),

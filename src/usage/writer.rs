@@ -314,8 +314,29 @@ impl Pricing {
     fn row(&mut self, r: &RequestRecord) -> LedgerRow {
         let own = self.pricer.baseline_served(r);
         let usage = self.baseline.usage_for(r, own);
-        LedgerRow::from_record(r, &self.pricer, &usage)
+        let row = LedgerRow::from_record(r, &self.pricer, &usage);
+        count_spend(&row);
+        row
     }
+}
+
+/// Spend, baseline and savings per model, tier, provider, key and team, in
+/// USD since the start (gauges: the metrics crate counts whole numbers).
+/// Labels are configured names and issued keys, so they stay bounded.
+fn count_spend(row: &LedgerRow) {
+    let label = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_string());
+    let labels = [
+        ("model", label(&row.model)),
+        ("tier", label(&row.tier)),
+        ("provider", label(&row.provider)),
+        ("key", label(&row.key_id)),
+        ("team", label(&row.team)),
+    ];
+    let usd = |nusd: i64| nusd as f64 / 1e9;
+    metrics::gauge!("switchyard_spend_usd", &labels).increment(usd(row.cost_nusd));
+    metrics::gauge!("switchyard_baseline_usd", &labels).increment(usd(row.baseline_nusd));
+    metrics::gauge!("switchyard_saved_usd", &labels)
+        .increment(usd(row.baseline_nusd - row.cost_nusd));
 }
 
 async fn run(

@@ -74,6 +74,63 @@ async fn metrics_count_requests_by_model_and_status() {
     );
 }
 
+/// `/metrics` describes every metric (`# HELP`, `# TYPE`), and carries
+/// spend, baseline and savings by model, tier, provider, key and team (from
+/// the ledger's pricing) and each target's breaker state.
+#[tokio::test]
+async fn metrics_describe_themselves_and_carry_spend_and_breakers() {
+    let mock = MockUpstream::start().await;
+    let gw = TestGateway::with_ledger(&format!(
+        "[retry]\nretries = 0\n[providers.anthropic]\nkind = \"anthropic\"\nbase_url = \"{}\"\napi_key = \"{UPSTREAM_KEY}\"\n\
+         [models.sonnet]\nprovider = \"anthropic\"\nid = \"claude-sonnet-4-5-20250929\"\naliases = [\"claude-*\"]\n",
+        mock.url()
+    ))
+    .await;
+    switchyard::telemetry::prometheus();
+    let resp = gw
+        .post("/v1/messages", &body("claude-sonnet-4-5", false))
+        .await;
+    assert_eq!(resp.status(), 200);
+    // Then one failure on record for the target (its breaker is still up).
+    mock.push(Reply::error(500, "api_error", "boom"));
+    let resp = gw
+        .post("/v1/messages", &body("claude-sonnet-4-5", false))
+        .await;
+    assert_ne!(resp.status(), 200);
+    gw.records.wait_for(2).await;
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = gw
+            .client()
+            .get(format!("{}/metrics", gw.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("switchyard_spend_usd{") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for needle in [
+        "# HELP switchyard_requests_total ",
+        "# TYPE switchyard_requests_total counter",
+        "# TYPE switchyard_request_duration_seconds histogram",
+        "# HELP switchyard_spend_usd ",
+        "# TYPE switchyard_spend_usd gauge",
+        "switchyard_spend_usd{model=\"sonnet\",tier=\"none\",provider=\"anthropic\",key=\"none\",team=\"none\"}",
+        "switchyard_saved_usd{model=\"sonnet\"",
+        "# TYPE switchyard_target_state gauge",
+        "# HELP switchyard_target_state ",
+        "switchyard_target_state{target=\"anthropic/claude-sonnet-4-5-20250929\"} 0",
+        "switchyard_target_failures{target=\"anthropic/claude-sonnet-4-5-20250929\"} 1",
+    ] {
+        assert!(text.contains(needle), "{needle} not in:\n{text}");
+    }
+}
+
 #[tokio::test]
 async fn models_list_in_anthropic_shape() {
     let mock = MockUpstream::start().await;
