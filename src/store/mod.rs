@@ -85,6 +85,10 @@ const INSERT_CHUNK: usize = 100;
 
 pub use crate::config::sqlite_url;
 
+/// The advisory lock id the retention purge holds on PostgreSQL ("swyd"
+/// "retn" in ASCII).
+const RETENTION_LOCK: i64 = 0x7377_7964_7265_746e;
+
 impl Store {
     /// Connect, and migrate the schema.
     pub async fn connect(url: &str) -> Result<Self, String> {
@@ -223,11 +227,26 @@ impl Store {
     }
 
     /// Delete rows older than `before_ms`; returns how many.
+    ///
+    /// On PostgreSQL one instance of a fleet purges at a time: the delete
+    /// runs under a transaction-scoped advisory lock, and an instance that
+    /// finds it taken skips this round (another is doing the same work).
     pub async fn purge_before(&self, before_ms: i64) -> Result<u64, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(RETENTION_LOCK)
+                .fetch_one(&mut *tx)
+                .await?;
+            if !got {
+                return Ok(0);
+            }
+        }
         let done = sqlx::query("DELETE FROM requests WHERE ts_ms < $1")
             .bind(before_ms)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 

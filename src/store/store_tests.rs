@@ -244,3 +244,51 @@ async fn a_plain_sqlite_url_creates_the_file() {
     assert!(file.exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Several instances starting at once on one empty PostgreSQL schema all
+/// migrate it (sqlx holds an advisory lock while migrating) and can write.
+#[tokio::test]
+async fn several_instances_migrate_one_postgres_at_once() {
+    let base = postgres_url();
+    let schema = format!("sy_{}", uuid::Uuid::now_v7().simple());
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&base)
+        .await
+        .expect("PostgreSQL on 127.0.0.1:5432");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let url = format!("{base}?options%5Bsearch_path%5D={schema}");
+    let starts = (0..4).map(|_| Store::connect(&url));
+    let stores: Vec<Store> = futures_util::future::join_all(starts)
+        .await
+        .into_iter()
+        .map(|s| s.expect("every instance migrates"))
+        .collect();
+    let t0 = window();
+    for (i, s) in stores.iter().enumerate() {
+        let r = row(
+            &format!("{t0}-m{i}"),
+            t0 + i as i64,
+            "sonnet",
+            1,
+            2,
+            "success",
+        );
+        s.insert(&[r]).await.unwrap();
+    }
+    // Purges from every instance at once: one deletes, the others skip or
+    // find nothing left; the rows are gone either way.
+    let purges = stores.iter().map(|s| s.purge_before(t0 + 10));
+    let deleted: u64 = futures_util::future::join_all(purges)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .sum();
+    assert_eq!(deleted, 4);
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&admin)
+        .await
+        .unwrap();
+}

@@ -129,6 +129,30 @@ async fn metrics_describe_themselves_and_carry_spend_and_breakers() {
     ] {
         assert!(text.contains(needle), "{needle} not in:\n{text}");
     }
+    // CI sets SWITCHYARD_PROMTOOL: Prometheus's own linter must accept it.
+    if let Ok(tool) = std::env::var("SWITCHYARD_PROMTOOL") {
+        use std::io::Write;
+        let mut child = std::process::Command::new(tool)
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[tokio::test]
