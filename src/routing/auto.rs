@@ -251,7 +251,7 @@ impl Router {
         let mut reason = format!("auto: {} → {}", c.basis(), c.level.as_str());
         if let Some(lifted) = self.planned_up(&c, floor) {
             reason.push_str(&format!(
-                "; planned on {}: premium work is rarely this unsure (P(premium) ≥ plan_from {:.2})",
+                "; planned on {}: P(premium) ≥ plan_from {:.2}, too likely premium work to plan below it",
                 self.tier_name(lifted),
                 self.plan_from.unwrap_or(1.0)
             ));

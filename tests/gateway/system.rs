@@ -38,6 +38,17 @@ async fn health_root_and_hello() {
     );
 }
 
+async fn metrics_text(gw: &TestGateway) -> String {
+    gw.client()
+        .get(format!("{}/metrics", gw.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn metrics_count_requests_by_model_and_status() {
     let mock = MockUpstream::start().await;
@@ -49,15 +60,7 @@ async fn metrics_count_requests_by_model_and_status() {
         .await
         .unwrap();
     gw.records.wait_for(1).await;
-    let text = gw
-        .client()
-        .get(format!("{}/metrics", gw.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&gw).await;
     assert!(
         text.contains(
             "switchyard_requests_total{endpoint=\"messages\",model=\"sonnet\",status=\"200\"}"
@@ -100,15 +103,7 @@ async fn metrics_describe_themselves_and_carry_spend_and_breakers() {
     gw.records.wait_for(2).await;
     let mut text = String::new();
     for _ in 0..100 {
-        text = gw
-            .client()
-            .get(format!("{}/metrics", gw.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        text = metrics_text(&gw).await;
         if text.contains("switchyard_spend_usd{") {
             break;
         }
