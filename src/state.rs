@@ -143,6 +143,9 @@ impl AppState {
             keys.clone().spawn_refresher(store.clone(), KEY_REFRESH);
         }
         let limits = Arc::new(Limits::new(&config, prices)?);
+        if let Some(url) = &config.limits.redis_url {
+            crate::routing::peers::share(router.health_handle(), url)?;
+        }
         if let Some(store) = &store {
             limits
                 .reconcile(store, &keys.own_rules(), crate::teams::view::now_ms())

@@ -110,11 +110,22 @@ pub struct TargetHealth {
     pub state: BreakerState,
 }
 
+/// A breaker that just opened here, for the other instances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opened {
+    /// Its breaker key.
+    pub target: String,
+    /// How long it cools down.
+    pub cooldown: Duration,
+}
+
 /// All breakers.
 #[derive(Debug)]
 pub struct Health {
     config: HealthConfig,
     breakers: Mutex<HashMap<String, State>>,
+    /// Where breakers that open are reported (see `routing::peers`).
+    peers: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Opened>>,
 }
 
 impl Health {
@@ -123,7 +134,35 @@ impl Health {
         Health {
             config,
             breakers: Mutex::new(HashMap::new()),
+            peers: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Report every breaker that opens from now on (once per process).
+    pub fn report_openings(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Opened>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.peers.set(tx).ok()?;
+        Some(rx)
+    }
+
+    /// Another instance found `target` failing: cool it down here too for
+    /// `left` (unless it already cools down longer).
+    pub fn open_from_peer(&self, target: &str, left: Duration, cooldown: Duration) {
+        let Ok(mut map) = self.breakers.lock() else {
+            return;
+        };
+        let until = Instant::now() + left;
+        if let Some(State::Open { until: mine, .. }) = map.get(target)
+            && *mine >= until
+        {
+            return;
+        }
+        tracing::warn!(
+            target,
+            cooldown_secs = left.as_secs_f64(),
+            "target cooling down: another instance found it failing"
+        );
+        map.insert(target.to_string(), State::Open { until, cooldown });
     }
 
     /// May a request go to `target` now?
@@ -212,6 +251,12 @@ impl Health {
                 }
             }
             Some(state) => {
+                if let (State::Open { cooldown, .. }, Some(peers)) = (&state, self.peers.get()) {
+                    let _ = peers.send(Opened {
+                        target: target.to_string(),
+                        cooldown: *cooldown,
+                    });
+                }
                 map.insert(target.to_string(), state);
             }
         }

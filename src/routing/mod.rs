@@ -19,6 +19,7 @@ pub mod dispatch;
 pub mod health;
 pub mod learned;
 mod lexicon;
+pub mod peers;
 pub mod plan;
 pub mod session;
 pub mod turn;

@@ -16,6 +16,7 @@ mod clients;
 mod day;
 mod errors;
 mod faults;
+mod fleet;
 mod guard;
 mod guard_tools;
 mod key_access;
