@@ -210,8 +210,7 @@ fn planning(lines: &[Line], classifier: &Classifier, t: &Thresholds, plan_from: 
             continue;
         };
         let got = classifier.classify(&c, t);
-        let on_premium =
-            got.level == Level::Premium || got.probabilities.is_some_and(|p| p[2] >= plan_from);
+        let on_premium = got.planned_on_premium(Some(plan_from));
         if want == Level::Premium {
             premium += 1;
             kept += usize::from(on_premium);

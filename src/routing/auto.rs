@@ -296,9 +296,8 @@ impl Router {
     /// The premium tier's rank when a person's turn classified below it
     /// still has a chance of premium work from `plan_from` up.
     fn planned_up(&self, c: &Classification, floor: usize) -> Option<usize> {
-        let p = c.probabilities?[2];
         let premium = self.rank_for(Level::Premium)?;
-        (premium > floor && p >= self.plan_from?).then_some(premium)
+        (premium > floor && c.planned_on_premium(self.plan_from)).then_some(premium)
     }
 
     fn tool_step(

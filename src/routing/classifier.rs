@@ -116,6 +116,14 @@ pub struct Classification {
 }
 
 impl Classification {
+    /// Whether a person's turn with this classification is planned on
+    /// premium: its level is premium, or its chance of premium work reaches
+    /// the planning cutoff `plan_from` (learned models only).
+    pub fn planned_on_premium(&self, plan_from: Option<f64>) -> bool {
+        self.level == Level::Premium
+            || matches!((self.probabilities, plan_from), (Some(p), Some(cut)) if p[2] >= cut)
+    }
+
     /// What the level was cut from, for a routing reason: the score (rules)
     /// or the chances that the work needs premium and at least cheap
     /// (a learned model).

@@ -8,6 +8,7 @@
 
 use super::health::{Health, Opened};
 use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ const CHANNEL: &str = "switchyard:breakers:v1";
 const KEY_PREFIX: &str = "switchyard:breaker:v1:";
 /// Wait before reconnecting after Redis went away.
 const RECONNECT: Duration = Duration::from_secs(1);
-/// Longest a publish may take.
+/// Longest a call to Redis may take.
 const CALL_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Share `health`'s breakers through Redis at `url`: one task publishes
@@ -23,12 +24,19 @@ const CALL_TIMEOUT: Duration = Duration::from_millis(500);
 /// now; Redis being down is not (it is retried).
 pub fn share(health: Arc<Health>, url: &str) -> Result<(), String> {
     let client = redis::Client::open(url).map_err(|e| format!("redis_url: {e}"))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(CALL_TIMEOUT))
+        .set_response_timeout(Some(CALL_TIMEOUT))
+        .set_number_of_retries(1);
+    let conn = client
+        .get_connection_manager_lazy(config)
+        .map_err(|e| format!("redis_url: {e}"))?;
     let Some(openings) = health.report_openings() else {
         return Ok(()); // already shared
     };
     let instance = uuid::Uuid::now_v7().simple().to_string();
-    tokio::spawn(publish(client.clone(), openings, instance.clone()));
-    tokio::spawn(subscribe(client, health, instance));
+    tokio::spawn(publish(conn.clone(), openings, instance.clone()));
+    tokio::spawn(subscribe(client, conn, health, instance));
     Ok(())
 }
 
@@ -46,22 +54,11 @@ fn parse(text: &str) -> Option<(&str, Duration, &str)> {
 }
 
 async fn publish(
-    client: redis::Client,
+    mut conn: ConnectionManager,
     mut openings: tokio::sync::mpsc::UnboundedReceiver<Opened>,
     instance: String,
 ) {
-    let mut conn: Option<redis::aio::MultiplexedConnection> = None;
     while let Some(o) = openings.recv().await {
-        if conn.is_none() {
-            conn = tokio::time::timeout(CALL_TIMEOUT, client.get_multiplexed_async_connection())
-                .await
-                .ok()
-                .and_then(Result::ok);
-        }
-        let Some(c) = conn.as_mut() else {
-            tracing::debug!(target = %o.target, "Redis away: breaker opening not shared");
-            continue;
-        };
         let ms = o.cooldown.as_millis().max(1) as u64;
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
@@ -74,27 +71,36 @@ async fn publish(
             .arg(CHANNEL)
             .arg(message(&instance, &o))
             .ignore();
-        let sent = tokio::time::timeout(CALL_TIMEOUT, pipe.query_async::<()>(c)).await;
-        if !matches!(sent, Ok(Ok(()))) {
-            tracing::debug!(target = %o.target, "breaker opening not shared: Redis did not answer");
-            conn = None;
+        // The connection manager bounds the call and reconnects later.
+        if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+            tracing::debug!(target = %o.target, error = %e, "breaker opening not shared");
         }
     }
 }
 
-async fn subscribe(client: redis::Client, health: Arc<Health>, instance: String) {
+async fn subscribe(
+    client: redis::Client,
+    conn: ConnectionManager,
+    health: Arc<Health>,
+    instance: String,
+) {
     loop {
-        if let Err(e) = listen(&client, &health, &instance).await {
+        if let Err(e) = listen(&client, conn.clone(), &health, &instance).await {
             tracing::debug!(error = %e, "shared breakers: Redis away, retrying");
         }
         tokio::time::sleep(RECONNECT).await;
     }
 }
 
-async fn listen(client: &redis::Client, health: &Health, instance: &str) -> redis::RedisResult<()> {
+async fn listen(
+    client: &redis::Client,
+    conn: ConnectionManager,
+    health: &Health,
+    instance: &str,
+) -> redis::RedisResult<()> {
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(CHANNEL).await?;
-    catch_up(client, health).await?;
+    catch_up(conn, health).await?;
     let mut messages = pubsub.on_message();
     while let Some(m) = messages.next().await {
         let Ok(text) = m.get_payload::<String>() else {
@@ -111,9 +117,8 @@ async fn listen(client: &redis::Client, health: &Health, instance: &str) -> redi
 
 /// Apply the openings still alive (an instance that starts, or comes back
 /// to Redis, learns what the others found meanwhile).
-async fn catch_up(client: &redis::Client, health: &Health) -> redis::RedisResult<()> {
+async fn catch_up(mut conn: ConnectionManager, health: &Health) -> redis::RedisResult<()> {
     use redis::AsyncCommands;
-    let mut conn = client.get_multiplexed_async_connection().await?;
     let mut keys = Vec::new();
     {
         let mut found: redis::AsyncIter<String> = conn.scan_match(format!("{KEY_PREFIX}*")).await?;
