@@ -144,7 +144,11 @@ impl AppState {
         }
         let limits = Arc::new(Limits::new(&config, prices)?);
         if let Some(url) = &config.limits.redis_url {
-            crate::routing::peers::share(router.health_handle(), url)?;
+            let shared = crate::routing::peers::Shared {
+                health: router.health_handle(),
+                sessions: router.sessions_handle(),
+            };
+            crate::routing::peers::share(shared, url)?;
         }
         if let Some(store) = &store {
             limits

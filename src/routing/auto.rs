@@ -357,7 +357,7 @@ impl Router {
                 let here = self.tier_name(task);
                 reason = match work {
                     None if unknown_signers => format!(
-                        "auto: {after} on the task's tier {here} (signed thinking, no session id: no switch)"
+                        "auto: {after} on the task's tier {here} (signed thinking of unknown models, no memory of the session: no switch)"
                     ),
                     None => format!("auto: {after} on the task's tier {here}"),
                     Some(w) => {

@@ -72,7 +72,7 @@ pub struct Router {
     /// P(premium) from which a person's turn is planned on premium.
     plan_from: Option<f64>,
     health: Arc<Health>,
-    sessions: session::Sessions,
+    sessions: Arc<session::Sessions>,
     /// Configured model name → its price, for the cost model.
     prices: HashMap<String, crate::core::Price>,
 }
@@ -98,7 +98,10 @@ impl Router {
             plan_from: routing.plan_from.or(classifier.plan_from()),
             classifier,
             health: Arc::new(Health::new(routing.health)),
-            sessions: session::Sessions::new(routing.session_idle, routing.cache_ttl),
+            sessions: Arc::new(session::Sessions::new(
+                routing.session_idle,
+                routing.cache_ttl,
+            )),
             prices: HashMap::new(),
             routing,
         })
@@ -177,6 +180,12 @@ impl Router {
     /// planning ended.
     pub fn health_handle(&self) -> Arc<Health> {
         self.health.clone()
+    }
+
+    /// The conversations remembered (shared with other instances through
+    /// `peers`), and how many tiers their ranks index.
+    pub fn sessions_handle(&self) -> (Arc<session::Sessions>, usize) {
+        (self.sessions.clone(), self.routing.tiers.len())
     }
 
     /// The routing config.

@@ -144,12 +144,17 @@ pub fn expected_cost(price: &Price, turn: TurnShape, cached: u64) -> Decimal {
     total
 }
 
+/// A conversation's key: its Claude Code session id and its fingerprint.
+pub type SessionKey = (String, u64);
+
 /// Conversations remembered, by session and conversation fingerprint.
 #[derive(Debug)]
 pub struct Sessions {
-    memory: moka::sync::Cache<(String, u64), Memory>,
+    memory: moka::sync::Cache<SessionKey, Memory>,
     /// How long a prompt stays in a provider's cache.
     pub cache_ttl: Duration,
+    /// Where this instance's updates go to be shared (`routing::peers`).
+    peers: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<(SessionKey, Memory)>>,
 }
 
 impl Sessions {
@@ -161,16 +166,35 @@ impl Sessions {
                 .time_to_idle(idle)
                 .build(),
             cache_ttl,
+            peers: std::sync::OnceLock::new(),
         }
     }
 
     /// A conversation's memory.
-    pub fn get(&self, key: &(String, u64)) -> Option<Memory> {
+    pub fn get(&self, key: &SessionKey) -> Option<Memory> {
         self.memory.get(key)
     }
 
-    /// Keep a conversation's memory.
-    pub fn put(&self, key: (String, u64), memory: Memory) {
+    /// Keep a conversation's memory (and share it, when shared).
+    pub fn put(&self, key: SessionKey, memory: Memory) {
+        if let Some(peers) = self.peers.get() {
+            let _ = peers.send((key.clone(), memory.clone()));
+        }
+        self.memory.insert(key, memory);
+    }
+
+    /// Report every update from now on; `None` when already reporting.
+    pub fn report_updates(
+        &self,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<(SessionKey, Memory)>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.peers.set(tx).ok()?;
+        Some(rx)
+    }
+
+    /// Another instance served the conversation: keep its memory here too
+    /// (without sharing it again).
+    pub fn put_from_peer(&self, key: SessionKey, memory: Memory) {
         self.memory.insert(key, memory);
     }
 }

@@ -1,8 +1,10 @@
 //! Instances sharing state through Redis (the machine's, 127.0.0.1:6379):
 //! a provider one instance finds failing is skipped by the others within a
-//! second, and an instance that starts later learns it too.
+//! second, and an instance that starts later learns it too; a Claude Code
+//! session is routed the same whichever instance each turn lands on.
 
 use crate::support::*;
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 const REDIS: &str = "redis://127.0.0.1:6379";
@@ -67,4 +69,71 @@ async fn a_provider_one_instance_finds_failing_is_skipped_by_all() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// One turn of a session with thinking on, after its tool ran on the
+/// developer's machine: the tier and the reason.
+async fn step(gw: &TestGateway, session: &str, m: &[serde_json::Value]) -> (String, String) {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    crate::routing::claude_code_turn(gw, session, m, true).await
+}
+
+/// A Claude Code session whose turns alternate between two instances is
+/// routed as it would be on one: the second instance knows the task was
+/// planned on premium, that Sonnet signed the thinking so far (so a step
+/// may move to Haiku, without Sonnet's signatures), and the first learns
+/// in turn which turn Haiku wrote.
+#[tokio::test]
+async fn a_session_is_routed_the_same_on_every_instance() {
+    let (ollama, anthropic) = (MockUpstream::start().await, MockUpstream::start().await);
+    let config = format!(
+        "redis_url = \"{REDIS}\"\n{}",
+        crate::routing::config(&ollama.url(), &anthropic.url())
+    );
+    let a = TestGateway::custom(&config).await;
+    let b = TestGateway::custom(&config).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let session = format!("fleet-{}", uuid::Uuid::now_v7().simple());
+    let turn = |id: &str, signed_by: &str, result: &str| {
+        [
+            json!({"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "…", "signature": format!("SIG-{signed_by}")},
+                {"type": "tool_use", "id": id, "name": "Bash", "input": {"command": id}}]}),
+            json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": result}]}),
+        ]
+    };
+    let mut m = vec![json!({"role": "user", "content":
+        "Design a migration plan for our 30 microservices from REST to gRPC with zero downtime; compare the trade-offs"})];
+    assert_eq!(step(&a, &session, &m).await.0, "premium");
+    m.extend(turn("t1", "sonnet", "service list"));
+    let (tier, reason) = step(&b, &session, &m).await;
+    assert_eq!(tier, "cheap", "instance B knows the session: {reason}");
+    assert!(reason.contains("mechanical"), "{reason}");
+    m.extend(turn(
+        "t2",
+        "haiku",
+        "test result: FAILED. 1 passed; 1 failed",
+    ));
+    let (tier, reason) = step(&a, &session, &m).await;
+    assert_eq!(tier, "premium", "{reason}");
+    let seen = anthropic.seen();
+    let signatures = |i: usize| -> Vec<String> {
+        seen[i].json()["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+            .filter_map(|b| b["signature"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(seen[1].json()["model"], "claude-haiku-4-5-20251001");
+    assert!(
+        signatures(1).is_empty(),
+        "Sonnet's thinking never reaches Haiku"
+    );
+    assert_eq!(
+        signatures(2),
+        ["SIG-sonnet"],
+        "instance A learned that Haiku wrote the second turn"
+    );
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use std::time::Duration;
 use switchyard::routing::devset;
 
-fn config(ollama: &str, anthropic: &str) -> String {
+pub(crate) fn config(ollama: &str, anthropic: &str) -> String {
     format!(
         r#"
 [retry]
@@ -270,7 +270,7 @@ async fn unusable_local_answers_escalate_before_the_client_sees_bytes() {
 
 /// One turn of a Claude Code conversation in `session` (adaptive thinking
 /// on when `thinking`): the tier and the reason the gateway answered with.
-async fn claude_code_turn(
+pub(crate) async fn claude_code_turn(
     gw: &TestGateway,
     session: &str,
     messages: &[serde_json::Value],
