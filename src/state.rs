@@ -105,6 +105,8 @@ pub struct AppState {
     pub guard: crate::guard::RequestGuard,
     /// Checks the tool calls answers propose (`[guard] tools`).
     pub tools: Arc<crate::guard::tools::ToolChecker>,
+    /// Exports each request's spans (`[traces]`), when configured.
+    pub traces: Option<Arc<crate::telemetry::otlp::Spans>>,
 }
 
 /// How often an instance reads the key table for changes (a revoked key
@@ -157,6 +159,16 @@ impl AppState {
                 .map_err(|e| format!("cannot read the budgets' spend from the ledger: {e}"))?;
             spawn_reconciler(limits.clone(), keys.clone(), store.clone());
         }
+        let traces = match &config.traces {
+            Some(t) => Some(Arc::new(crate::telemetry::otlp::Spans::start(
+                t,
+                pricer.clone(),
+            )?)),
+            None => None,
+        };
+        if let Some(t) = &traces {
+            all.push(t.clone());
+        }
         all.push(Arc::new(Settle {
             limits: limits.clone(),
             pricer,
@@ -188,6 +200,7 @@ impl AppState {
             limits,
             guard,
             tools,
+            traces,
         })
     }
 

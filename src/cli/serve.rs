@@ -70,7 +70,12 @@ pub fn run(args: &ConfigArgs, listen: Option<SocketAddr>) -> ExitCode {
             ),
             Err(e) => tracing::warn!(error = %e, "listening (address unknown)"),
         }
+        let traces = gateway.state().traces.clone();
         let served = gateway.run(shutdown_signal()).await;
+        if let Some(spans) = traces {
+            // The last requests' spans go before the process ends.
+            let _ = tokio::task::spawn_blocking(move || spans.flush()).await;
+        }
         let stats = writer.close().await;
         tracing::info!(written = stats.written, lost = stats.lost, "ledger flushed");
         match served {

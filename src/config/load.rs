@@ -171,6 +171,7 @@ pub(super) static TOP_KEYS: &[&str] = &[
     "limits",
     "keys",
     "guard",
+    "traces",
 ];
 pub(super) static CLIENT_KEYS: &[&str] = &["header_timeout", "body_timeout", "max_connections"];
 pub(super) static COST_KEYS: &[&str] = &["fixed_monthly"];
@@ -274,7 +275,9 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
     let keys = super::static_keys::read(&top, errors);
     let tier_names: Vec<&str> = routing.tiers.iter().map(|t| t.name.as_str()).collect();
     let guard = super::guard::read(&top, &tier_names, errors);
+    let traces = super::traces::read(&top, errors);
     Config {
+        traces,
         keys,
         guard,
         listen,

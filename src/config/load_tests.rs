@@ -448,6 +448,11 @@ team = "platform"
 models = ["claude-haiku-*"]
 guard = "force_local"
 max_tokens = 1000
+[traces]
+otlp_endpoint = "http://127.0.0.1:4318"
+service_name = "gw"
+headers = {{ authorization = "Bearer t" }}
+export_delay = "1s"
 [[keys]]
 name = "bot"
 key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -482,6 +487,7 @@ key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
         ("guard", super::super::guard::GUARD_KEYS),
         ("guard.tiers", super::super::guard::TIER_KEYS),
         ("route timeouts", super::super::load::ROUTE_TIMEOUT_KEYS),
+        ("traces", super::super::traces::TRACES_KEYS),
     ];
     for (name, keys) in lists {
         let read = super::super::section::read_keys(keys);
@@ -700,4 +706,17 @@ fn log_format_and_shutdown_drain() {
     assert_eq!(c.shutdown_drain, std::time::Duration::ZERO);
     let e = load("auth = \"none\"\nlog_format = \"xml\"").unwrap_err();
     assert_eq!(paths(&e), ["log_format"]);
+}
+
+#[test]
+fn traces_need_an_http_endpoint() {
+    let c = load("[traces]\notlp_endpoint = \"http://127.0.0.1:4318\"\n").unwrap();
+    let t = c.traces.unwrap();
+    assert_eq!(t.endpoint, "http://127.0.0.1:4318/v1/traces");
+    assert_eq!(t.service_name, "switchyard");
+    assert!(load("").unwrap().traces.is_none(), "off unless configured");
+    let e = load("[traces]\notlp_endpoint = \"127.0.0.1:4318\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("traces.otlp_endpoint"), "{e}");
 }

@@ -18,6 +18,7 @@ mod router;
 mod routing;
 mod section;
 mod static_keys;
+mod traces;
 pub mod units;
 
 pub use budgets::{BudgetConfig, BudgetScope, BudgetWindow, RedisDown};
@@ -35,6 +36,7 @@ pub use routing::{
 };
 pub use section::{ConfigError, ConfigErrors};
 pub use static_keys::StaticKey;
+pub use traces::TracesConfig;
 
 use http::{HeaderName, HeaderValue};
 use secrecy::SecretString;
@@ -98,6 +100,8 @@ pub struct Config {
     pub keys: Vec<StaticKey>,
     /// What may leave the machine (`[guard]`).
     pub guard: GuardConfig,
+    /// OpenTelemetry traces (`None`: not traced).
+    pub traces: Option<TracesConfig>,
     /// Where this config came from.
     pub source: ConfigSource,
     /// What the embedded default detected or is missing (empty for files).
@@ -271,6 +275,17 @@ impl ProviderKind {
         ("ollama", ProviderKind::Ollama),
         ("bedrock", ProviderKind::Bedrock),
     ];
+
+    /// Its `gen_ai.provider.name` in OpenTelemetry's GenAI conventions
+    /// (an OpenAI-compatible server is named as OpenAI's API).
+    pub fn otel_name(self) -> &'static str {
+        match self {
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::Ollama => "ollama",
+            ProviderKind::Bedrock => "aws.bedrock",
+        }
+    }
 
     /// The config name of this kind.
     pub fn as_str(self) -> &'static str {

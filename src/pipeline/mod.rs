@@ -77,6 +77,11 @@ impl<'a> RequestContext<'a> {
         let mut record = RequestRecord::start(request_id.to_string(), dialect, endpoint);
         record.session_id = header_text(headers, "x-claude-code-session-id");
         record.agent_id = header_text(headers, "x-claude-code-agent-id");
+        if state.traces.is_some() {
+            record.trace = Some(Arc::new(crate::usage::trace::RequestTrace::from_headers(
+                headers,
+            )));
+        }
         RequestContext {
             state,
             codec: client_codec(dialect),
@@ -212,6 +217,7 @@ async fn attempt_each<A: Attempt>(
     let tally = ctx.record.attempt_tally();
     let policy = ctx.tool_policy(plan, raw);
     let timeouts = ctx.route_of(plan).map(|r| r.timeouts).unwrap_or_default();
+    let trace = ctx.record.trace();
     dispatch::run(
         plan,
         &state.config.retry,
@@ -227,6 +233,16 @@ async fn attempt_each<A: Attempt>(
                 .as_ref()
                 .and_then(|p| ctx.tool_check(p, target, last));
             tally.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let traced = trace.as_ref().map(|t| {
+                let kind = target.provider.kind.otel_name();
+                let (i, headers) = t.begin_attempt(
+                    &target.provider.name,
+                    kind,
+                    &target.model.name,
+                    &upstream_model,
+                );
+                (t.clone(), i, headers)
+            });
             async move {
                 let (capped_raw, capped_canonical) =
                     capped.map_err(|e| UpstreamError::new(UpstreamErrorKind::InvalidRequest, e))?;
@@ -241,8 +257,13 @@ async fn attempt_each<A: Attempt>(
                     tools: tools.as_ref(),
                     timeouts,
                     max_response_bytes: state.config.guard.max_response_bytes,
+                    trace_headers: traced.as_ref().map(|(_, _, h)| h),
                 };
-                attempt.run(&provider, &call).await
+                let result = attempt.run(&provider, &call).await;
+                if let (Some((trace, i, _)), Err(e)) = (&traced, &result) {
+                    trace.attempt_failed(*i, e.kind.as_str().to_string());
+                }
+                result
             }
         },
     )

@@ -53,6 +53,8 @@ pub struct Call<'a> {
     pub timeouts: RouteTimeouts,
     /// The longest answer, in bytes, the client may get.
     pub max_response_bytes: Option<u64>,
+    /// The attempt's trace context (`traceparent`), when traced.
+    pub trace_headers: Option<&'a HeaderMap>,
 }
 
 impl Call<'_> {
@@ -198,6 +200,21 @@ impl Provider {
         self.adapter.check_credentials().await
     }
 
+    /// The adapter's upstream request for `op`, carrying the attempt's
+    /// trace context (after signing: it is not part of what is signed).
+    async fn build(
+        &self,
+        call: &Call<'_>,
+        op: Operation,
+    ) -> Result<Option<http::Request<Bytes>>, UpstreamError> {
+        let mut request = self.adapter.request(call, op).await?;
+        if let (Some(r), Some(trace)) = (request.as_mut(), call.trace_headers) {
+            r.headers_mut()
+                .extend(trace.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        Ok(request)
+    }
+
     async fn send_checked(
         &self,
         request: http::Request<Bytes>,
@@ -225,8 +242,7 @@ impl Provider {
             return self.open_whole_via_stream(call, started, deadline).await;
         }
         let request = self
-            .adapter
-            .request(call, Operation::Messages)
+            .build(call, Operation::Messages)
             .await?
             .ok_or_else(unsupported)?;
         let idle = call.timeouts.idle.unwrap_or(self.timeouts.idle);
@@ -308,7 +324,7 @@ impl Provider {
         call: &Call<'_>,
         deadline: Instant,
     ) -> Result<Option<Bytes>, UpstreamError> {
-        let Some(request) = self.adapter.request(call, Operation::CountTokens).await? else {
+        let Some(request) = self.build(call, Operation::CountTokens).await? else {
             return Ok(None);
         };
         let first_byte = call.timeouts.first_byte.unwrap_or(self.timeouts.first_byte);

@@ -44,8 +44,7 @@ impl Provider {
             ..*call
         };
         let request = self
-            .adapter
-            .request(&as_stream, Operation::Messages)
+            .build(&as_stream, Operation::Messages)
             .await?
             .ok_or_else(unsupported)?;
         let first_by = self.first_by(call, started, deadline);

@@ -1,9 +1,12 @@
-//! Logs and metrics: tracing setup, the Prometheus recorder, and the one log
-//! line plus metric updates every finished request produces.
+//! Logs, metrics and traces: tracing setup, the Prometheus recorder, the one log
+//! line plus metric updates every finished request produces, and its spans
+//! exported over OTLP ([`otlp`]).
 //!
 //! Log lines carry ids, models, statuses, timings and token counts; never
 //! bodies or keys. Metric labels use configured model names, never what a
 //! client typed, so a client cannot blow up the label cardinality.
+
+pub mod otlp;
 
 use crate::usage::{RecordSink, RequestRecord};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};

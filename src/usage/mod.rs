@@ -17,6 +17,7 @@ pub mod render;
 pub mod reports;
 pub mod setup;
 pub mod templates;
+pub mod trace;
 pub mod writer;
 
 pub use record::{

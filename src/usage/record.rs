@@ -121,6 +121,8 @@ pub struct RequestRecord {
     pub latency: Duration,
     /// Who sent it (the client key's owner), when a client key did.
     pub identity: Option<std::sync::Arc<crate::core::Identity>>,
+    /// Its trace, when traces are exported.
+    pub trace: Option<std::sync::Arc<super::trace::RequestTrace>>,
 }
 
 impl RequestRecord {
@@ -159,6 +161,7 @@ impl RequestRecord {
             ttft: None,
             latency: Duration::ZERO,
             identity: None,
+            trace: None,
         }
     }
 }
@@ -203,6 +206,11 @@ impl RecordGuard {
     /// attempts set (the client left mid-attempt) takes them from here.
     pub fn attempt_tally(&self) -> std::sync::Arc<std::sync::atomic::AtomicU32> {
         self.tally.clone()
+    }
+
+    /// The request's trace, when traces are exported.
+    pub fn trace(&self) -> Option<std::sync::Arc<super::trace::RequestTrace>> {
+        self.record.as_ref().and_then(|r| r.trace.clone())
     }
 
     /// The record, while it is not finished.

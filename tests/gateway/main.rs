@@ -33,5 +33,6 @@ mod shadow;
 mod support;
 mod system;
 mod timeouts;
+mod traces;
 mod translate;
 mod whole;

@@ -61,6 +61,7 @@ fn request_swaps_keys_and_keeps_betas() {
         tools: None,
         timeouts: Default::default(),
         max_response_bytes: None,
+        trace_headers: None,
     };
     let req = adapter(Some("sk-upstream"))
         .build(&call, Operation::Messages)
@@ -113,6 +114,7 @@ fn default_version_when_client_sends_none() {
         tools: None,
         timeouts: Default::default(),
         max_response_bytes: None,
+        trace_headers: None,
     };
     let req = adapter(None).build(&call, Operation::Messages).unwrap();
     assert_eq!(req.uri(), "http://127.0.0.1:9/prefix/v1/messages");

@@ -68,6 +68,7 @@ fn build(op: Operation, auth: &Resolved) -> http::Request<Bytes> {
         tools: None,
         timeouts: Default::default(),
         max_response_bytes: None,
+        trace_headers: None,
     };
     adapter().build(&call, op, auth).unwrap()
 }
