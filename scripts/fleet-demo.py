@@ -9,7 +9,11 @@ the ledger holds, and exits non-zero unless:
   (nginx sends everything after the kill to the other two);
 - every request answered by an instance that was shut down cleanly has its
   ledger row (the killed one's unflushed rows are the only ones missing);
-- every instance's /readyz said ready before the run.
+- every instance's /readyz said ready before the run;
+- Claude Code-shaped sessions whose turns land on different instances are
+  routed as on one instance (a tool step after Sonnet's signed thinking
+  moves to Haiku only when the instance knows the session: the router's
+  memory is shared through Redis).
 
     python3 scripts/fleet-demo.py target/debug/switchyard [--seconds 6] [--clients 16]
 
@@ -78,7 +82,21 @@ api_key = "mock"
 
 [models.sonnet]
 provider = "anthropic"
+id = "claude-sonnet-4-5-20250929"
 aliases = ["claude-*"]
+
+[models.haiku]
+provider = "anthropic"
+id = "claude-haiku-4-5-20251001"
+
+[tiers]
+cheap = ["haiku"]
+premium = ["sonnet"]
+
+[[routes]]
+name = "agent"
+match = {{ model = "claude-opus-*" }}
+auto = true
 """
 
 
@@ -109,6 +127,7 @@ http {{
             # A request that could not reach an instance goes to the next;
             # one an instance already took is not sent twice.
             proxy_next_upstream error timeout;
+            add_header X-Served-By $upstream_addr always;
         }}
     }}
 }}
@@ -127,6 +146,67 @@ def request(port, i):
     data = r.read()
     if r.status != 200 or (stream and b"message_stop" not in data):
         raise OSError(f"status {r.status}")
+
+
+PLAN = ("Design a migration plan for our 30 microservices from REST to gRPC with zero "
+        "downtime; compare the trade-offs")
+
+
+def agent_turn(port, session, messages):
+    """One turn of a Claude Code-shaped conversation: (tier, reason, instance)."""
+    body = json.dumps({"model": "claude-opus-5-5", "max_tokens": 32000, "stream": True,
+                       "thinking": {"type": "adaptive"},
+                       "system": [{"type": "text", "text": "You are Claude Code.",
+                                   "cache_control": {"type": "ephemeral"}}],
+                       "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
+                       "messages": messages})
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("POST", "/v1/messages", body, {
+        "x-api-key": KEY, "content-type": "application/json", "anthropic-version": "2023-06-01",
+        "x-claude-code-session-id": session})
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        raise SystemExit(f"agent turn: status {r.status}")
+    return (r.getheader("x-switchyard-tier"), r.getheader("x-switchyard-reason"),
+            r.getheader("x-served-by"))
+
+
+def tool_round(n, signed_by, result):
+    call = f"t{n}"
+    return [{"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "...", "signature": f"SIG-{signed_by}"},
+                {"type": "tool_use", "id": call, "name": "Bash", "input": {"command": call}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call,
+                                          "content": result}]}]
+
+
+def sessions_across_instances(port, count=6):
+    """Agent loops through nginx: plan, a mechanical step, a failing test.
+    Returns (turns whose instance differed from the previous turn's, turns
+    routed as on one instance, all turns)."""
+    moved, right, turns = 0, 0, 0
+    for s in range(count):
+        session = f"agent-{uuid.uuid4().hex[:8]}-{s}"
+        messages = [{"role": "user", "content": PLAN}]
+        want = []
+        seen = [agent_turn(port, session, messages)]
+        want.append("premium")
+        time.sleep(0.05)  # the tool runs
+        messages += tool_round(1, "sonnet", "service list")
+        seen.append(agent_turn(port, session, messages))
+        want.append("cheap")
+        time.sleep(0.05)
+        messages += tool_round(2, "haiku", "test result: FAILED. 1 passed; 1 failed")
+        seen.append(agent_turn(port, session, messages))
+        want.append("premium")
+        for i, ((tier, reason, by), w) in enumerate(zip(seen, want)):
+            turns += 1
+            right += tier == w
+            moved += i > 0 and by != seen[i - 1][2]
+            if tier != w:
+                print(f"  session {session} turn {i + 1}: {tier} (want {w}) on {by}: {reason}")
+    return moved, right, turns
 
 
 def answered_in_log(path):
@@ -199,6 +279,7 @@ def main():
         stop.set()
         for t in threads:
             t.join()
+        moved, right, turns = sessions_across_instances(lb_port)
         for p in (procs[1], procs[3]):
             p.send_signal(signal.SIGTERM)
         for p in (procs[1], procs[3]):
@@ -216,6 +297,9 @@ def main():
               f"included; missing: {sum(logged) - rows} (the killed instance's unflushed rows)")
         good = (all(r == "ready" for r in ready) and failed[0] <= args.clients
                 and survivors <= rows <= sum(logged) and logged[0] > 0 and logged[2] > 0)
+        print(f"agent sessions through nginx: {turns} turns, {moved} landed on another instance "
+              f"than the turn before; routed as on one instance: {right} of {turns}")
+        good = good and right == turns and moved > 0
         print("fleet demo:", "ok" if good else "FAILED")
         return 0 if good else 1
     finally:
