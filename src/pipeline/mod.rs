@@ -244,22 +244,25 @@ async fn attempt_each<A: Attempt>(
                 (t.clone(), i, headers)
             });
             async move {
-                let (capped_raw, capped_canonical) =
-                    capped.map_err(|e| UpstreamError::new(UpstreamErrorKind::InvalidRequest, e))?;
-                let call = Call {
-                    raw: capped_raw.as_ref().or(own.as_ref()).unwrap_or(raw),
-                    canonical: capped_canonical.as_ref().or(canonical),
-                    upstream_model: &upstream_model,
-                    capabilities,
-                    client_headers: headers,
-                    query,
-                    client: codec,
-                    tools: tools.as_ref(),
-                    timeouts,
-                    max_response_bytes: state.config.guard.max_response_bytes,
-                    trace_headers: traced.as_ref().map(|(_, _, h)| h),
-                };
-                let result = attempt.run(&provider, &call).await;
+                let result = async {
+                    let (capped_raw, capped_canonical) = capped
+                        .map_err(|e| UpstreamError::new(UpstreamErrorKind::InvalidRequest, e))?;
+                    let call = Call {
+                        raw: capped_raw.as_ref().or(own.as_ref()).unwrap_or(raw),
+                        canonical: capped_canonical.as_ref().or(canonical),
+                        upstream_model: &upstream_model,
+                        capabilities,
+                        client_headers: headers,
+                        query,
+                        client: codec,
+                        tools: tools.as_ref(),
+                        timeouts,
+                        max_response_bytes: state.config.guard.max_response_bytes,
+                        trace_headers: traced.as_ref().map(|(_, _, h)| h),
+                    };
+                    attempt.run(&provider, &call).await
+                }
+                .await;
                 if let (Some((trace, i, _)), Err(e)) = (&traced, &result) {
                     trace.attempt_failed(*i, e.kind.as_str().to_string());
                 }

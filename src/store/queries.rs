@@ -450,6 +450,35 @@ impl Store {
         row.as_ref().map(ledger_row).transpose()
     }
 
+    /// Median and 95th percentile of latency and gateway overhead (ms) of
+    /// successful requests, computed by PostgreSQL (the rows stay in the
+    /// database); `None` on SQLite, whose callers read [`Store::latencies`].
+    pub async fn latency_percentiles(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Option<[f64; 4]>, sqlx::Error> {
+        if self.backend() != super::Backend::Postgres {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50, \
+             percentile_disc(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95, \
+             percentile_disc(0.5) WITHIN GROUP (ORDER BY overhead_ms) AS o50, \
+             percentile_disc(0.95) WITHIN GROUP (ORDER BY overhead_ms) AS o95 \
+             FROM requests WHERE ts_ms >= $1 AND ts_ms < $2 AND outcome = 'success'{}",
+            self.who_sql(3)
+        );
+        let row = self
+            .bind_who(sqlx::query(AssertSqlSafe(sql)).bind(from_ms).bind(to_ms))
+            .fetch_one(self.pool())
+            .await?;
+        let get = |name: &str| -> Result<f64, sqlx::Error> {
+            Ok(row.try_get::<Option<f64>, _>(name)?.unwrap_or(0.0))
+        };
+        Ok(Some([get("p50")?, get("p95")?, get("o50")?, get("o95")?]))
+    }
+
     /// Latency and gateway overhead (ms) of successful requests.
     pub async fn latencies(
         &self,

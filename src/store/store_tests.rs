@@ -160,7 +160,28 @@ async fn exercise(store: Store) {
     store.insert(&many).await.unwrap();
     assert_eq!(store.totals(t0 + 20, t0 + 21).await.unwrap().requests, 250);
     store.purge_before(t0 + 21).await.unwrap();
+    percentiles(&store, t0 + 30).await;
     keys(&store).await;
+}
+
+/// PostgreSQL computes latency percentiles itself, with `percentile_disc`
+/// (the reports compute the same from rows on SQLite).
+async fn percentiles(store: &Store, at: i64) {
+    let rows: Vec<LedgerRow> = (1..=20)
+        .map(|i| {
+            let mut r = row(&format!("{at}-p{i}"), at, "haiku", 1, 2, "success");
+            r.latency_ms = f64::from(i);
+            r.overhead_ms = (i % 2 == 0).then(|| f64::from(i) / 10.0);
+            r
+        })
+        .collect();
+    store.insert(&rows).await.unwrap();
+    let got = store.latency_percentiles(at, at + 1).await.unwrap();
+    match store.backend() {
+        Backend::Postgres => assert_eq!(got, Some([10.0, 19.0, 1.0, 2.0])),
+        Backend::Sqlite => assert_eq!(got, None),
+    }
+    store.purge_before(at + 1).await.unwrap();
 }
 
 /// The key table: stored, read back by id and by change, revoked once.

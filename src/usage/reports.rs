@@ -268,15 +268,27 @@ pub struct Latency {
     pub overhead_p95_ms: f64,
 }
 
+/// The smallest value at or above which a fraction `p` of `sorted` lies
+/// (PostgreSQL's `percentile_disc`, which computes it there).
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    let i = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1);
     sorted[i.min(sorted.len() - 1)]
 }
 
 async fn latency(store: &Store, from: i64, to: i64) -> Result<Latency, sqlx::Error> {
+    if let Some([p50_ms, p95_ms, overhead_p50_ms, overhead_p95_ms]) =
+        store.latency_percentiles(from, to).await?
+    {
+        return Ok(Latency {
+            p50_ms,
+            p95_ms,
+            overhead_p50_ms,
+            overhead_p95_ms,
+        });
+    }
     let rows = store.latencies(from, to).await?;
     let mut total: Vec<f64> = rows.iter().map(|r| r.0).collect();
     let mut overhead: Vec<f64> = rows.iter().filter_map(|r| r.1).collect();
@@ -338,6 +350,18 @@ pub struct Report {
     pub issues: Vec<String>,
 }
 
+/// Reads of one report running at once (the PostgreSQL pool has 8).
+const REPORT_QUERIES_AT_ONCE: usize = 3;
+
+/// Run `read` when one of `lanes` is free.
+async fn in_lane<T>(
+    lanes: &tokio::sync::Semaphore,
+    read: impl std::future::Future<Output = T>,
+) -> T {
+    let _lane = lanes.acquire().await;
+    read.await
+}
+
 /// Build the report of a range.
 pub async fn build(
     store: &Store,
@@ -347,12 +371,40 @@ pub async fn build(
     top_n: i64,
 ) -> Result<Report, sqlx::Error> {
     let (from, to) = range.millis();
-    let totals = store.totals(from, to).await?;
+    // Independent reads of one range, a few at a time: PostgreSQL serves
+    // them on several connections, and the rest of the pool stays free for
+    // the ledger's writes.
+    let lanes = tokio::sync::Semaphore::new(REPORT_QUERIES_AT_ONCE);
+    let (
+        totals,
+        doubtful,
+        errors,
+        latency,
+        models,
+        tiers,
+        days,
+        sessions,
+        users,
+        teams,
+        guard,
+        top_rows,
+    ) = tokio::try_join!(
+        in_lane(&lanes, store.totals(from, to)),
+        in_lane(&lanes, store.doubtful_prices(from, to)),
+        in_lane(&lanes, store.group(Group::Error, from, to)),
+        in_lane(&lanes, latency(store, from, to)),
+        in_lane(&lanes, store.group(Group::Model, from, to)),
+        in_lane(&lanes, store.group(Group::Tier, from, to)),
+        in_lane(&lanes, store.group(Group::Day, from, to)),
+        in_lane(&lanes, store.group(Group::Session, from, to)),
+        in_lane(&lanes, store.group(Group::User, from, to)),
+        in_lane(&lanes, store.group(Group::Team, from, to)),
+        in_lane(&lanes, store.group(Group::Guard, from, to)),
+        in_lane(&lanes, store.rows(from, to, Order::Cost, top_n)),
+    )?;
     let summary = Summary::new(&totals, fixed_for(fixed_monthly, range.days()));
     let n = totals.requests;
-    let pricing: Vec<String> = store
-        .doubtful_prices(from, to)
-        .await?
+    let pricing: Vec<String> = doubtful
         .into_iter()
         .map(|(model, priced_as, n)| match priced_as {
             Some(m) => format!("{model}: priced as {m}, estimated ({n} requests)"),
@@ -377,7 +429,7 @@ pub async fn build(
             summary.fallback_rate
         ));
     }
-    let errors = lines(store.group(Group::Error, from, to).await?, n);
+    let errors = lines(errors, n);
     for e in errors.iter().take(3) {
         issues.push(format!("{} × {}", e.requests, e.name));
     }
@@ -385,23 +437,23 @@ pub async fn build(
         kind: kind.to_string(),
         from: range.from.to_string(),
         to: range.to.to_string(),
-        latency: latency(store, from, to).await?,
-        models: lines(store.group(Group::Model, from, to).await?, n),
-        tiers: lines(store.group(Group::Tier, from, to).await?, n),
+        latency,
+        models: lines(models, n),
+        tiers: lines(tiers, n),
         days: {
-            let mut d = lines(store.group(Group::Day, from, to).await?, n);
+            let mut d = lines(days, n);
             d.sort_by(|a, b| a.name.cmp(&b.name));
             d
         },
-        sessions: lines(store.group(Group::Session, from, to).await?, n)
+        sessions: lines(sessions, n)
             .into_iter()
             .filter(|l| l.name != "-")
             .collect(),
-        users: lines(store.group(Group::User, from, to).await?, n),
-        teams: lines(store.group(Group::Team, from, to).await?, n),
-        guardrails: super::guard_audit::lines(store.group(Group::Guard, from, to).await?, n),
+        users: lines(users, n),
+        teams: lines(teams, n),
+        guardrails: super::guard_audit::lines(guard, n),
         only: store.narrowed_to(),
-        top_requests: top(store.rows(from, to, Order::Cost, top_n).await?),
+        top_requests: top(top_rows),
         errors,
         pricing,
         issues,
@@ -457,4 +509,16 @@ pub fn range_of(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentiles_are_postgresqls_percentile_disc() {
+        let sorted: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(super::percentile(&sorted, 0.5), 10.0);
+        assert_eq!(super::percentile(&sorted, 0.95), 19.0);
+        assert_eq!(super::percentile(&[7.0], 0.95), 7.0);
+        assert_eq!(super::percentile(&[], 0.5), 0.0);
+    }
 }
