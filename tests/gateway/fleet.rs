@@ -117,15 +117,7 @@ async fn a_session_is_routed_the_same_on_every_instance() {
     let (tier, reason) = step(&a, &session, &m).await;
     assert_eq!(tier, "premium", "{reason}");
     let seen = anthropic.seen();
-    let signatures = |i: usize| -> Vec<String> {
-        seen[i].json()["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
-            .filter_map(|b| b["signature"].as_str().map(str::to_string))
-            .collect()
-    };
+    let signatures = |i: usize| crate::routing::thinking_signatures(&seen[i]);
     assert_eq!(seen[1].json()["model"], "claude-haiku-4-5-20251001");
     assert!(
         signatures(1).is_empty(),

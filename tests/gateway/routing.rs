@@ -354,6 +354,17 @@ async fn an_agent_loop_is_routed_turn_by_turn() {
     assert_eq!(tiers, want, "the ledger holds each turn's tier");
 }
 
+/// The thinking signatures an upstream was sent.
+pub(crate) fn thinking_signatures(seen: &crate::support::mock::Seen) -> Vec<String> {
+    seen.json()["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+        .filter_map(|b| b["signature"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// Anthropic signs thinking blocks per model: when a conversation moves
 /// between models, each upstream gets only the thinking its own model
 /// wrote, and thinking is switched off for a step whose last assistant turn
@@ -395,15 +406,7 @@ async fn thinking_signatures_stay_with_the_model_that_wrote_them() {
     ));
     assert_eq!(send(m.clone()).await, "premium");
     let seen = anthropic.seen();
-    let signatures = |i: usize| -> Vec<String> {
-        seen[i].json()["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
-            .filter_map(|b| b["signature"].as_str().map(str::to_string))
-            .collect()
-    };
+    let signatures = |i: usize| thinking_signatures(&seen[i]);
     assert_eq!(seen.len(), 3);
     assert_eq!(seen[1].json()["model"], "claude-haiku-4-5-20251001");
     assert!(
