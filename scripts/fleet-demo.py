@@ -10,6 +10,10 @@ the ledger holds, and exits non-zero unless:
 - every request answered by an instance that was shut down cleanly has its
   ledger row (the killed one's unflushed rows are the only ones missing);
 - every instance's /readyz said ready before the run;
+- a provider one instance finds down is not tried by the others (its
+  breaker opening is shared through Redis): requests whose first target is
+  down, sent round-robin to the two surviving instances, reach that target
+  once in all;
 - Claude Code-shaped sessions whose turns land on different instances are
   routed as on one instance (a tool step after Sonnet's signed thinking
   moves to Haiku only when the instance knows the session: the router's
@@ -66,7 +70,7 @@ def psql(sql):
     return out.stdout.strip()
 
 
-def instance_config(port, mock, schema):
+def instance_config(port, mock, schema, down):
     return f"""listen = "127.0.0.1:{port}"
 master_key = "{KEY}"
 database_url = "{PG}?options%5Bsearch_path%5D={schema}"
@@ -75,9 +79,18 @@ shutdown_timeout = "5s"
 shutdown_drain = "0s"
 log_format = "json"
 
+[health]
+failures = 1
+cooldown = "60s"
+
 [providers.anthropic]
 kind = "anthropic"
 base_url = "http://{mock}"
+api_key = "mock"
+
+[providers.down]
+kind = "anthropic"
+base_url = "http://{down[0]}"
 api_key = "mock"
 
 [models.sonnet]
@@ -89,9 +102,18 @@ aliases = ["claude-*"]
 provider = "anthropic"
 id = "claude-haiku-4-5-20251001"
 
+[models.down]
+provider = "down"
+id = "{down[1]}"
+
 [tiers]
 cheap = ["haiku"]
 premium = ["sonnet"]
+
+[[routes]]
+name = "fallback"
+match = {{ model = "claude-fallback" }}
+targets = ["down", "sonnet"]
 
 [[routes]]
 name = "agent"
@@ -209,6 +231,30 @@ def sessions_across_instances(port, count=6):
     return moved, right, turns
 
 
+def tries_of_the_down_provider(port, logs, n=8):
+    """Requests whose first target is down, one after another through nginx
+    (round-robin over the survivors): how many attempts reached that target,
+    from the instances' JSON logs."""
+    for _ in range(n):
+        body = json.dumps({"model": "claude-fallback", "max_tokens": 16,
+                           "messages": [{"role": "user", "content": "hi"}]})
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("POST", "/v1/messages", body, {"x-api-key": KEY,
+                                                 "content-type": "application/json"})
+        r = c.getresponse()
+        r.read()
+        if r.status != 200:
+            raise SystemExit(f"fallback request: status {r.status}")
+        time.sleep(0.05)
+    tries = 0
+    for path in logs:
+        with open(path) as f:
+            for line in f:
+                if '"upstream attempt failed"' in line and '"model":"down"' in line:
+                    tries += 1
+    return tries
+
+
 def answered_in_log(path):
     """Requests an instance finished, from its JSON log's request lines."""
     n = 0
@@ -235,6 +281,8 @@ def main():
     procs, nginx_started = [], False
     mock_port, lb_port = free_port(), free_port()
     ports = [free_port() for _ in range(3)]
+    # Nothing listens there; the id is new each run (breakers are keyed by it).
+    down = (f"127.0.0.1:{free_port()}", f"down-{uuid.uuid4().hex[:12]}")
     try:
         procs.append(subprocess.Popen([args.binary, "bench", "--mock-only", "--mock-listen",
                                        f"127.0.0.1:{mock_port}"], stderr=subprocess.DEVNULL))
@@ -242,7 +290,7 @@ def main():
         for n, port in enumerate(ports):
             path = os.path.join(tmp, f"instance-{n}.toml")
             with open(path, "w") as f:
-                f.write(instance_config(port, f"127.0.0.1:{mock_port}", schema))
+                f.write(instance_config(port, f"127.0.0.1:{mock_port}", schema, down))
             log = open(os.path.join(tmp, f"instance-{n}.log"), "w")
             procs.append(subprocess.Popen([args.binary, "serve", "-c", path], stderr=log, stdout=log))
         ready = [json.loads(wait_http(p, "/readyz"))["status"] for p in ports]
@@ -280,6 +328,8 @@ def main():
         for t in threads:
             t.join()
         moved, right, turns = sessions_across_instances(lb_port)
+        down_tries = tries_of_the_down_provider(
+            lb_port, [os.path.join(tmp, f"instance-{n}.log") for n in (0, 2)])
         for p in (procs[1], procs[3]):
             p.send_signal(signal.SIGTERM)
         for p in (procs[1], procs[3]):
@@ -299,7 +349,9 @@ def main():
                 and survivors <= rows <= sum(logged) and logged[0] > 0 and logged[2] > 0)
         print(f"agent sessions through nginx: {turns} turns, {moved} landed on another instance "
               f"than the turn before; routed as on one instance: {right} of {turns}")
-        good = good and right == turns and moved > 0
+        print(f"a provider that is down, 8 requests over the two survivors: tried {down_tries} "
+              f"time(s) in all (each instance alone would have tried it once)")
+        good = good and right == turns and moved > 0 and down_tries == 1
         print("fleet demo:", "ok" if good else "FAILED")
         return 0 if good else 1
     finally:
