@@ -12,7 +12,7 @@
 use super::entry::Entry;
 use super::key::{Key, hex};
 use super::memory::{Candidate, best};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -76,14 +76,7 @@ fn key_from_hex(s: &str) -> Option<Key> {
 impl RedisStore {
     /// A store on `url` (connects lazily; a bad URL is an error now).
     pub fn new(url: &str, ttl: Duration, max_vectors: usize) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("redis_url: {e}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CALL_TIMEOUT))
-            .set_response_timeout(Some(CALL_TIMEOUT))
-            .set_number_of_retries(1);
-        let conn = client
-            .get_connection_manager_lazy(config)
-            .map_err(|e| format!("redis_url: {e}"))?;
+        let (_, conn) = crate::routing::peers::connect(url, CALL_TIMEOUT)?;
         Ok(RedisStore {
             conn,
             ttl,

@@ -12,7 +12,7 @@
 
 use super::counters::{Charge, Refused};
 use super::rules::Rule;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -155,14 +155,7 @@ impl Shared {
     /// Counters on `url`, each call bounded by `timeout` (connects
     /// lazily; a bad URL is an error now).
     pub fn new(url: &str, timeout: Duration) -> Result<Shared, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("redis_url: {e}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1);
-        let conn = client
-            .get_connection_manager_lazy(config)
-            .map_err(|e| format!("redis_url: {e}"))?;
+        let (_, conn) = crate::routing::peers::connect(url, timeout)?;
         Ok(Shared {
             conn,
             timeout,

@@ -36,18 +36,28 @@ pub struct Shared {
     pub sessions: (Arc<Sessions>, usize),
 }
 
-/// Share breakers and sessions through Redis at `url`: tasks publish this
-/// instance's updates and apply the others'. A bad URL is an error now;
-/// Redis being down is not (it is retried).
-pub fn share(shared: Shared, url: &str) -> Result<(), String> {
+/// A client for `url` and a connection to it that connects lazily and
+/// reconnects on its own, each call bounded by `timeout`, as everything the
+/// instances share through Redis uses (breakers and sessions here, the
+/// response cache, budget and rate-limit counters). A bad URL is an error
+/// now; Redis being down is not.
+pub fn connect(url: &str, timeout: Duration) -> Result<(redis::Client, ConnectionManager), String> {
     let client = redis::Client::open(url).map_err(|e| format!("redis_url: {e}"))?;
     let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(CALL_TIMEOUT))
-        .set_response_timeout(Some(CALL_TIMEOUT))
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
         .set_number_of_retries(1);
     let conn = client
         .get_connection_manager_lazy(config)
         .map_err(|e| format!("redis_url: {e}"))?;
+    Ok((client, conn))
+}
+
+/// Share breakers and sessions through Redis at `url`: tasks publish this
+/// instance's updates and apply the others'. A bad URL is an error now;
+/// Redis being down is not (it is retried).
+pub fn share(shared: Shared, url: &str) -> Result<(), String> {
+    let (client, conn) = connect(url, CALL_TIMEOUT)?;
     let (Some(openings), Some(updates)) = (
         shared.health.report_openings(),
         shared.sessions.0.report_updates(),
