@@ -1,6 +1,7 @@
 //! Micro-benchmarks of per-chunk stream work and per-request bookkeeping:
 //! an Anthropic stream relayed as is (with metering), the same stream
-//! translated to OpenAI chunks, and usage metering alone.
+//! translated to OpenAI chunks, a whole answer read as a stream (what a
+//! non-streamed request costs by default), and usage metering alone.
 //!
 //! cargo bench --bench streams
 
@@ -10,6 +11,7 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::collections::VecDeque;
 use std::hint::black_box;
+use switchyard::core::Dialect;
 use switchyard::core::UsageMeter;
 use switchyard::core::{BodyKind, RawRequest};
 use switchyard::protocol::ClientCodec;
@@ -17,18 +19,25 @@ use switchyard::protocol::Transcoder;
 use switchyard::protocol::anthropic::AnthropicDecoder;
 use switchyard::protocol::anthropic::AnthropicPassthrough;
 use switchyard::protocol::openai::OpenAiCodec;
+use switchyard::protocol::{Wire, client_codec};
 use switchyard::stream::codec::Translator;
+use switchyard::stream::table::whole_transcoder;
 
 const DELTAS: usize = 200;
 
 /// A 200-delta Anthropic stream as the network delivers it: 1.5 KB reads
 /// that cut events anywhere.
 fn anthropic_stream() -> Vec<Bytes> {
+    anthropic_stream_of(DELTAS)
+}
+
+/// The same with `deltas` deltas.
+fn anthropic_stream_of(deltas: usize) -> Vec<Bytes> {
     let mut s = String::from(
         "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":1200,\"cache_read_input_tokens\":90000,\"output_tokens\":1}}}\n\n\
          event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
     );
-    for i in 0..DELTAS {
+    for i in 0..deltas {
         s.push_str(&format!(
             "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"token {i} of the answer \"}}}}\n\n"
         ));
@@ -78,6 +87,31 @@ fn streams(c: &mut Criterion) {
                     None,
                 );
                 run(&mut t, black_box(&chunks))
+            })
+        },
+    );
+    g.finish();
+    let mut g = c.benchmark_group("whole");
+    let short = anthropic_stream_of(20);
+    let ask = RawRequest::parse(
+        Bytes::from_static(
+            br#"{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"hi"}]}"#,
+        ),
+        BodyKind::Messages,
+    )
+    .expect("parses");
+    g.bench_function(
+        "whole answer: Anthropic SSE (20 deltas) -> one Anthropic message",
+        |b| {
+            b.iter(|| {
+                let mut t = whole_transcoder(
+                    Wire::Anthropic,
+                    client_codec(Dialect::Anthropic),
+                    &ask,
+                    || None,
+                    None,
+                );
+                run(t.as_mut(), black_box(&short))
             })
         },
     );

@@ -2,7 +2,7 @@
 //! another dialect), whole answers, and the usage of an answer passed on as
 //! it is.
 
-use crate::core::{ChatResponse, StreamEvent, UsageMeter, UsageReport};
+use crate::core::{ChatResponse, Delta, StreamEvent, UsageMeter, UsageReport};
 use crate::error::{UpstreamError, UpstreamErrorKind};
 use crate::protocol::EventDecoder;
 use crate::protocol::sse::SseDecoder;
@@ -16,22 +16,55 @@ pub struct AnthropicDecoder {
 }
 
 /// The body of a `content_block_delta` event, read without going through
-/// the tagged `StreamEvent` (that buffers the whole event first; deltas are
-/// nearly every event of a stream).
+/// the tagged `StreamEvent` and `Delta` (serde buffers a tagged enum's
+/// whole value before it can choose the variant; deltas are nearly every
+/// event of a stream). A delta of a kind not known here, or without its
+/// field, is read the general way.
 #[derive(serde::Deserialize)]
-struct BlockDelta {
+struct BlockDelta<'a> {
     index: usize,
-    delta: crate::core::Delta,
+    #[serde(borrow)]
+    delta: FlatDelta<'a>,
+}
+
+/// A delta's fields, whichever kind it is.
+#[derive(serde::Deserialize)]
+struct FlatDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    text: Option<String>,
+    partial_json: Option<String>,
+    thinking: Option<String>,
+    signature: Option<String>,
+}
+
+impl FlatDelta<'_> {
+    fn known(self) -> Option<Delta> {
+        match self.kind.as_ref() {
+            "text_delta" => self.text.map(|text| Delta::TextDelta { text }),
+            "input_json_delta" => self
+                .partial_json
+                .map(|partial_json| Delta::InputJsonDelta { partial_json }),
+            "thinking_delta" => self
+                .thinking
+                .map(|thinking| Delta::ThinkingDelta { thinking }),
+            "signature_delta" => self
+                .signature
+                .map(|signature| Delta::SignatureDelta { signature }),
+            _ => None,
+        }
+    }
 }
 
 impl AnthropicDecoder {
     fn take(&mut self, name: &str, data: &[u8], out: &mut Vec<StreamEvent>) {
         if name == "content_block_delta"
             && let Ok(d) = serde_json::from_slice::<BlockDelta>(data)
+            && let Some(delta) = d.delta.known()
         {
             out.push(StreamEvent::ContentBlockDelta {
                 index: d.index,
-                delta: d.delta,
+                delta,
             });
             return;
         }
@@ -117,6 +150,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn deltas_of_other_kinds_are_kept_whole() {
+        let mut d = AnthropicDecoder::default();
+        let mut out = Vec::new();
+        let stream = b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"citations_delta\",\"citation\":{\"cited_text\":\"x\"}}}\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"caf\\u00e9 \\\"ok\\\"\"}}\n\n";
+        d.feed(stream, &mut out).unwrap();
+        assert_eq!(out.len(), 2);
+        match &out[0] {
+            StreamEvent::ContentBlockDelta {
+                index: 2,
+                delta: Delta::Other(v),
+            } => assert_eq!(v["citation"]["cited_text"], "x"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            out[1],
+            StreamEvent::ContentBlockDelta {
+                index: 0,
+                delta: Delta::TextDelta {
+                    text: "café \"ok\"".into()
+                }
+            }
+        );
+    }
+
+    #[test]
     fn fixture_split_anywhere_gives_the_same_events() {
         let bytes = std::fs::read(format!(
             "{}/tests/fixtures/anthropic/stream_tool_use.sse",
@@ -133,6 +191,21 @@ mod tests {
         };
         let whole = decode(0);
         assert_eq!(whole.len(), 12);
+        // The fast reading of deltas gives what the general one does.
+        let mut sse = SseDecoder::default();
+        sse.feed(&bytes);
+        let mut general = Vec::new();
+        while let Some(e) = sse.next_event().unwrap() {
+            general.push(serde_json::from_slice::<StreamEvent>(e.data()).unwrap());
+        }
+        assert_eq!(whole, general);
+        assert!(whole.iter().any(|e| matches!(
+            e,
+            StreamEvent::ContentBlockDelta {
+                delta: Delta::InputJsonDelta { .. },
+                ..
+            }
+        )));
         for cut in 1..bytes.len() {
             assert_eq!(decode(cut), whole, "cut at {cut}");
         }
