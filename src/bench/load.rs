@@ -100,6 +100,10 @@ pub struct Run {
     pub latency_us: Percentiles,
     /// Time to the first body bytes (streams only).
     pub ttfb_us: Option<Percentiles>,
+    /// CPU time the process serving the row (the gateway; the mock for
+    /// the direct rows) spent per request, microseconds; `None` where its
+    /// process is not known (`--target` gateways).
+    pub cpu_us_per_request: Option<f64>,
 }
 
 #[derive(Default)]
@@ -150,6 +154,7 @@ pub async fn closed_loop(
         rps: requests as f64 / elapsed.max(1e-9),
         latency_us: Percentiles::of(&mut all.latency),
         ttfb_us: stream.then(|| Percentiles::of(&mut all.ttfb)),
+        cpu_us_per_request: None,
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod day;
 pub mod load;
 pub mod mock;
+pub mod pin;
 pub mod procs;
 pub mod report;
 pub mod soak;
@@ -83,10 +84,65 @@ pub struct BenchArgs {
     /// memory read every 5 s; fails when memory does not end flat.
     #[arg(long, value_name = "DURATION", value_parser = crate::config::units::parse_duration)]
     pub soak: Option<Duration>,
+    /// Give the gateway, the mock and the load generator cores of their own
+    /// (gateway on core 0, or 0-1 from eight cores up; the mock and the load
+    /// generator share the rest), so the gateway's CPU per request and its
+    /// throughput on those cores stand on their own.
+    #[arg(long)]
+    pub pin: bool,
+    /// Cores for the gateway, as `taskset -c` writes them (0, 2-3, 0,4-7);
+    /// overrides `--pin`'s choice.
+    #[arg(long, value_name = "CORES")]
+    pub gateway_cores: Option<pin::Cores>,
+    /// Cores for the mock upstream.
+    #[arg(long, value_name = "CORES")]
+    pub mock_cores: Option<pin::Cores>,
+    /// Cores for the load generator (this process).
+    #[arg(long, value_name = "CORES")]
+    pub load_cores: Option<pin::Cores>,
+}
+
+/// The cores this process may use (read before it pins itself).
+fn machine_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl BenchArgs {
+    /// Where each process runs.
+    fn pinning(&self, cores: usize) -> Result<pin::Pinning, String> {
+        pin::Pinning::chosen(
+            self.pin,
+            self.gateway_cores.as_ref(),
+            self.mock_cores.as_ref(),
+            self.load_cores.as_ref(),
+            cores,
+        )
+    }
 }
 
 /// Run the benchmark.
 pub fn run(args: &BenchArgs) -> ExitCode {
+    let cores = machine_cores();
+    let pinning = match args.pinning(cores) {
+        Ok(p) if p.describe().is_some() && (args.day || args.soak.is_some()) => {
+            Err("--pin and --*-cores apply to the latency benchmark, not --day or --soak".into())
+        }
+        other => other,
+    };
+    let pinning = match pinning {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The runtime's threads inherit the load generator's cores.
+    if let Some(cores) = &pinning.load
+        && let Err(e) = pin::pin_this_thread(cores)
+    {
+        eprintln!("bench: {e}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match runtime(true) {
         Ok(r) => r,
         Err(e) => {
@@ -104,7 +160,7 @@ pub fn run(args: &BenchArgs) -> ExitCode {
         let outcome = runtime.block_on(soak::soak(args, duration));
         return show(args, "soak", outcome, |o| (soak::render(o), o.flat));
     }
-    match runtime.block_on(bench(args)) {
+    match runtime.block_on(bench(args, &pinning, cores)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench: {e}");
@@ -263,13 +319,38 @@ fn targets(
 
 fn progress(run: &Run, what: &str) {
     let p = run.ttfb_us.unwrap_or(run.latency_us);
+    let cpu = run
+        .cpu_us_per_request
+        .map_or(String::new(), |c| format!("  CPU {c:.1} µs/req"));
     eprintln!(
-        "  {what:<12} c={:<4} {:<28} {:>8.0} req/s  p50 {:>6} µs  p99 {:>6} µs  errors {}",
+        "  {what:<12} c={:<4} {:<28} {:>8.0} req/s  p50 {:>6} µs  p99 {:>6} µs  errors {}{cpu}",
         run.concurrency, run.label, run.rps, p.p50, p.p99, run.errors
     );
 }
 
-async fn bench(args: &BenchArgs) -> Result<(), String> {
+/// A closed-loop row, with the CPU time the process serving it (`pid`)
+/// spent per request.
+async fn row(
+    client: &HttpClient,
+    t: &Target,
+    concurrency: usize,
+    duration: Duration,
+    stream: bool,
+    pid: Option<u32>,
+) -> Run {
+    let before = pid.and_then(pin::cpu_time);
+    let mut run = load::closed_loop(client, t, concurrency, duration, stream).await;
+    let after = pid.and_then(pin::cpu_time);
+    if let (Some(b), Some(a)) = (before, after)
+        && run.requests > 0
+    {
+        run.cpu_us_per_request =
+            Some(a.saturating_sub(b).as_secs_f64() * 1e6 / run.requests as f64);
+    }
+    run
+}
+
+async fn bench(args: &BenchArgs, pinning: &pin::Pinning, cores: usize) -> Result<(), String> {
     if args.mock_only {
         let mock = mock::start(args.mock_listen)
             .await
@@ -284,13 +365,21 @@ async fn bench(args: &BenchArgs) -> Result<(), String> {
     let plan = Plan::of(args);
     let client = load::client();
     eprintln!("starting the mock upstream and a gateway in front of it…");
-    let mock_child = procs::Child::mock(&client, args.mock_listen).await?;
+    let mock_child = procs::Child::mock(&client, args.mock_listen, pinning.mock.as_ref()).await?;
     let mock_addr = mock_child.addr;
-    let gw = procs::Child::gateway(&client, mock_addr).await?;
+    let gw = procs::Child::gateway(&client, mock_addr, pinning.gateway.as_ref()).await?;
     eprintln!(
         "mock upstream on {}, gateway on {}",
         mock_child.base, gw.base
     );
+    if let Some(placed) = pinning.describe() {
+        eprintln!("pinned: {placed}");
+    }
+    let serving = |t: &Target| match t.label.as_str() {
+        "direct" => Some(mock_child.pid()),
+        "switchyard" => Some(gw.pid()),
+        _ => None,
+    };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let idle = procs::rss(gw.pid()).map(|r| r.0);
     let model = match args.dialect {
@@ -314,7 +403,7 @@ async fn bench(args: &BenchArgs) -> Result<(), String> {
     let mut non_stream = Vec::new();
     for &c in &plan.levels {
         for t in &plain {
-            let run = load::closed_loop(&client, t, c, plan.row, false).await;
+            let run = row(&client, t, c, plan.row, false, serving(t)).await;
             progress(&run, "latency");
             non_stream.push(run);
         }
@@ -325,7 +414,7 @@ async fn bench(args: &BenchArgs) -> Result<(), String> {
     let mut streams = Vec::new();
     for &c in &plan.stream_levels {
         for t in &streaming {
-            let run = load::closed_loop(&client, t, c, plan.row, true).await;
+            let run = row(&client, t, c, plan.row, true, serving(t)).await;
             progress(&run, "first bytes");
             streams.push(run);
         }
@@ -344,7 +433,7 @@ async fn bench(args: &BenchArgs) -> Result<(), String> {
     let before = served(&client, &mock_child.base).await?;
     let mut cache_hits = Vec::new();
     for &c in &plan.cache_levels {
-        let run = load::closed_loop(&client, &cached, c, plan.row, false).await;
+        let run = row(&client, &cached, c, plan.row, false, Some(gw.pid())).await;
         progress(&run, "cache hit");
         cache_hits.push(run);
     }
@@ -385,7 +474,8 @@ async fn bench(args: &BenchArgs) -> Result<(), String> {
     let peak = procs::rss(gw.pid()).map(|r| r.1);
 
     let report = report::Report {
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cores,
+        pinned: pinning.describe(),
         dialect: match args.dialect {
             BenchDialect::Anthropic => "anthropic",
             BenchDialect::Openai => "openai",

@@ -5,6 +5,7 @@
 //! cross-process hop and the gateway's memory can be read on its own.
 
 use super::load::HttpClient;
+use super::pin::{self, Cores};
 use http_body_util::Full;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -70,7 +71,11 @@ model = "bench"
 
 impl Child {
     /// Start the mock upstream and wait until it answers.
-    pub async fn mock(client: &HttpClient, listen: SocketAddr) -> Result<Child, String> {
+    pub async fn mock(
+        client: &HttpClient,
+        listen: SocketAddr,
+        cores: Option<&Cores>,
+    ) -> Result<Child, String> {
         let dir = scratch("mock")?;
         let listen = if listen.port() == 0 {
             free_port()?
@@ -78,13 +83,17 @@ impl Child {
             listen
         };
         let args = ["bench", "--mock-only", "--mock-listen", &listen.to_string()];
-        Child::spawn(client, dir, &args, listen).await
+        Child::spawn(client, dir, &args, listen, cores).await
     }
 
     /// Start `switchyard serve` in front of the mock and wait until it
     /// answers `/health`.
-    pub async fn gateway(client: &HttpClient, mock: SocketAddr) -> Result<Child, String> {
-        Self::gateway_with(client, mock, "").await
+    pub async fn gateway(
+        client: &HttpClient,
+        mock: SocketAddr,
+        cores: Option<&Cores>,
+    ) -> Result<Child, String> {
+        Self::gateway_with(client, mock, "", cores).await
     }
 
     /// The same with `extra` added to its config (more tables).
@@ -92,6 +101,7 @@ impl Child {
         client: &HttpClient,
         mock: SocketAddr,
         extra: &str,
+        cores: Option<&Cores>,
     ) -> Result<Child, String> {
         let dir = scratch("gateway")?;
         let listen = free_port()?;
@@ -99,7 +109,8 @@ impl Child {
         std::fs::write(&config_path, config(listen, mock, &dir) + extra)
             .map_err(|e| format!("{}: {e}", config_path.display()))?;
         let config_arg = config_path.display().to_string();
-        Child::spawn(client, dir, &["serve", "--config", &config_arg], listen).await
+        let args = ["serve", "--config", &config_arg];
+        Child::spawn(client, dir, &args, listen, cores).await
     }
 
     async fn spawn(
@@ -107,16 +118,18 @@ impl Child {
         dir: PathBuf,
         args: &[&str],
         listen: SocketAddr,
+        cores: Option<&Cores>,
     ) -> Result<Child, String> {
         let log = std::fs::File::create(dir.join("log")).map_err(|e| e.to_string())?;
         let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
-        let child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .args(args)
             .env_remove("SWITCHYARD_CONFIG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
+            .stderr(log);
+        let child = pin::spawn_on(command, cores)
             .map_err(|e| format!("starting `switchyard {}`: {e}", args.join(" ")))?;
         let mut child = Child {
             child,

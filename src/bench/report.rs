@@ -9,6 +9,8 @@ use std::fmt::Write;
 pub struct Report {
     /// CPU cores the machine offers.
     pub cores: usize,
+    /// Where the processes ran (`--pin`), e.g. `gateway 0, mock 1, load 1`.
+    pub pinned: Option<String>,
     /// The client dialect used.
     pub dialect: &'static str,
     /// `--quick` run.
@@ -86,8 +88,8 @@ fn mb(bytes: Option<u64>) -> String {
 fn run_rows(out: &mut String, title: &str, rows: &[Run], ttfb: bool) {
     let _ = writeln!(
         out,
-        "\n{title:<34} {:>5} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}",
-        "conc", "req/s", "p50 µs", "p90 µs", "p99 µs", "max µs", "errors"
+        "\n{title:<34} {:>5} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>11}",
+        "conc", "req/s", "p50 µs", "p90 µs", "p99 µs", "max µs", "errors", "CPU µs/req"
     );
     for r in rows {
         let p = if ttfb {
@@ -95,10 +97,13 @@ fn run_rows(out: &mut String, title: &str, rows: &[Run], ttfb: bool) {
         } else {
             r.latency_us
         };
+        let cpu = r
+            .cpu_us_per_request
+            .map_or("n/a".to_string(), |c| format!("{c:.1}"));
         let _ = writeln!(
             out,
-            "  {:<32} {:>5} {:>9.0} {:>8} {:>8} {:>8} {:>8} {:>7}",
-            r.label, r.concurrency, r.rps, p.p50, p.p90, p.p99, p.max, r.errors
+            "  {:<32} {:>5} {:>9.0} {:>8} {:>8} {:>8} {:>8} {:>7} {:>11}",
+            r.label, r.concurrency, r.rps, p.p50, p.p90, p.p99, p.max, r.errors, cpu
         );
     }
 }
@@ -132,6 +137,9 @@ pub fn render(r: &Report) -> String {
         r.dialect,
         r.seconds_per_row
     );
+    if let Some(placed) = &r.pinned {
+        let _ = writeln!(out, "pinned to cores: {placed}");
+    }
     let _ = writeln!(
         out,
         "gateway RSS: idle {}, peak {}",
@@ -188,6 +196,7 @@ mod tests {
                 max: p99,
             },
             ttfb_us: None,
+            cpu_us_per_request: Some(12.5),
         }
     }
 
@@ -208,6 +217,7 @@ mod tests {
         );
         let table = render(&Report {
             cores: 2,
+            pinned: Some("gateway 0, mock 1, load 1".into()),
             dialect: "anthropic",
             quick: true,
             seconds_per_row: 1.0,
@@ -223,5 +233,7 @@ mod tests {
         });
         assert!(table.contains("idle 10.0 MB, peak n/a"), "{table}");
         assert!(table.contains("+30"), "{table}");
+        assert!(table.contains("pinned to cores: gateway 0"), "{table}");
+        assert!(table.contains("12.5"), "{table}");
     }
 }

@@ -77,9 +77,9 @@ async fn abandon(client: &HttpClient, t: &Target) -> bool {
 /// Run the soak for `duration`.
 pub async fn soak(args: &BenchArgs, duration: Duration) -> Result<Soak, String> {
     let client = load::client();
-    let mock = procs::Child::mock(&client, args.mock_listen).await?;
+    let mock = procs::Child::mock(&client, args.mock_listen, None).await?;
     let extra = "\n[timeouts]\nfirst_byte = \"1s\"\nidle = \"1s\"\n\n[retry]\nretries = 1\nbackoff = \"50ms\"\n";
-    let gw = procs::Child::gateway_with(&client, mock.addr, extra).await?;
+    let gw = procs::Child::gateway_with(&client, mock.addr, extra, None).await?;
     mock_get(
         &client,
         &mock.base,
