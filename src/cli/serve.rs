@@ -17,7 +17,8 @@ pub fn run(args: &ConfigArgs, listen: Option<SocketAddr>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_tracing(config.log_json);
+    // Lives until `run` returns, so the last log lines are written.
+    let _log = init_tracing(config.log_json);
     if let Some(addr) = listen {
         if matches!(config.auth, crate::config::AuthConfig::Disabled)
             && !crate::config::is_loopback(&addr)

@@ -20,16 +20,33 @@ const LATENCY_BUCKETS: &[f64] = &[
     600.0,
 ];
 
+/// Keeps the log writer's thread; dropping it writes out what is queued.
+#[must_use = "log lines still queued are lost unless this lives until the end"]
+pub struct LogGuard {
+    _writer: tracing_appender::non_blocking::WorkerGuard,
+}
+
 /// Set up `tracing` output once (RUST_LOG or `info`): text, or with
 /// `json` one JSON object per line (timestamp, level, target, fields, the
 /// request's span) for log collectors.
-pub fn init_tracing(json: bool) {
+///
+/// Lines are formatted where they happen and written to stderr by a thread
+/// of their own, through a buffer flushed whenever no line is waiting: a
+/// request never waits on a write to stderr, and under load many lines go
+/// out in one write instead of one each. Past 128,000 queued lines (a
+/// stderr nobody reads), new ones are dropped rather than stall requests.
+/// Keep the [`LogGuard`] until the end so the last lines are written.
+pub fn init_tracing(json: bool) -> LogGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal();
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .thread_name("switchyard-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let _ = if json {
         builder
             .json()
@@ -37,10 +54,9 @@ pub fn init_tracing(json: bool) {
             .with_span_list(false)
             .try_init()
     } else {
-        builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .try_init()
+        builder.with_ansi(ansi).try_init()
     };
+    LogGuard { _writer: guard }
 }
 
 /// The process-wide Prometheus handle (installed on first use).
