@@ -20,6 +20,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     600.0,
 ];
 
+/// Log lines that may wait for the writer thread (about 0.5 MB).
+const LOG_QUEUE_LINES: usize = 16_384;
+
 /// Keeps the log writer's thread; dropping it writes out what is queued.
 #[must_use = "log lines still queued are lost unless this lives until the end"]
 pub struct LogGuard {
@@ -33,8 +36,9 @@ pub struct LogGuard {
 /// Lines are formatted where they happen and written to stderr by a thread
 /// of their own, through a buffer flushed whenever no line is waiting: a
 /// request never waits on a write to stderr, and under load many lines go
-/// out in one write instead of one each. Past 128,000 queued lines (a
-/// stderr nobody reads), new ones are dropped rather than stall requests.
+/// out in one write instead of one each. Past 16,384 queued lines (a
+/// stderr nobody reads), new ones are dropped rather than stall requests;
+/// the queue is allocated whole, so its length is memory held from the start.
 /// Keep the [`LogGuard`] until the end so the last lines are written.
 pub fn init_tracing(json: bool) -> LogGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -43,6 +47,7 @@ pub fn init_tracing(json: bool) -> LogGuard {
     let ansi = std::io::stderr().is_terminal();
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .thread_name("switchyard-log")
+        .buffered_lines_limit(LOG_QUEUE_LINES)
         .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
