@@ -158,6 +158,28 @@ pub async fn closed_loop(
     }
 }
 
+/// A closed-loop row, with the CPU time the process serving it (`pid`)
+/// spent per request.
+pub async fn measured(
+    client: &HttpClient,
+    t: &Target,
+    concurrency: usize,
+    duration: Duration,
+    stream: bool,
+    pid: Option<u32>,
+) -> Run {
+    let before = pid.and_then(super::pin::cpu_time);
+    let mut run = closed_loop(client, t, concurrency, duration, stream).await;
+    let after = pid.and_then(super::pin::cpu_time);
+    if let (Some(b), Some(a)) = (before, after)
+        && run.requests > 0
+    {
+        run.cpu_us_per_request =
+            Some(a.saturating_sub(b).as_secs_f64() * 1e6 / run.requests as f64);
+    }
+    run
+}
+
 async fn one_request(client: &HttpClient, target: &Target, stream: bool, stats: &mut WorkerStats) {
     let Ok(req) = target.request() else {
         stats.errors += 1;

@@ -24,7 +24,6 @@ use http_body_util::{BodyExt, Full};
 use load::{HttpClient, Run, Target};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// The client dialect the benchmark speaks.
@@ -328,28 +327,6 @@ fn progress(run: &Run, what: &str) {
     );
 }
 
-/// A closed-loop row, with the CPU time the process serving it (`pid`)
-/// spent per request.
-async fn row(
-    client: &HttpClient,
-    t: &Target,
-    concurrency: usize,
-    duration: Duration,
-    stream: bool,
-    pid: Option<u32>,
-) -> Run {
-    let before = pid.and_then(pin::cpu_time);
-    let mut run = load::closed_loop(client, t, concurrency, duration, stream).await;
-    let after = pid.and_then(pin::cpu_time);
-    if let (Some(b), Some(a)) = (before, after)
-        && run.requests > 0
-    {
-        run.cpu_us_per_request =
-            Some(a.saturating_sub(b).as_secs_f64() * 1e6 / run.requests as f64);
-    }
-    run
-}
-
 async fn bench(args: &BenchArgs, pinning: &pin::Pinning, cores: usize) -> Result<(), String> {
     if args.mock_only {
         let mock = mock::start(args.mock_listen)
@@ -403,7 +380,7 @@ async fn bench(args: &BenchArgs, pinning: &pin::Pinning, cores: usize) -> Result
     let mut non_stream = Vec::new();
     for &c in &plan.levels {
         for t in &plain {
-            let run = row(&client, t, c, plan.row, false, serving(t)).await;
+            let run = load::measured(&client, t, c, plan.row, false, serving(t)).await;
             progress(&run, "latency");
             non_stream.push(run);
         }
@@ -414,7 +391,7 @@ async fn bench(args: &BenchArgs, pinning: &pin::Pinning, cores: usize) -> Result
     let mut streams = Vec::new();
     for &c in &plan.stream_levels {
         for t in &streaming {
-            let run = row(&client, t, c, plan.row, true, serving(t)).await;
+            let run = load::measured(&client, t, c, plan.row, true, serving(t)).await;
             progress(&run, "first bytes");
             streams.push(run);
         }
@@ -433,7 +410,7 @@ async fn bench(args: &BenchArgs, pinning: &pin::Pinning, cores: usize) -> Result
     let before = served(&client, &mock_child.base).await?;
     let mut cache_hits = Vec::new();
     for &c in &plan.cache_levels {
-        let run = row(&client, &cached, c, plan.row, false, Some(gw.pid())).await;
+        let run = load::measured(&client, &cached, c, plan.row, false, Some(gw.pid())).await;
         progress(&run, "cache hit");
         cache_hits.push(run);
     }
@@ -459,7 +436,7 @@ async fn bench(args: &BenchArgs, pinning: &pin::Pinning, cores: usize) -> Result
             t.label,
             drip.as_millis()
         );
-        let sampler = (t.label == "switchyard").then(|| RssSampler::start(gw.pid()));
+        let sampler = (t.label == "switchyard").then(|| procs::RssSampler::start(gw.pid()));
         let hold = load::hold_streams(&client, t, plan.streams, drip, ramp).await;
         if let Some(s) = sampler {
             hold_rss = s.stop().or(hold_rss);
@@ -529,32 +506,4 @@ async fn served(client: &HttpClient, base: &str) -> Result<u64, String> {
     text.trim()
         .parse()
         .map_err(|_| format!("mock /_mock/served said {text:?}"))
-}
-
-/// Samples the gateway's resident memory every 50 ms and keeps the peak.
-struct RssSampler {
-    task: tokio::task::JoinHandle<()>,
-    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl RssSampler {
-    fn start(pid: u32) -> RssSampler {
-        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let p = peak.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                if let Some((now, _)) = procs::rss(pid) {
-                    p.fetch_max(now, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        });
-        RssSampler { task, peak }
-    }
-
-    /// Stop sampling; the highest reading.
-    fn stop(self) -> Option<u64> {
-        self.task.abort();
-        Some(self.peak.load(Ordering::Relaxed)).filter(|&b| b > 0)
-    }
 }

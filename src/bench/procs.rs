@@ -10,6 +10,7 @@ use http_body_util::Full;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// A running child; killed and cleaned up on drop.
@@ -199,6 +200,35 @@ pub fn rss(pid: u32) -> Option<(u64, u64)> {
             .map(|kb| kb * 1024)
     };
     Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// Samples the gateway's resident memory every 50 ms and keeps the peak.
+pub struct RssSampler {
+    task: tokio::task::JoinHandle<()>,
+    peak: std::sync::Arc<AtomicU64>,
+}
+
+impl RssSampler {
+    /// Start sampling `pid`.
+    pub fn start(pid: u32) -> RssSampler {
+        let peak = std::sync::Arc::new(AtomicU64::new(0));
+        let p = peak.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                if let Some((now, _)) = rss(pid) {
+                    p.fetch_max(now, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        RssSampler { task, peak }
+    }
+
+    /// Stop sampling; the highest reading.
+    pub fn stop(self) -> Option<u64> {
+        self.task.abort();
+        Some(self.peak.load(Ordering::Relaxed)).filter(|&b| b > 0)
+    }
 }
 
 #[cfg(test)]
