@@ -168,9 +168,9 @@ pub async fn measured(
     stream: bool,
     pid: Option<u32>,
 ) -> Run {
-    let before = pid.and_then(super::pin::cpu_time);
+    let before = pid.and_then(super::procs::cpu_time);
     let mut run = closed_loop(client, t, concurrency, duration, stream).await;
-    let after = pid.and_then(super::pin::cpu_time);
+    let after = pid.and_then(super::procs::cpu_time);
     if let (Some(b), Some(a)) = (before, after)
         && run.requests > 0
     {

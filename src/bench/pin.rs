@@ -1,5 +1,5 @@
 //! Which cores the gateway, the mock upstream and the load generator may
-//! run on (`switchyard bench --pin`), and the CPU time a process has used.
+//! run on (`switchyard bench --pin`).
 //!
 //! Unpinned, the three share every core and the gateway's figures move with
 //! what the other two happen to need. Pinned, each gets its own cores, so
@@ -9,7 +9,6 @@
 //! cores; the load generator pins the thread that builds its runtime.
 
 use std::fmt;
-use std::time::Duration;
 
 /// A set of CPU cores, written like `taskset -c`: `0`, `2-3`, `0,4-7`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,37 +201,6 @@ pub fn spawn_on(
     .map_err(|_| "the thread starting a pinned child failed".to_string())?
 }
 
-/// CPU time (user + system, all threads, living and exited) a process has
-/// used so far. Linux only; the kernel counts it in clock ticks.
-pub fn cpu_time(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces; fields after it are plain.
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    let mut fields = after_name.split(' ');
-    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
-    let utime: u64 = fields.nth(11)?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    let ticks = clock_ticks_per_second()?;
-    Some(Duration::from_secs_f64(
-        (utime + stime) as f64 / ticks as f64,
-    ))
-}
-
-#[cfg(target_os = "linux")]
-fn clock_ticks_per_second() -> Option<u64> {
-    use nix::unistd::{SysconfVar, sysconf};
-    sysconf(SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .and_then(|t| u64::try_from(t).ok())
-        .filter(|&t| t > 0)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn clock_ticks_per_second() -> Option<u64> {
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,19 +240,6 @@ mod tests {
         );
         let err = Pinning::chosen(false, Some(&one), None, None, 2).unwrap_err();
         assert!(err.contains("core 3 does not exist"), "{err}");
-    }
-
-    #[test]
-    fn own_cpu_time_grows_with_work() {
-        let before = cpu_time(std::process::id()).unwrap();
-        let mut x = 0u64;
-        let start = std::time::Instant::now();
-        while start.elapsed() < Duration::from_millis(60) {
-            x = x.wrapping_mul(31).wrapping_add(7);
-        }
-        std::hint::black_box(x);
-        let after = cpu_time(std::process::id()).unwrap();
-        assert!(after > before, "{before:?} → {after:?}");
     }
 
     #[cfg(target_os = "linux")]

@@ -2,7 +2,8 @@
 //! mock upstream (`switchyard bench --mock-only`) and the gateway
 //! (`switchyard serve` with a generated config pointing at the mock). Apart
 //! from the load generator, so that talking to either costs a real
-//! cross-process hop and the gateway's memory can be read on its own.
+//! cross-process hop and the gateway's memory and CPU time can be read on
+//! their own.
 
 use super::load::HttpClient;
 use super::pin::{self, Cores};
@@ -202,6 +203,37 @@ pub fn rss(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// CPU time (user + system, all threads, living and exited) a process has
+/// used so far. Linux only; the kernel counts it in clock ticks.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; fields after it are plain.
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let mut fields = after_name.split(' ');
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    let ticks = clock_ticks_per_second()?;
+    Some(Duration::from_secs_f64(
+        (utime + stime) as f64 / ticks as f64,
+    ))
+}
+
+#[cfg(target_os = "linux")]
+fn clock_ticks_per_second() -> Option<u64> {
+    use nix::unistd::{SysconfVar, sysconf};
+    sysconf(SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .and_then(|t| u64::try_from(t).ok())
+        .filter(|&t| t > 0)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn clock_ticks_per_second() -> Option<u64> {
+    None
+}
+
 /// Samples the gateway's resident memory every 50 ms and keeps the peak.
 pub struct RssSampler {
     task: tokio::task::JoinHandle<()>,
@@ -248,6 +280,19 @@ mod tests {
                 .unwrap();
         assert_eq!(config.models.len(), 2);
         assert!(config.cache.is_some());
+    }
+
+    #[test]
+    fn own_cpu_time_grows_with_work() {
+        let before = cpu_time(std::process::id()).unwrap();
+        let mut x = 0u64;
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_millis(60) {
+            x = x.wrapping_mul(31).wrapping_add(7);
+        }
+        std::hint::black_box(x);
+        let after = cpu_time(std::process::id()).unwrap();
+        assert!(after > before, "{before:?} → {after:?}");
     }
 
     #[test]
