@@ -13,7 +13,9 @@ any of them with `train`, so the test split measures new wordings, not new
 copies of known ones. Tasks added later (`tasks-<tier>-batch2.txt`) are split
 on their own, so adding them never moves an earlier task between splits; the
 third batch (`tasks-<tier>-batch3.txt`) goes to `train` only, so the `test`
-split stays the one earlier figures were measured on.
+split stays the one earlier figures were measured on. The fifth and sixth
+batches are the `holdout` and `holdout2` splits: written after all tuning
+that came before them and never trained on.
 
 Deterministic: the same inputs give the same file. Run from the repository
 root: python3 routing/build_corpus.py [--check]
@@ -239,6 +241,15 @@ def build():
              for t in TIERS for i, x in enumerate(read_lines(SRC / f"tasks-{t}-batch5.txt"))]
     for item in fifth:
         entries += variants(item, "holdout", fifth, mh, fh, rparts["test"], holdout)
+    # The sixth batch: the `holdout2` split, written after the holdout had
+    # been looked at (its misses showed Chinese and Japanese read as one
+    # word and log lines read as prose), before any model was scored on it,
+    # and never trained on.
+    second = random.Random(20261209)
+    sixth = [(t, f"{t}-b6-{i + 1:03}", x)
+             for t in TIERS for i, x in enumerate(read_lines(SRC / f"tasks-{t}-batch6.txt"))]
+    for item in sixth:
+        entries += variants(item, "holdout2", sixth, mh, fh, rparts["test"], second)
     for n, e in enumerate(entries, 1):
         e["id"] = f"corpus-{n:04}"
     return entries
@@ -256,7 +267,7 @@ def main():
     for e in entries:
         count[(e["split"], e["tier"])] = count.get((e["split"], e["tier"]), 0) + 1
     print(f"{len(entries)} entries -> {OUT.relative_to(HERE.parent)}")
-    for s in ("train", "test", "holdout"):
+    for s in ("train", "test", "holdout", "holdout2"):
         print(f"  {s}: " + ", ".join(f"{t} {count.get((s, t), 0)}" for t in TIERS))
 
 
