@@ -250,6 +250,14 @@ def build():
              for t in TIERS for i, x in enumerate(read_lines(SRC / f"tasks-{t}-batch6.txt"))]
     for item in sixth:
         entries += variants(item, "holdout2", sixth, mh, fh, rparts["test"], second)
+    # The seventh batch: training only (languages the corpus lacked), last so
+    # that no earlier entry moves.
+    gen = random.Random(20261210)
+    extra = [(t, f"{t}-b7-{i + 1:03}", x)
+             for t in TIERS for i, x in enumerate(read_lines(SRC / f"tasks-{t}-batch7.txt"))]
+    pool = pool + extra
+    for item in extra:
+        entries += variants(item, "train", pool, m, f, rparts["train"], gen)
     for n, e in enumerate(entries, 1):
         e["id"] = f"corpus-{n:04}"
     return entries

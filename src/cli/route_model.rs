@@ -194,14 +194,17 @@ fn run_eval(args: &EvalArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// How person turns that start a task (entries that stand alone) would be
-/// planned with the planning cutoff: the share of premium tasks planned on
-/// premium, and of the others lifted to premium.
+/// How person turns that start a task (entries that stand alone, and the
+/// corpus's `new-topic` entries: a new task after an unrelated exchange)
+/// would be planned with the planning cutoff: the share of premium tasks
+/// planned on premium, and of the others lifted to premium.
 fn planning(lines: &[Line], classifier: &Classifier, t: &Thresholds, plan_from: f64) -> Value {
     let (mut premium, mut kept, mut others, mut lifted) = (0, 0, 0, 0);
+    let starts_a_task = |l: &&Line| l.context.is_empty() || l.kind.as_deref() == Some("new-topic");
     for l in lines
         .iter()
-        .filter(|l| l.context.is_empty() && l.tool_steps == 0)
+        .filter(starts_a_task)
+        .filter(|l| l.tool_steps == 0)
     {
         let (Some(want), Some(c)) = (
             l.tier.as_deref().and_then(devset::level_named),

@@ -250,8 +250,14 @@ impl Router {
         let (mut floor, c) = self.classify(raw)?;
         let mut reason = format!("auto: {} → {}", c.basis(), c.level.as_str());
         if let Some(lifted) = self.planned_up(&c, floor) {
+            let on_own = match (c.alone_premium, c.probabilities) {
+                (Some(alone), Some(p)) if alone > p[2] => {
+                    format!(" read on its own ({alone:.2})")
+                }
+                _ => String::new(),
+            };
             reason.push_str(&format!(
-                "; planned on {}: P(premium) ≥ plan_from {:.2}, too likely premium work to plan below it",
+                "; planned on {}: P(premium){on_own} ≥ plan_from {:.2}, too likely premium work to plan below it",
                 self.tier_name(lifted),
                 self.plan_from.unwrap_or(1.0)
             ));

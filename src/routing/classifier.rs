@@ -113,15 +113,27 @@ pub struct Classification {
     pub reasons: Vec<String>,
     /// The probability of each level, cheapest first (learned models only).
     pub probabilities: Option<[f64; 3]>,
+    /// P(premium) of the latest request read on its own, without the
+    /// conversation before it (learned models, when there is one).
+    pub alone_premium: Option<f64>,
 }
 
 impl Classification {
     /// Whether a person's turn with this classification is planned on
     /// premium: its level is premium, or its chance of premium work reaches
-    /// the planning cutoff `plan_from` (learned models only).
+    /// the planning cutoff `plan_from` (learned models only), in its
+    /// conversation or read on its own — an unrelated exchange before a new
+    /// task must not talk the task's planning down.
     pub fn planned_on_premium(&self, plan_from: Option<f64>) -> bool {
         self.level == Level::Premium
-            || matches!((self.probabilities, plan_from), (Some(p), Some(cut)) if p[2] >= cut)
+            || matches!((self.planning_premium(), plan_from), (Some(p), Some(cut)) if p >= cut)
+    }
+
+    /// The chance of premium work the planning cutoff is compared with: the
+    /// higher of P(premium) in the conversation and read on its own.
+    pub fn planning_premium(&self) -> Option<f64> {
+        let p = self.probabilities?[2];
+        Some(self.alone_premium.map_or(p, |alone| alone.max(p)))
     }
 
     /// What the level was cut from, for a routing reason: the score (rules)
@@ -135,125 +147,7 @@ impl Classification {
     }
 }
 
-/// The prose of a prompt and how much material came with it.
-pub(super) struct Split {
-    pub(super) prose: String,
-    pub(super) material_lines: usize,
-}
-
-fn is_material(line: &str) -> bool {
-    if line.starts_with("    ") || line.starts_with('\t') || line.starts_with("  ") {
-        return true;
-    }
-    let t = line.trim();
-    const STARTS: &[&str] = &[
-        "import ",
-        "from ",
-        "def ",
-        "fn ",
-        "func ",
-        "class ",
-        "public ",
-        "private ",
-        "#include",
-        "const ",
-        "let ",
-        "var ",
-        "return ",
-        "package ",
-        "$ ",
-        "> ",
-        "--> ",
-        "|",
-        "@@",
-        "diff --git",
-        "index ",
-        "+",
-        "-",
-        "}",
-        "{",
-        "//",
-        "#!",
-        "<",
-        "at ",
-        "File \"",
-        "Traceback",
-        "error[",
-        "error:",
-        "warning:",
-        "panic",
-        "Caused by",
-        "FAILED",
-        "ERROR",
-        "WARN",
-        "INFO",
-        "DEBUG",
-        "npm ERR",
-        "Exception",
-    ];
-    if STARTS.iter().any(|s| t.starts_with(s)) {
-        return true;
-    }
-    let non_space = t.chars().filter(|c| !c.is_whitespace()).count().max(1);
-    let letters = t.chars().filter(|c| c.is_alphabetic()).count();
-    let ratio = letters as f64 / non_space as f64;
-    let words = t.split_whitespace().count();
-    if words >= 6 {
-        // A sentence, even one with `code` and (asides) in it.
-        return ratio < 0.55;
-    }
-    ratio < 0.65
-        || t.ends_with(['{', ';', ')', ','])
-        || t.contains(['=', '(', '['])
-        || t.contains("::")
-}
-
-/// Whether pasted material carries an error or a failing test.
-pub(super) fn has_trace(prompt: &str) -> bool {
-    [
-        "Traceback",
-        "error[",
-        "error:",
-        "Error:",
-        "Exception",
-        "panic",
-        "FAILED",
-        "npm ERR",
-        "SyntaxError",
-    ]
-    .iter()
-    .any(|m| prompt.contains(m))
-}
-
-pub(super) fn split(prompt: &str) -> Split {
-    // "Summarize this:" followed by paragraphs: those paragraphs are input.
-    let mut paragraphs = prompt.split("\n\n").filter(|p| !p.trim().is_empty());
-    let first = paragraphs.next().unwrap_or("").trim();
-    let rest_is_input = first.ends_with(':') && first.lines().count() == 1;
-    let mut prose = String::new();
-    let mut material_lines = 0;
-    let mut fenced = false;
-    for (i, line) in prompt.lines().enumerate() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            material_lines += 1;
-            continue;
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        if fenced || (rest_is_input && i > 0) || is_material(line) {
-            material_lines += 1;
-        } else {
-            prose.push_str(line.trim());
-            prose.push('\n');
-        }
-    }
-    Split {
-        prose,
-        material_lines,
-    }
-}
+pub(super) use super::material::{Split, has_trace, split};
 
 /// Whether `pattern` occurs in `text` as a word (or a word prefix with `*`).
 pub(super) fn has_cue(text: &str, pattern: &str) -> bool {
@@ -358,10 +252,7 @@ pub(super) struct PromptScore {
 pub(super) fn score_prompt(prompt: &str, reasons: &mut Vec<(f64, String)>) -> PromptScore {
     let s = split(prompt);
     let text = s.prose.to_lowercase();
-    let words = text
-        .split_whitespace()
-        .filter(|w| w.chars().any(char::is_alphabetic))
-        .count();
+    let words = super::words::count(&text);
     let first_line = text.lines().next().unwrap_or("");
     let fact = is_fact_question(first_line, words);
     let mut premium_reasons = Vec::new();
@@ -500,6 +391,7 @@ pub fn classify(c: &Conversation, thresholds: &Thresholds) -> Classification {
             .map(|(w, r)| format!("{r} ({w:+.2})"))
             .collect(),
         probabilities: None,
+        alone_premium: None,
     }
 }
 

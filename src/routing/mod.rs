@@ -19,10 +19,12 @@ pub mod dispatch;
 pub mod health;
 pub mod learned;
 mod lexicon;
+pub mod material;
 pub mod peers;
 pub mod plan;
 pub mod session;
 pub mod turn;
+pub mod words;
 
 pub use crate::core::glob_match;
 pub use auto::SessionTurn;

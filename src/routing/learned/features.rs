@@ -2,7 +2,9 @@
 //!
 //! From the latest human request's prose (never the code, logs or data
 //! pasted with it): words, word pairs and the letter trigrams of each word
-//! (typos, other languages and scripts). From its shape: how long the prose
+//! (typos, other languages and scripts); Chinese and Japanese, written
+//! without spaces, as overlapping character pairs (`routing::words`).
+//! From its shape: how long the prose
 //! is, how much material came with it, whether that carries an error, a
 //! quick-fact opening, marks of scale, the lexicon's cues and the rules
 //! classifier's own score (`own`). From the conversation (`context`): how
@@ -16,6 +18,7 @@
 
 use super::super::classifier::{self, Split};
 use super::super::lexicon::{CHEAP, LOCAL, PREMIUM};
+use super::super::words::{count as count_words, tokens as script_tokens};
 
 /// Words of prose read at most (the opening of a request says what it is).
 const MAX_WORDS: usize = 400;
@@ -64,12 +67,18 @@ impl Sink {
 
     /// Words, word pairs and letter trigrams of prose.
     fn text(&mut self, prose: &str) {
-        let words: Vec<&str> = prose
+        let mut words: Vec<String> = Vec::new();
+        for w in prose
             .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '_' || c == '-'))
             .map(|w| w.trim_matches(['\'', '-']))
             .filter(|w| !w.is_empty())
-            .take(MAX_WORDS)
-            .collect();
+        {
+            if words.len() >= MAX_WORDS {
+                break;
+            }
+            script_tokens(w, &mut words);
+        }
+        words.truncate(MAX_WORDS);
         if words.is_empty() {
             return;
         }
@@ -110,11 +119,7 @@ fn bucket_of(n: usize, edges: &[(usize, &'static str)]) -> &'static str {
 }
 
 fn prose_words(split: &Split) -> usize {
-    split
-        .prose
-        .split_whitespace()
-        .filter(|w| w.chars().any(char::is_alphabetic))
-        .count()
+    count_words(&split.prose)
 }
 
 /// Cues of the lexicon that occur in `prose`, as features.
@@ -136,6 +141,83 @@ pub struct Shape {
     /// It asks for something trivial of its own (a quick fact, a strong
     /// local cue): it does not continue the work before it.
     pub trivial: bool,
+    /// It opens a new task of its own (`asks_anew`).
+    pub new_ask: bool,
+}
+
+/// Verbs a request opens with when it sets a task.
+const TASK_VERBS: &[&str] = &[
+    "add",
+    "audit",
+    "build",
+    "convert",
+    "create",
+    "debug",
+    "design",
+    "document",
+    "explain",
+    "find",
+    "fix",
+    "generate",
+    "implement",
+    "investigate",
+    "make",
+    "migrate",
+    "optimize",
+    "plan",
+    "port",
+    "profile",
+    "propose",
+    "redesign",
+    "refactor",
+    "review",
+    "rewrite",
+    "set",
+    "translate",
+    "write",
+];
+
+/// Openings that only address the reader ("hi, could you please …").
+const ADDRESS: &[&str] = &[
+    "hi", "hey", "hello", "please", "pls", "can", "could", "would", "you", "help", "me", "i",
+    "need", "want", "to", "let's", "lets",
+];
+
+/// Words that point back at what came before ("do it for the others too").
+const BACK_REFERENCES: &[&str] = &[
+    "it",
+    "its",
+    "them",
+    "those",
+    "same",
+    "also",
+    "too",
+    "again",
+    "instead",
+    "above",
+    "previous",
+    "earlier",
+    "discussed",
+    "mentioned",
+];
+
+/// Whether a request sets a task of its own rather than carrying on the
+/// one before it: a full request (six words or more) whose first word,
+/// past any address to the reader, is a task verb, and that points back at
+/// nothing ("implement a b-tree with range scans and property tests" after
+/// an unrelated question; not "now write tests for it", not "agreed. write
+/// the code", not "ok do it").
+pub fn asks_anew(prose: &str, words: usize) -> bool {
+    if words < 6 {
+        return false;
+    }
+    let tokens: Vec<&str> = prose
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let opening = tokens.iter().find(|w| !ADDRESS.contains(w));
+    opening.is_some_and(|w| TASK_VERBS.contains(w))
+        && !tokens.iter().any(|w| BACK_REFERENCES.contains(w))
 }
 
 /// The features of one request on its own (no conversation), and its shape.
@@ -189,15 +271,16 @@ pub fn own(prompt: &str, buckets: u32) -> (Vec<Feature>, Shape) {
     let shape = Shape {
         words,
         trivial: rules.trivial,
+        new_ask: asks_anew(&prose, words),
     };
     (sink.out, shape)
 }
 
 /// How much a request continues the one before it rather than asking
 /// something new: 1 for a short follow-up ("yes go ahead"), less the more
-/// it says, 0 when it asks for something trivial of its own.
+/// it says, 0 when it asks for something trivial or sets a task of its own.
 pub fn continuation(shape: Shape) -> f32 {
-    if shape.trivial {
+    if shape.trivial || shape.new_ask {
         0.0
     } else {
         (SHORT_FOLLOW_UP as f32 / shape.words.max(1) as f32).min(1.0)
@@ -206,7 +289,8 @@ pub fn continuation(shape: Shape) -> f32 {
 
 /// The features of the conversation around a request: how the request
 /// before it was classified on its own (`previous`, the level
-/// probabilities), weighed by how much this one continues it.
+/// probabilities), weighed by how much this one continues it; none for a
+/// request that sets a new task (`Shape::new_ask`).
 pub fn context(
     shape: Shape,
     previous: Option<[f64; 3]>,
@@ -220,7 +304,8 @@ pub fn context(
     if out_of_reach {
         sink.flag("shape", "request out of reach");
     }
-    if let Some(p) = previous {
+    // A request that sets a task of its own is read on its own.
+    if let Some(p) = previous.filter(|_| !shape.new_ask) {
         let s = continuation(shape);
         sink.named("follow-up", "after", s);
         sink.named("follow-up", "background", 1.0 - s);
@@ -271,6 +356,28 @@ mod tests {
             .unwrap();
         assert!((after.value - 0.9).abs() < 1e-6);
         assert!(context(short, None, false, 1 << 18).is_empty());
+    }
+
+    #[test]
+    fn a_new_task_does_not_continue_the_one_before_it() {
+        for prompt in [
+            "implement a b-tree with insert, delete and range scans, with property tests",
+            "hi, could you please write a migration that splits the users table in two",
+        ] {
+            let (_, shape) = own(prompt, 1 << 18);
+            assert!(shape.new_ask, "{prompt}");
+            assert_eq!(continuation(shape), 0.0, "{prompt}");
+        }
+        for prompt in [
+            "now write unit tests for the function you wrote",
+            "agreed. write the code",
+            "sounds good, implement it",
+            "add input validation to those endpoints as well please",
+            "fix the same bug in the billing service too",
+        ] {
+            let (_, shape) = own(prompt, 1 << 18);
+            assert!(!shape.new_ask, "{prompt}");
+        }
     }
 
     #[test]

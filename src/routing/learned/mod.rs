@@ -101,24 +101,28 @@ impl Model {
 
     /// The features of a conversation as this model reads it.
     pub fn features(&self, c: &Conversation) -> Vec<Feature> {
+        let (mut f, shape) = features::own(&c.prompt, self.info.buckets);
+        f.extend(self.context_features(c, shape));
+        f
+    }
+
+    fn context_features(&self, c: &Conversation, shape: features::Shape) -> Vec<Feature> {
         let buckets = self.info.buckets;
-        let (mut f, shape) = features::own(&c.prompt, buckets);
         let previous = c
             .previous
             .as_deref()
             .map(|p| self.base_probabilities(&features::own(p, buckets).0));
-        f.extend(features::context(
-            shape,
-            previous,
-            c.prompt_out_of_reach,
-            buckets,
-        ));
-        f
+        features::context(shape, previous, c.prompt_out_of_reach, buckets)
     }
 
     /// Classify a conversation.
     pub fn classify(&self, c: &Conversation, thresholds: &Thresholds) -> Classification {
-        let features = self.features(c);
+        let (mut features, shape) = features::own(&c.prompt, self.info.buckets);
+        let context = self.context_features(c, shape);
+        // Read on its own too, for planning (`Classification::alone_premium`).
+        let alone_premium = (!context.is_empty() && !c.prompt_out_of_reach)
+            .then(|| (self.probabilities(&features)[2] * 1000.0).round() / 1000.0);
+        features.extend(context);
         let p = self.probabilities(&features);
         let score = 0.5 * p[1] + p[2];
         let level = level_of_probabilities(&p, thresholds);
@@ -127,6 +131,7 @@ impl Model {
             score: (score * 1000.0).round() / 1000.0,
             reasons: self.explain(&features, level),
             probabilities: Some(p.map(|x| (x * 1000.0).round() / 1000.0)),
+            alone_premium,
         }
     }
 
