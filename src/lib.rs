@@ -20,6 +20,7 @@ pub mod protocol;
 pub mod providers;
 pub mod routing;
 pub mod server;
+pub mod signin;
 pub mod state;
 pub mod store;
 pub mod stream;

@@ -107,6 +107,8 @@ pub struct AppState {
     pub tools: Arc<crate::guard::tools::ToolChecker>,
     /// Exports each request's spans (`[traces]`), when configured.
     pub traces: Option<Arc<crate::telemetry::otlp::Spans>>,
+    /// Sign-in with the identity provider (`[signin]`), when configured.
+    pub signin: Option<Arc<crate::signin::SignIn>>,
 }
 
 /// How often an instance reads the key table for changes (a revoked key
@@ -169,6 +171,10 @@ impl AppState {
         if let Some(t) = &traces {
             all.push(t.clone());
         }
+        let signin = match &config.signin {
+            Some(c) => Some(Arc::new(crate::signin::SignIn::new(c)?)),
+            None => None,
+        };
         all.push(Arc::new(Settle {
             limits: limits.clone(),
             pricer,
@@ -201,6 +207,7 @@ impl AppState {
             guard,
             tools,
             traces,
+            signin,
         })
     }
 

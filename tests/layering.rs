@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "telemetry",
     "cache",
     "teams",
+    "signin",
     "state",
     "pipeline",
     "api",

@@ -12,6 +12,7 @@ pub mod body;
 pub mod key_info;
 pub mod models;
 pub mod openai;
+pub mod signin;
 pub mod system;
 
 use crate::core::{BodyKind, Dialect, RawRequest};

@@ -172,6 +172,7 @@ pub(super) static TOP_KEYS: &[&str] = &[
     "keys",
     "guard",
     "traces",
+    "signin",
 ];
 pub(super) static CLIENT_KEYS: &[&str] = &["header_timeout", "body_timeout", "max_connections"];
 pub(super) static COST_KEYS: &[&str] = &["fixed_monthly"];
@@ -276,8 +277,10 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
     let tier_names: Vec<&str> = routing.tiers.iter().map(|t| t.name.as_str()).collect();
     let guard = super::guard::read(&top, &tier_names, errors);
     let traces = super::traces::read(&top, errors);
+    let signin = super::signin::read(&top, errors);
     Config {
         traces,
+        signin,
         keys,
         guard,
         listen,

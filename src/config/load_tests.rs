@@ -453,6 +453,21 @@ otlp_endpoint = "http://127.0.0.1:4318"
 service_name = "gw"
 headers = {{ authorization = "Bearer t" }}
 export_delay = "1s"
+[signin]
+issuer = "https://idp.example/realms/eng"
+client_id = "sy"
+client_secret = "c"
+public_url = "https://llm.example"
+session_secret = "s"
+session_ttl = "1h"
+refresh_ttl = "7d"
+user_claim = "preferred_username"
+groups_claim = "roles"
+teams = ["payments"]
+allowed_groups = ["eng"]
+allowed_domains = ["example.com"]
+scopes = ["openid", "email"]
+login_notice = "hi"
 [[keys]]
 name = "bot"
 key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -488,6 +503,7 @@ key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
         ("guard.tiers", super::super::guard::TIER_KEYS),
         ("route timeouts", super::super::load::ROUTE_TIMEOUT_KEYS),
         ("traces", super::super::traces::TRACES_KEYS),
+        ("signin", super::super::signin::SIGNIN_KEYS),
     ];
     for (name, keys) in lists {
         let read = super::super::section::read_keys(keys);
@@ -497,6 +513,32 @@ key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
             "[{name}] accepts but never reads {unread:?}"
         );
     }
+}
+
+#[test]
+fn signin_needs_an_issuer_and_a_client_and_checks_its_urls() {
+    let c = load("[signin]\nissuer = \"https://idp.example/\"\nclient_id = \"sy\"\n").unwrap();
+    let s = c.signin.unwrap();
+    assert_eq!(
+        s.issuer, "https://idp.example",
+        "a trailing slash is dropped"
+    );
+    assert_eq!(
+        (s.user_claim.as_str(), s.session_ttl.as_secs()),
+        ("email", 8 * 3600)
+    );
+    assert!(load("").unwrap().signin.is_none(), "off unless configured");
+    let e = load("[signin]\nissuer = \"idp.example\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("signin.issuer") && e.contains("signin.client_id"),
+        "{e}"
+    );
+    let e = load("[signin]\nissuer = \"https://i\"\nclient_id = \"c\"\nsession_ttl = \"2h\"\nrefresh_ttl = \"1h\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("refresh_ttl"), "{e}");
 }
 
 #[test]

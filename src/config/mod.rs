@@ -17,6 +17,7 @@ mod provider;
 mod router;
 mod routing;
 mod section;
+mod signin;
 mod static_keys;
 mod traces;
 pub mod units;
@@ -35,6 +36,7 @@ pub use routing::{
     HealthConfig, RouteAction, RouteConfig, RouteMatch, RoutingConfig, TierConfig, default_routes,
 };
 pub use section::{ConfigError, ConfigErrors};
+pub use signin::SignInConfig;
 pub use static_keys::StaticKey;
 pub use traces::TracesConfig;
 
@@ -102,6 +104,8 @@ pub struct Config {
     pub guard: GuardConfig,
     /// OpenTelemetry traces (`None`: not traced).
     pub traces: Option<TracesConfig>,
+    /// Sign-in with the company's identity provider (`None`: keys only).
+    pub signin: Option<SignInConfig>,
     /// Where this config came from.
     pub source: ConfigSource,
     /// What the embedded default detected or is missing (empty for files).

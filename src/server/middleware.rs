@@ -37,8 +37,25 @@ fn is_public(path: &str) -> bool {
     matches!(
         path,
         "/" | "/health" | "/livez" | "/readyz" | "/metrics" | "/api/hello"
-    ) || path == "/ui"
+    ) || is_signin(path)
+        || path == "/ui"
         || path.starts_with("/ui/")
+}
+
+/// The sign-in endpoints Claude Code and browsers call before they hold a
+/// token.
+fn is_signin(path: &str) -> bool {
+    matches!(
+        path,
+        "/.well-known/oauth-authorization-server"
+            | "/oauth/device_authorization"
+            | "/oauth/token"
+            | "/oauth/revoke"
+            | "/oauth/callback"
+            | "/device"
+            | "/device/deny"
+            | "/protocol"
+    )
 }
 
 /// Paths only the admin (master) key may call.
@@ -68,7 +85,15 @@ pub async fn authenticate(
         let admin = presented
             .is_some_and(|k| bool::from(k.as_bytes().ct_eq(expected.expose_secret().as_bytes())));
         if !admin {
-            let verdict = presented.map(|k| state.keys.check(k, crate::teams::view::now_ms()));
+            let verdict = presented.map(|k| match &state.signin {
+                Some(signin) if crate::signin::tokens::looks_like_jwt(k) => {
+                    match signin.authenticate(k) {
+                        Ok(key) => Verdict::Client(key),
+                        Err(why) => Verdict::SignedOut(why),
+                    }
+                }
+                _ => state.keys.check(k, crate::teams::view::now_ms()),
+            });
             let refusal = match verdict {
                 Some(Verdict::Client(key)) if is_admin(path) => {
                     Some(GatewayError::Forbidden(format!(
@@ -90,6 +115,7 @@ pub async fn authenticate(
                     "gateway key {} ({}) has expired; ask your admin for a new one",
                     key.identity.key_id, key.hint
                 ))),
+                Some(Verdict::SignedOut(why)) => Some(GatewayError::KeyRejected(why)),
                 Some(Verdict::Unknown) | None => {
                     state.auth_failures.failed(ip, || {
                         format!(

@@ -60,6 +60,24 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
             "/admin/keys",
             get(api::admin_keys::list).post(api::admin_keys::create),
         )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(api::signin::metadata),
+        )
+        .route(
+            "/oauth/device_authorization",
+            post(api::signin::device_authorization),
+        )
+        .route("/oauth/token", post(api::signin::token))
+        .route("/oauth/revoke", post(api::signin::revoke))
+        .route("/oauth/callback", get(api::signin::callback))
+        .route(
+            "/device",
+            get(api::signin::device_page).post(api::signin::device_submit),
+        )
+        .route("/device/deny", post(api::signin::device_deny))
+        .route("/protocol", get(api::signin::protocol))
+        .route("/admin/signin/revoke", post(api::signin::admin_revoke))
         .route("/admin/keys/{id}", get(api::admin_keys::show))
         .route("/admin/keys/{id}/revoke", post(api::admin_keys::revoke))
         .route("/admin/keys/{id}/rotate", post(api::admin_keys::rotate))

@@ -105,6 +105,9 @@ pub enum Verdict {
     Revoked(Arc<ClientKey>),
     /// A key past its expiry.
     Expired(Arc<ClientKey>),
+    /// A sign-in session token that is no longer good (expired, revoked,
+    /// or not this gateway's), and why.
+    SignedOut(String),
 }
 
 /// Every client key, by the SHA-256 of the key.

@@ -30,6 +30,7 @@ mod output_limits;
 mod prices;
 mod routing;
 mod shadow;
+mod signin;
 mod support;
 mod system;
 mod timeouts;

@@ -1,0 +1,447 @@
+//! Sign-in with the company's identity provider, the way Claude Code's
+//! `/login` expects a gateway to offer it.
+//!
+//! Claude Code reads the gateway's OAuth metadata, runs the RFC 8628 device
+//! flow against it and polls for a token; the developer approves the code
+//! in a browser at `/device`, which switchyard sends on to the OpenID
+//! Connect provider (authorization code with PKCE). When the provider
+//! answers, switchyard checks the ID token, decides whether this person may
+//! sign in (`allowed_groups`, `allowed_domains`) and mints its own session
+//! token (`tokens`) carrying the user, their e-mail and groups; Claude Code
+//! sends it as its bearer and refreshes it silently before it expires. A
+//! refresh goes back to the provider when it issued a refresh token, so a
+//! person removed there is signed out here at their next refresh.
+//! Revocation (a user, or one sign-in) works at once.
+//!
+//! Pending sign-ins, browser flows and revocations live in memory: the
+//! device flow must come back to the instance it started on (sticky
+//! sessions behind a load balancer), and revocations reach only the
+//! instance that took them. Session tokens themselves are checked by any
+//! instance that shares `session_secret`.
+
+pub mod device;
+pub mod idp;
+pub mod tokens;
+
+use crate::config::SignInConfig;
+use crate::core::Identity;
+use crate::teams::ClientKey;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use device::DeviceStatus;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
+use tokens::{Claims, Rejected, Signer};
+
+/// How long a device code and its browser flow stay good.
+pub const DEVICE_TTL: Duration = Duration::from_secs(600);
+/// Seconds Claude Code waits between polls.
+pub const POLL_INTERVAL: u64 = 5;
+/// Sign-in attempts one address may start per minute.
+const ATTEMPTS_PER_MINUTE: u64 = 20;
+
+/// Tokens handed to Claude Code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The session token.
+    pub access_token: String,
+    /// The refresh token.
+    pub refresh_token: String,
+    /// The account that approved the code.
+    pub email: Option<String>,
+}
+
+/// A browser sent to the provider, waiting for its answer.
+#[derive(Debug, Clone)]
+struct Flow {
+    device_key: String,
+    redirect_uri: String,
+    verifier: String,
+    nonce: String,
+    browser_hash: String,
+}
+
+/// Who signed in, as the provider said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// The user (`user_claim`).
+    pub user: String,
+    /// Their e-mail address.
+    pub email: Option<String>,
+    /// Their groups.
+    pub groups: Vec<String>,
+}
+
+/// The sign-in service.
+#[derive(Debug)]
+pub struct SignIn {
+    config: SignInConfig,
+    idp: idp::Idp,
+    signer: Signer,
+    devices: device::Devices,
+    flows: moka::sync::Cache<String, Flow>,
+    /// `user:<name>` or `sid:<id>` → revoked at (unix seconds).
+    revoked: moka::sync::Cache<String, i64>,
+    /// Sign-in id → the provider's refresh token.
+    provider_refresh: moka::sync::Cache<String, String>,
+    attempts: moka::sync::Cache<String, Arc<std::sync::atomic::AtomicU64>>,
+}
+
+/// Random bytes as base64url.
+pub fn random_token(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    // The OS refusing randomness leaves zeros, which every check below
+    // would still treat as an unknown code; it does not happen on Linux.
+    let _ = getrandom::fill(&mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// SHA-256 as hex.
+fn sha256_hex(s: &str) -> String {
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn ttl<V: Clone + Send + Sync + 'static>(d: Duration) -> moka::sync::Cache<String, V> {
+    moka::sync::Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(d)
+        .build()
+}
+
+fn now_s() -> i64 {
+    crate::teams::view::now_ms() / 1000
+}
+
+impl SignIn {
+    /// The service for `config`.
+    pub fn new(config: &SignInConfig) -> Result<SignIn, String> {
+        let secret = match &config.session_secret {
+            Some(s) => s.expose_secret().as_bytes().to_vec(),
+            None => random_token(32).into_bytes(),
+        };
+        Ok(SignIn {
+            idp: idp::Idp::new(config)?,
+            signer: Signer::new(
+                &secret,
+                config.public_url.as_deref().unwrap_or("switchyard"),
+            ),
+            devices: device::Devices::default(),
+            flows: ttl(DEVICE_TTL),
+            revoked: ttl(config.refresh_ttl),
+            provider_refresh: ttl(config.refresh_ttl),
+            attempts: ttl(Duration::from_secs(60)),
+            config: config.clone(),
+        })
+    }
+
+    /// The address developers sign in to: the configured `public_url`, or
+    /// else the address the request came to (`host`), over plain HTTP —
+    /// which Claude Code accepts on loopback only.
+    pub fn base_url(&self, host: Option<&str>) -> String {
+        match (&self.config.public_url, host) {
+            (Some(url), _) => url.clone(),
+            (None, Some(host)) => format!("http://{host}"),
+            (None, None) => "http://127.0.0.1".to_string(),
+        }
+    }
+
+    /// What Claude Code shows next to the sign-in code.
+    pub fn login_notice(&self) -> Option<&str> {
+        self.config.login_notice.as_deref()
+    }
+
+    /// Whether `ip` may start another sign-in step this minute.
+    pub fn allow_attempt(&self, ip: Option<std::net::IpAddr>) -> bool {
+        let key = ip.map_or_else(|| "unknown".to_string(), |i| i.to_string());
+        let n = self.attempts.get_with(key, Default::default);
+        n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < ATTEMPTS_PER_MINUTE
+    }
+
+    /// Start a device flow: the device code and the user code.
+    pub fn start_device(&self) -> (String, String) {
+        self.devices.start()
+    }
+
+    /// What a poll with `device_code` gets (RFC 8628 §3.5).
+    pub fn poll(&self, device_code: &str) -> Result<Grant, &'static str> {
+        self.devices.poll(device_code)
+    }
+
+    /// The person refused the code in the browser.
+    pub fn deny(&self, user_code: &str) -> bool {
+        self.devices.deny(user_code)
+    }
+
+    /// The browser submitted `user_code` on the page at `base`: where to
+    /// send it at the provider, and the cookie value that binds the answer
+    /// to this browser.
+    pub async fn begin_browser(
+        &self,
+        user_code: &str,
+        base: &str,
+    ) -> Result<(String, String), String> {
+        let key = self.devices.key_of(user_code).ok_or(
+            "That code was not recognized; it may have expired. Check your terminal and try again.",
+        )?;
+        let verifier = random_token(32);
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let (state, nonce, browser) = (random_token(24), random_token(16), random_token(32));
+        let redirect_uri = format!("{base}/oauth/callback");
+        let url = self
+            .idp
+            .authorize_url(&redirect_uri, &state, &nonce, &challenge)
+            .await
+            .map_err(|e| format!("The identity provider could not be reached: {e}"))?;
+        self.flows.insert(
+            state,
+            Flow {
+                device_key: key,
+                redirect_uri,
+                verifier,
+                nonce,
+                browser_hash: sha256_hex(&browser),
+            },
+        );
+        Ok((url, browser))
+    }
+
+    /// The provider answered: check everything, sign the person in, and
+    /// settle the device code. The error is shown in the browser.
+    pub async fn finish_browser(
+        &self,
+        state: &str,
+        code: &str,
+        browser: Option<&str>,
+    ) -> Result<Person, String> {
+        let flow = self
+            .flows
+            .remove(state)
+            .ok_or("This sign-in link has expired. Start again from your terminal.")?;
+        if browser.map(sha256_hex).as_deref() != Some(flow.browser_hash.as_str()) {
+            return Err("This sign-in was started in another browser. Open the link on the device that showed the code.".into());
+        }
+        if !self.devices.is_pending(&flow.device_key) {
+            return Err("This code was already used or has expired.".into());
+        }
+        let outcome = async {
+            let tokens = self
+                .idp
+                .exchange(code, &flow.verifier, &flow.redirect_uri)
+                .await
+                .map_err(|e| format!("Sign-in could not be completed: {e}"))?;
+            let id_token = tokens
+                .id_token
+                .ok_or("The identity provider sent no ID token.")?;
+            let claims = self
+                .idp
+                .verify(&id_token, Some(&flow.nonce))
+                .await
+                .map_err(|e| format!("Sign-in could not be completed: {e}"))?;
+            let person = self.person(&claims)?;
+            self.may_sign_in(&person)?;
+            Ok::<_, String>((person, tokens.refresh_token))
+        }
+        .await;
+        match outcome {
+            Ok((person, provider_refresh)) => {
+                let sid = random_token(16);
+                if let Some(r) = provider_refresh {
+                    self.provider_refresh.insert(sid.clone(), r);
+                }
+                let grant = self.grant(&person, &sid);
+                self.devices
+                    .settle(&flow.device_key, DeviceStatus::Complete(Box::new(grant)));
+                tracing::info!(user = %person.user, "signed in through the identity provider");
+                Ok(person)
+            }
+            Err(e) => {
+                self.devices.settle(&flow.device_key, DeviceStatus::Denied);
+                tracing::warn!("sign-in refused: {e}");
+                Err(e)
+            }
+        }
+    }
+
+    /// Read who signed in from ID token claims.
+    pub fn person(&self, claims: &Value) -> Result<Person, String> {
+        let email = claims["email"].as_str().map(str::to_string);
+        let user = claims[self.config.user_claim.as_str()]
+            .as_str()
+            .or(claims["sub"].as_str())
+            .ok_or("The identity provider named no user.")?
+            .to_string();
+        let groups = match &claims[self.config.groups_claim.as_str()] {
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|g| g.as_str())
+                .map(str::to_string)
+                .collect(),
+            Value::String(s) => s
+                .split([',', ' '])
+                .filter(|g| !g.is_empty())
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(Person {
+            user,
+            email,
+            groups,
+        })
+    }
+
+    /// Whether this person may sign in here.
+    pub fn may_sign_in(&self, p: &Person) -> Result<(), String> {
+        let c = &self.config;
+        let in_group =
+            c.allowed_groups.is_empty() || p.groups.iter().any(|g| c.allowed_groups.contains(g));
+        let domain = p
+            .email
+            .as_deref()
+            .or(Some(p.user.as_str()))
+            .and_then(|e| e.rsplit_once('@'))
+            .map(|(_, d)| d.to_lowercase());
+        let in_domain = c.allowed_domains.is_empty()
+            || domain.is_some_and(|d| c.allowed_domains.iter().any(|a| a.eq_ignore_ascii_case(&d)));
+        if in_group && in_domain {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} may not sign in to this gateway; ask its admin.",
+                p.user
+            ))
+        }
+    }
+
+    fn grant(&self, p: &Person, sid: &str) -> Grant {
+        let now = now_s();
+        let claims = |typ: &str, ttl: Duration| Claims {
+            sub: p.user.clone(),
+            email: p.email.clone(),
+            groups: p.groups.clone(),
+            iat: now,
+            exp: now + ttl.as_secs() as i64,
+            sid: sid.to_string(),
+            typ: typ.to_string(),
+            iss: String::new(),
+        };
+        Grant {
+            access_token: self.signer.sign(claims("access", self.config.session_ttl)),
+            refresh_token: self.signer.sign(claims("refresh", self.config.refresh_ttl)),
+            email: p.email.clone(),
+        }
+    }
+
+    /// Seconds a session token lives.
+    pub fn session_secs(&self) -> u64 {
+        self.config.session_ttl.as_secs()
+    }
+
+    fn is_revoked(&self, c: &Claims) -> bool {
+        let at = |k: String| self.revoked.get(&k).is_some_and(|t| t >= c.iat);
+        at(format!("user:{}", c.sub)) || at(format!("sid:{}", c.sid))
+    }
+
+    /// Trade a refresh token for a new grant. `Err(true)`: the grant is no
+    /// good (`invalid_grant`, sign in again); `Err(false)`: the provider
+    /// could not be asked now.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Grant, bool> {
+        let c = self
+            .signer
+            .check(refresh_token, "refresh")
+            .map_err(|_| true)?;
+        if self.is_revoked(&c) {
+            return Err(true);
+        }
+        let mut person = Person {
+            user: c.sub.clone(),
+            email: c.email.clone(),
+            groups: c.groups.clone(),
+        };
+        if let Some(r) = self.provider_refresh.get(&c.sid) {
+            let tokens = self
+                .idp
+                .refresh(&r)
+                .await
+                .map_err(|e| e == idp::IdpError::InvalidGrant)?;
+            if let Some(id) = tokens.id_token
+                && let Ok(claims) = self.idp.verify(&id, None).await
+                && let Ok(p) = self.person(&claims)
+            {
+                person = p;
+            }
+            if let Some(r) = tokens.refresh_token {
+                self.provider_refresh.insert(c.sid.clone(), r);
+            }
+        }
+        self.may_sign_in(&person).map_err(|_| true)?;
+        Ok(self.grant(&person, &c.sid))
+    }
+
+    /// Sign out everything `user` holds, now.
+    pub fn revoke_user(&self, user: &str) {
+        self.revoked.insert(format!("user:{user}"), now_s());
+    }
+
+    /// Sign out the sign-in a token (access or refresh) belongs to.
+    pub fn revoke_token(&self, token: &str) {
+        for typ in ["access", "refresh"] {
+            if let Ok(c) = self.signer.check(token, typ) {
+                self.revoked.insert(format!("sid:{}", c.sid), now_s());
+                self.provider_refresh.invalidate(&c.sid);
+            }
+        }
+    }
+
+    /// The client key a session token stands for, or why it is refused.
+    pub fn authenticate(&self, token: &str) -> Result<Arc<ClientKey>, String> {
+        let c = self.signer.check(token, "access").map_err(|e| match e {
+            Rejected::Expired => "your sign-in has expired; run /login again".to_string(),
+            Rejected::Invalid | Rejected::WrongKind => {
+                "not a session token of this gateway; run /login again".to_string()
+            }
+        })?;
+        if self.is_revoked(&c) {
+            return Err(format!(
+                "the sign-in of {} was revoked; run /login again",
+                c.sub
+            ));
+        }
+        let team = self
+            .config
+            .teams
+            .iter()
+            .find(|t| c.groups.contains(t))
+            .or(if self.config.teams.is_empty() {
+                c.groups.first()
+            } else {
+                None
+            })
+            .cloned();
+        Ok(Arc::new(ClientKey {
+            identity: Arc::new(Identity {
+                key_id: format!("signin:{}", c.sub),
+                name: c.email.clone().unwrap_or_else(|| c.sub.clone()),
+                user: Some(c.sub.clone()),
+                team,
+            }),
+            hint: format!("signed in as {}", c.sub),
+            models: Vec::new(),
+            tiers: Vec::new(),
+            expires_ms: Some(c.exp * 1000),
+            revoked_ms: None,
+            rules: Vec::new(),
+            guard: None,
+            max_tokens: None,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+//! The sign-in service without HTTP: device codes, who may sign in, what a
+//! session token stands for, revocation.
+
+use super::*;
+
+fn config(teams: &[&str], groups: &[&str], domains: &[&str]) -> SignInConfig {
+    let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    SignInConfig {
+        issuer: "https://idp.example".into(),
+        client_id: "switchyard".into(),
+        client_secret: None,
+        public_url: Some("https://llm.example".into()),
+        session_secret: Some("s3cret".to_string().into()),
+        session_ttl: Duration::from_secs(3600),
+        refresh_ttl: Duration::from_secs(86_400),
+        user_claim: "email".into(),
+        groups_claim: "groups".into(),
+        teams: list(teams),
+        allowed_groups: list(groups),
+        allowed_domains: list(domains),
+        scopes: list(&["openid"]),
+        login_notice: None,
+    }
+}
+
+fn person(user: &str, groups: &[&str]) -> Person {
+    Person {
+        user: user.into(),
+        email: Some(user.into()),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+    }
+}
+
+#[test]
+fn a_device_code_is_pending_then_slowed_then_denied_once() {
+    let s = SignIn::new(&config(&[], &[], &[])).unwrap();
+    let (device, user) = s.start_device();
+    assert_eq!(user.len(), 9);
+    assert!(
+        user.chars()
+            .all(|c| c == '-' || "BCDFGHJKLMNPQRSTVWXZ".contains(c)),
+        "{user}"
+    );
+    assert_eq!(s.poll(&device), Err("authorization_pending"));
+    assert_eq!(s.poll(&device), Err("slow_down"), "polled again at once");
+    assert!(s.deny(&user.to_lowercase()), "codes are read case-blind");
+    assert_eq!(s.poll(&device), Err("access_denied"));
+    assert_eq!(s.poll(&device), Err("expired_token"), "used up");
+    assert_eq!(s.poll("made-up"), Err("expired_token"));
+    assert!(!s.deny(&user), "a settled code cannot be settled again");
+}
+
+#[test]
+fn groups_and_domains_decide_who_may_sign_in() {
+    let s = SignIn::new(&config(&[], &["eng"], &["example.com"])).unwrap();
+    assert!(s.may_sign_in(&person("ada@example.com", &["eng"])).is_ok());
+    assert!(
+        s.may_sign_in(&person("ada@example.com", &["sales"]))
+            .is_err()
+    );
+    assert!(
+        s.may_sign_in(&person("ada@elsewhere.com", &["eng"]))
+            .is_err()
+    );
+    let open = SignIn::new(&config(&[], &[], &[])).unwrap();
+    assert!(open.may_sign_in(&person("anyone", &[])).is_ok());
+}
+
+#[test]
+fn claims_name_the_user_and_groups_either_way_providers_write_them() {
+    let s = SignIn::new(&config(&[], &[], &[])).unwrap();
+    let p = s
+        .person(&serde_json::json!({"sub": "u1", "email": "ada@example.com", "groups": ["a", "b"]}))
+        .unwrap();
+    assert_eq!(p, person("ada@example.com", &["a", "b"]));
+    let p = s
+        .person(&serde_json::json!({"sub": "u2", "groups": "a b"}))
+        .unwrap();
+    assert_eq!(
+        (p.user.as_str(), p.groups.len()),
+        ("u2", 2),
+        "no e-mail: the subject"
+    );
+    assert!(s.person(&serde_json::json!({})).is_err());
+}
+
+#[test]
+fn a_session_token_stands_for_its_person_until_revoked() {
+    let s = SignIn::new(&config(&["platform", "payments"], &[], &[])).unwrap();
+    let grant = s.grant(
+        &person("ada@example.com", &["payments", "platform"]),
+        "sid-1",
+    );
+    let key = s.authenticate(&grant.access_token).unwrap();
+    assert_eq!(key.identity.user.as_deref(), Some("ada@example.com"));
+    assert_eq!(
+        key.identity.team.as_deref(),
+        Some("platform"),
+        "teams' order decides"
+    );
+    assert!(
+        s.authenticate(&grant.refresh_token).is_err(),
+        "a refresh token is no bearer"
+    );
+    let other = s.grant(&person("bob@example.com", &[]), "sid-2");
+    assert_eq!(
+        s.authenticate(&other.access_token).unwrap().identity.team,
+        None
+    );
+    s.revoke_token(&grant.refresh_token);
+    assert!(
+        s.authenticate(&grant.access_token)
+            .unwrap_err()
+            .contains("revoked")
+    );
+    assert!(
+        s.authenticate(&other.access_token).is_ok(),
+        "only that sign-in"
+    );
+    s.revoke_user("bob@example.com");
+    assert!(s.authenticate(&other.access_token).is_err());
+}

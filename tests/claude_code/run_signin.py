@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Claude Code signs in to switchyard with the company's identity provider,
+the way `/login` does it with a gateway, then works through it.
+
+A mock OpenID Connect provider (mock_idp.py) stands in for the company's;
+Claude Code's own sign-in (`claude auth login --gateway-json`, the
+scriptable form of the `/login` screen: it writes each screen as a JSON
+line and reads the person's answers) is pointed at the gateway by the
+developer's settings (`forceLoginMethod: "gateway"`, `forceLoginGatewayUrl`).
+The browser part — open the link Claude Code shows, confirm the code, sign
+in at the provider, come back — is done with urllib and a cookie jar.
+
+Checked: Claude Code reaches its "done" screen after confirming the account
+the provider named; `claude -p` then answers through a routed tier with the
+stored session token and no API key anywhere; the ledger row carries the
+signed-in user and their team; after the admin revokes the user, Claude
+Code's next request is refused at once with the gateway's message.
+Prints PASS/FAIL lines; exit status 0 when all pass.
+"""
+import http.cookiejar
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from harness import ledger_rows, report, runner_setup, start_gateway, start_mock, stop  # noqa: E402
+
+MASTER = "sk-switchyard-signin-probe-master"
+EMAIL = "ada@example.com"
+
+
+def browser_approves(gateway, screen):
+    """Open the link Claude Code shows, confirm its code, sign in at the
+    provider and come back; the last page's text."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    page = opener.open(screen.get("browserUrl") or screen["verificationUri"], timeout=10).read().decode()
+    if screen["userCode"] not in page:
+        return f"the page does not show the code {screen['userCode']}"
+    form = urllib.parse.urlencode({"user_code": screen["userCode"]}).encode()
+    req = urllib.request.Request(gateway + "/device", data=form, headers={"Origin": gateway})
+    return opener.open(req, timeout=10).read().decode()
+
+
+def sign_in(claude, home, gateway, log):
+    """Drive `claude auth login --gateway-json`; the screens seen and the
+    browser's last page."""
+    env = dict(os.environ, HOME=home)
+    for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
+        env.pop(k, None)
+    proc = subprocess.Popen([claude, "auth", "login", "--gateway-json"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+    screens, page = [], ""
+    try:
+        for line in proc.stdout:
+            screen = json.loads(line)
+            screens.append(screen)
+            state = screen["state"]
+            if state in ("url_input", "trust_prompt", "confirm_account"):
+                answer = {"state": state, "shown": screen["shown"], "accept": True}
+                proc.stdin.write(json.dumps(answer) + "\n")
+                proc.stdin.flush()
+            elif state == "polling" and not page:
+                page = browser_approves(gateway, screen)
+            elif state in ("done", "error", "cancelled"):
+                break
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
+    return screens, page
+
+
+def ask(claude, home, prompt):
+    env = dict(os.environ, HOME=home)
+    for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
+        env.pop(k, None)
+    work = os.path.join(home, "work")
+    os.makedirs(work, exist_ok=True)
+    return subprocess.run([claude, "-p", prompt, "--output-format", "json"], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def main():
+    args, probe, out = runner_setup("cc-signin-")
+    gw = idp = mock = None
+    checks = []
+    try:
+        idp, idp_port = start_mock(out, os.path.join(HERE, "mock_idp.py"), "--email", EMAIL,
+                                   "--groups", "engineering,payments")
+        os.rename(os.path.join(out, "mock.port"), os.path.join(out, "idp.port"))
+        mock, mock_port = start_mock(out, os.path.join(args.probe_dir, "mock_anthropic.py"),
+                                     "--capture-dir", os.path.join(out, "captures"))
+        gw, config, url = start_gateway(args, out, f'''master_key = "{MASTER}"
+database_url = "sqlite://{out}/ledger.db"
+
+[signin]
+issuer = "http://127.0.0.1:{idp_port}"
+client_id = "switchyard-cc"
+client_secret = "cc-idp-secret"
+teams = ["payments"]
+allowed_groups = ["engineering"]
+
+[providers.anthropic]
+kind = "anthropic"
+base_url = "http://127.0.0.1:{mock_port}"
+api_key = "sk-ant-signin-upstream"
+
+[models.haiku]
+provider = "anthropic"
+id = "claude-haiku-5-5"
+
+[models.sonnet]
+provider = "anthropic"
+id = "claude-sonnet-5-5"
+
+[tiers]
+local = ["haiku"]
+cheap = ["haiku"]
+premium = ["sonnet"]
+baseline = "sonnet"
+''')
+        print(f"INFO  gateway {url}, mock OIDC provider :{idp_port}, mock Anthropic :{mock_port}; artefacts {out}",
+              flush=True)
+        home = os.path.join(out, "home")
+        os.makedirs(os.path.join(home, ".claude"), exist_ok=True)
+        with open(os.path.join(home, ".claude", "settings.json"), "w") as f:
+            json.dump({"forceLoginMethod": "gateway", "forceLoginGatewayUrl": url}, f)
+
+        with open(os.path.join(out, "claude-login.log"), "w") as log:
+            screens, page = sign_in(args.claude, home, url, log)
+        states = [s["state"] for s in screens]
+        account = next((s["shown"] for s in screens if s["state"] == "confirm_account"), None)
+        checks.append(("Claude Code's sign-in screens end in done", states[-1:] == ["done"], states))
+        checks.append(("the browser signed in at the identity provider", f"Signed in as {EMAIL}" in page,
+                       page[-120:]))
+        checks.append(("Claude Code asked to confirm the provider's account", account == EMAIL, account))
+
+        run = ask(args.claude, home, "Say hello")
+        result = json.loads(run.stdout or "{}") if run.stdout.strip().startswith("{") else {}
+        checks.append(("claude -p answers with the session token", run.returncode == 0
+                       and not result.get("is_error") and result.get("result"),
+                       f"rc {run.returncode} {str(result.get('result'))[:60]!r} {run.stderr[-200:]!r}"))
+        rows = []
+        for _ in range(50):
+            rows = [r for r in ledger_rows(args, config) if r.get("status") == 200]
+            if rows:
+                break
+            time.sleep(0.2)
+        row = rows[-1] if rows else {}
+        checks.append(("the ledger names the signed-in user and team",
+                       row.get("user_id") == EMAIL and row.get("team") == "payments"
+                       and row.get("key_id") == f"signin:{EMAIL}" and row.get("tier") is not None,
+                       {k: row.get(k) for k in ("key_id", "user_id", "team", "tier", "model")}))
+        seen = []
+        for root, _, files in os.walk(os.path.join(out, "captures")):
+            seen += [open(os.path.join(root, f)).read() for f in files]
+        leaked = any("eyJ" in s and "authorization" in s.lower() and "Bearer eyJ" in s for s in seen)
+        checks.append(("the session token never reaches the upstream", not leaked, f"{len(seen)} captures"))
+
+        req = urllib.request.Request(url + "/admin/signin/revoke", data=json.dumps({"user": EMAIL}).encode(),
+                                     headers={"authorization": f"Bearer {MASTER}",
+                                              "content-type": "application/json"})
+        revoked = urllib.request.urlopen(req, timeout=5).status == 200
+        started = time.time()
+        run = ask(args.claude, home, "Say hello again")
+        took = time.time() - started
+        text = run.stdout + run.stderr
+        # Claude Code answers a refused session with its own sign-in-again line.
+        checks.append(("after revocation Claude Code stops at once and asks to sign in again",
+                       revoked and run.returncode != 0 and "sign in again" in text and took < 30,
+                       f"rc {run.returncode} in {took:.1f} s: {text[-160:]!r}"))
+
+    finally:
+        stop(gw, idp, mock)
+    report("Claude Code sign-in", checks)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,496 @@
+//! Sign-in with an identity provider, as Claude Code's `/login` does it:
+//! the gateway's OAuth metadata, the device flow, a browser approving the
+//! code at `/device` and signing in at a mock OpenID Connect provider
+//! (authorization code with PKCE, an HS256 ID token), the session token on
+//! `/v1/messages` with the person's user and team in the ledger, silent
+//! refresh, revocation, deprovisioning at the provider, and refusals (a
+//! group that may not sign in, a cross-site form, another browser).
+
+use crate::support::mock::text_message;
+use crate::support::*;
+use axum::extract::{Form, Query, State};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+const CLIENT_ID: &str = "switchyard-test";
+const CLIENT_SECRET: &str = "idp-client-secret-for-tests";
+
+/// A person at the provider: their e-mail and groups.
+type User = (String, Vec<String>);
+
+/// A code the provider handed out, waiting to be exchanged.
+struct Issued {
+    user: User,
+    nonce: String,
+    challenge: String,
+    redirect_uri: String,
+}
+
+/// A small OpenID Connect provider: whoever `signs_in` is approves at once.
+#[derive(Clone, Default)]
+struct MockIdp {
+    url: Arc<Mutex<String>>,
+    signs_in: Arc<Mutex<User>>,
+    codes: Arc<Mutex<HashMap<String, Issued>>>,
+    refresh: Arc<Mutex<HashMap<String, User>>>,
+    deprovisioned: Arc<Mutex<HashSet<String>>>,
+}
+
+impl MockIdp {
+    async fn start() -> MockIdp {
+        let idp = MockIdp::default();
+        let app = axum::Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                axum::routing::get(discovery),
+            )
+            .route("/authorize", axum::routing::get(authorize))
+            .route("/token", axum::routing::post(token))
+            .with_state(idp.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        *idp.url.lock().unwrap() = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        idp
+    }
+
+    fn url(&self) -> String {
+        self.url.lock().unwrap().clone()
+    }
+
+    fn next_user(&self, email: &str, groups: &[&str]) {
+        *self.signs_in.lock().unwrap() = (
+            email.to_string(),
+            groups.iter().map(|g| g.to_string()).collect(),
+        );
+    }
+
+    fn id_token(&self, user: &User, nonce: Option<&str>) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let mut claims = json!({
+            "iss": self.url(), "aud": CLIENT_ID, "sub": format!("id-{}", user.0),
+            "email": user.0, "groups": user.1, "iat": now, "exp": now + 300,
+        });
+        if let Some(n) = nonce {
+            claims["nonce"] = json!(n);
+        }
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(CLIENT_SECRET.as_bytes()),
+        )
+        .unwrap()
+    }
+}
+
+async fn discovery(State(idp): State<MockIdp>) -> axum::Json<Value> {
+    let u = idp.url();
+    axum::Json(json!({
+        "issuer": u, "authorization_endpoint": format!("{u}/authorize"),
+        "token_endpoint": format!("{u}/token"), "jwks_uri": format!("{u}/jwks"),
+    }))
+}
+
+async fn authorize(
+    State(idp): State<MockIdp>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["code_challenge_method"], "S256");
+    let code = format!("code-{}", uuid::Uuid::now_v7().simple());
+    idp.codes.lock().unwrap().insert(
+        code.clone(),
+        Issued {
+            user: idp.signs_in.lock().unwrap().clone(),
+            nonce: q["nonce"].clone(),
+            challenge: q["code_challenge"].clone(),
+            redirect_uri: q["redirect_uri"].clone(),
+        },
+    );
+    let to = format!("{}?code={code}&state={}", q["redirect_uri"], q["state"]);
+    (http::StatusCode::FOUND, [(http::header::LOCATION, to)]).into_response()
+}
+
+async fn token(State(idp): State<MockIdp>, Form(f): Form<HashMap<String, String>>) -> Response {
+    let bad = |e: &str| {
+        (
+            http::StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": e})),
+        )
+            .into_response()
+    };
+    if f.get("client_id").map(String::as_str) != Some(CLIENT_ID)
+        || f.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET)
+    {
+        return bad("invalid_client");
+    }
+    match f["grant_type"].as_str() {
+        "authorization_code" => {
+            let Some(issued) = idp.codes.lock().unwrap().remove(&f["code"]) else {
+                return bad("invalid_grant");
+            };
+            let pkce = URL_SAFE_NO_PAD.encode(Sha256::digest(f["code_verifier"].as_bytes()));
+            if pkce != issued.challenge || f["redirect_uri"] != issued.redirect_uri {
+                return bad("invalid_grant");
+            }
+            let refresh = format!("idp-refresh-{}", uuid::Uuid::now_v7().simple());
+            idp.refresh
+                .lock()
+                .unwrap()
+                .insert(refresh.clone(), issued.user.clone());
+            axum::Json(json!({
+                "access_token": "idp-access", "token_type": "Bearer", "expires_in": 300,
+                "id_token": idp.id_token(&issued.user, Some(&issued.nonce)), "refresh_token": refresh,
+            }))
+            .into_response()
+        }
+        "refresh_token" => {
+            let user = idp
+                .refresh
+                .lock()
+                .unwrap()
+                .get(&f["refresh_token"])
+                .cloned();
+            match user {
+                Some(u) if !idp.deprovisioned.lock().unwrap().contains(&u.0) => axum::Json(json!({
+                    "access_token": "idp-access-2", "token_type": "Bearer", "expires_in": 300,
+                    "id_token": idp.id_token(&u, None),
+                }))
+                .into_response(),
+                _ => bad("invalid_grant"),
+            }
+        }
+        _ => bad("unsupported_grant_type"),
+    }
+}
+
+async fn start(idp: &MockIdp, upstream: &MockUpstream) -> TestGateway {
+    TestGateway::start(
+        &upstream.url(),
+        &format!(
+            "[signin]\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n\
+             teams = [\"payments\", \"platform\"]\nallowed_groups = [\"engineering\"]\n\
+             login_notice = \"Use your example.com account\"\n",
+            idp.url()
+        ),
+    )
+    .await
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn form(url: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    client().post(url).form(fields).send().await.unwrap()
+}
+
+/// What Claude Code does up to the browser: metadata, then a device code.
+async fn device_code(gw: &TestGateway) -> Value {
+    let meta: Value = client()
+        .get(format!("{}/.well-known/oauth-authorization-server", gw.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["issuer"], gw.url.as_str());
+    let endpoint = meta["device_authorization_endpoint"].as_str().unwrap();
+    assert_eq!(endpoint, format!("{}/oauth/device_authorization", gw.url));
+    let resp = form(endpoint, &[("surface", "claude_code")]).await;
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+/// What the person's browser does: open the link, confirm the code, sign in
+/// at the provider, come back. Returns the final page.
+async fn approve(gw: &TestGateway, device: &Value) -> String {
+    let b = client();
+    let page = b
+        .get(device["verification_uri_complete"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let code = device["user_code"].as_str().unwrap();
+    assert!(page.contains(code), "the code is pre-filled: {page}");
+    let resp = b
+        .post(format!("{}/device", gw.url))
+        .header("origin", &gw.url)
+        .form(&[("user_code", code)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302, "{:?}", resp.text().await);
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let at_idp = resp.headers()["location"].to_str().unwrap().to_string();
+    let resp = b.get(&at_idp).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    let back = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        back.starts_with(&format!("{}/oauth/callback?", gw.url)),
+        "{back}"
+    );
+    b.get(&back)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn poll(gw: &TestGateway, device: &Value) -> (u16, Value) {
+    let resp = form(
+        &format!("{}/oauth/token", gw.url),
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", device["device_code"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+async fn ask(gw: &TestGateway, bearer: &str) -> reqwest::Response {
+    client()
+        .post(format!("{}/v1/messages", gw.url))
+        .bearer_auth(bearer)
+        .json(&json!({"model": "sonnet", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn refresh(gw: &TestGateway, token: &str) -> (u16, Value) {
+    let resp = form(
+        &format!("{}/oauth/token", gw.url),
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await;
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_developer_signs_in_through_the_identity_provider_and_is_in_the_ledger() {
+    let idp = MockIdp::start().await;
+    let upstream = MockUpstream::start().await;
+    let gw = start(&idp, &upstream).await;
+    idp.next_user("ada@example.com", &["engineering", "payments"]);
+
+    let device = device_code(&gw).await;
+    assert_eq!(device["interval"], 5);
+    assert_eq!(device["login_notice"], "Use your example.com account");
+    let (status, body) = poll(&gw, &device).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("authorization_pending"))
+    );
+
+    let page = approve(&gw, &device).await;
+    assert!(page.contains("Signed in as ada@example.com"), "{page}");
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+    let (status, grant) = poll(&gw, &device).await;
+    assert_eq!(status, 200, "{grant}");
+    assert_eq!(grant["token_type"], "Bearer");
+    assert_eq!(grant["email"], "ada@example.com");
+    let access = grant["access_token"].as_str().unwrap();
+    let (again, _) = poll(&gw, &device).await;
+    assert_eq!(again, 400, "a device code is single-use");
+
+    upstream.push(Reply::Json {
+        status: 200,
+        headers: vec![],
+        body: text_message("claude-sonnet-4-5", "hello").to_string(),
+    });
+    let resp = ask(&gw, access).await;
+    assert_eq!(resp.status(), 200);
+    let rec = gw.records.wait_for(1).await.pop().unwrap();
+    let who = rec.identity.expect("the request is attributed");
+    assert_eq!(who.user.as_deref(), Some("ada@example.com"));
+    assert_eq!(
+        who.team.as_deref(),
+        Some("payments"),
+        "the first listed team she is in"
+    );
+    assert_eq!(who.key_id, "signin:ada@example.com");
+    let sent = &upstream.seen()[0].headers;
+    assert!(
+        !sent
+            .values()
+            .any(|v| v.to_str().unwrap_or("").contains(access)),
+        "the session token stays here"
+    );
+
+    // Silent refresh: back to the provider, a fresh session token.
+    let (status, renewed) = refresh(&gw, grant["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{renewed}");
+    let access2 = renewed["access_token"].as_str().unwrap().to_string();
+    upstream.push(Reply::Json {
+        status: 200,
+        headers: vec![],
+        body: text_message("claude-sonnet-4-5", "again").to_string(),
+    });
+    assert_eq!(ask(&gw, &access2).await.status(), 200);
+
+    // The admin signs her out: at once, and refreshing no longer works.
+    let resp = client()
+        .post(format!("{}/admin/signin/revoke", gw.url))
+        .bearer_auth(MASTER_KEY)
+        .json(&json!({"user": "ada@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let refused = ask(&gw, &access2).await;
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["x-should-retry"], "false");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "authentication_error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("revoked"),
+        "{body}"
+    );
+    let (status, body) = refresh(&gw, renewed["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_grant"))
+    );
+
+    // Keys still work beside sign-in; a forged session token does not.
+    upstream.push(Reply::Json {
+        status: 200,
+        headers: vec![],
+        body: text_message("claude-sonnet-4-5", "key").to_string(),
+    });
+    assert_eq!(ask(&gw, MASTER_KEY).await.status(), 200);
+    let forged = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"sub": "eve", "exp": 4_000_000_000u64, "iss": "switchyard", "typ": "access", "sid": "x", "iat": 0}),
+        &jsonwebtoken::EncodingKey::from_secret(b"guess"),
+    )
+    .unwrap();
+    assert_eq!(ask(&gw, &forged).await.status(), 401);
+}
+
+#[tokio::test]
+async fn the_provider_decides_who_stays_signed_in_and_who_may_sign_in() {
+    let idp = MockIdp::start().await;
+    let upstream = MockUpstream::start().await;
+    let gw = start(&idp, &upstream).await;
+
+    // Deprovisioned at the provider: the next refresh signs him out.
+    idp.next_user("bob@example.com", &["engineering"]);
+    let device = device_code(&gw).await;
+    assert!(
+        approve(&gw, &device)
+            .await
+            .contains("Signed in as bob@example.com")
+    );
+    let (status, grant) = poll(&gw, &device).await;
+    assert_eq!(status, 200, "{grant}");
+    idp.deprovisioned
+        .lock()
+        .unwrap()
+        .insert("bob@example.com".into());
+    let (status, body) = refresh(&gw, grant["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_grant"))
+    );
+
+    // Not in an allowed group: refused in the browser, and the poll says so.
+    idp.next_user("mallory@example.com", &["contractors"]);
+    let device = device_code(&gw).await;
+    let page = approve(&gw, &device).await;
+    assert!(page.contains("may not sign in"), "{page}");
+    let (status, body) = poll(&gw, &device).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("access_denied"))
+    );
+
+    // A form posted from another site, and an answer in another browser.
+    let device = device_code(&gw).await;
+    let code = device["user_code"].as_str().unwrap();
+    let page = client()
+        .post(format!("{}/device", gw.url))
+        .header("origin", "https://evil.example")
+        .form(&[("user_code", code)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("another site"));
+    idp.next_user("ada@example.com", &["engineering"]);
+    let resp = client()
+        .post(format!("{}/device", gw.url))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("user_code", code)])
+        .send()
+        .await
+        .unwrap();
+    let at_idp = resp.headers()["location"].to_str().unwrap().to_string();
+    let back = client().get(&at_idp).send().await.unwrap();
+    let back = back.headers()["location"].to_str().unwrap().to_string();
+    let page = client()
+        .get(&back)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("another browser"),
+        "no cookie, no sign-in: {page}"
+    );
+    let (status, body) = poll(&gw, &device).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("authorization_pending"))
+    );
+
+    // Unknown grants and codes get OAuth errors.
+    let (status, body) = refresh(&gw, "not-a-token").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_grant"))
+    );
+    let resp = form(
+        &format!("{}/oauth/token", gw.url),
+        &[("grant_type", "password")],
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    let protocol = client()
+        .get(format!("{}/protocol", gw.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(protocol.text().await.unwrap().contains("Sign-in: on"));
+}
