@@ -403,6 +403,35 @@ pub async fn admin_revoke(
     }
 }
 
+/// `GET /managed/settings` (bearer: a session token): the person's group
+/// policy as Claude Code's managed settings, `304` when its
+/// `If-None-Match` already names them, `404` when no policy applies.
+pub async fn managed_settings(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let Some(s) = signin(&state) else {
+        return not_configured();
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(m) = token.and_then(|t| s.managed_settings(t)) else {
+        return no_store((StatusCode::NOT_FOUND, "no managed policy").into_response());
+    };
+    let etag = format!("\"{}\"", m.checksum);
+    let mut r = if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], m.body.clone()).into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    no_store(r)
+}
+
 /// `GET /protocol`: what this gateway serves of Claude Code's gateway
 /// protocol, as markdown.
 pub async fn protocol(State(state): State<Arc<AppState>>) -> Response {
@@ -420,6 +449,7 @@ pub async fn protocol(State(state): State<Arc<AppState>>) -> Response {
          | `GET/POST /device` | verification page, then the OpenID Connect provider (code + PKCE) |\n\
          | `POST /oauth/token` | device grant; refresh (re-checked at the provider) |\n\
          | `POST /oauth/revoke` | sign-out (RFC 7009) |\n\
+         | `GET /managed/settings` | the person's group policy (`[[signin.policies]]`), ETag / 304 |\n\
          | `POST /v1/messages`, `/v1/messages/count_tokens` | Anthropic Messages, routed by tier |\n\
          | `GET /v1/models` | the models this gateway serves |\n\n\
          Bearer: a session token (JWT, HS256) naming the user and their groups; \

@@ -468,6 +468,11 @@ allowed_groups = ["eng"]
 allowed_domains = ["example.com"]
 scopes = ["openid", "email"]
 login_notice = "hi"
+[[signin.policies]]
+name = "contractors"
+groups = ["contractors"]
+available_models = ["haiku"]
+settings = {{ permissions = {{ deny = ["WebFetch"] }} }}
 [[keys]]
 name = "bot"
 key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -504,6 +509,7 @@ key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
         ("route timeouts", super::super::load::ROUTE_TIMEOUT_KEYS),
         ("traces", super::super::traces::TRACES_KEYS),
         ("signin", super::super::signin::SIGNIN_KEYS),
+        ("signin.policies", super::super::signin::POLICY_KEYS),
     ];
     for (name, keys) in lists {
         let read = super::super::section::read_keys(keys);

@@ -36,7 +36,7 @@ pub use routing::{
     HealthConfig, RouteAction, RouteConfig, RouteMatch, RoutingConfig, TierConfig, default_routes,
 };
 pub use section::{ConfigError, ConfigErrors};
-pub use signin::SignInConfig;
+pub use signin::{Policy, SignInConfig};
 pub use static_keys::StaticKey;
 pub use traces::TracesConfig;
 

@@ -20,6 +20,14 @@
 //! allowed_groups = ["engineering"]            # who may sign in (empty: anyone the provider signs in)
 //! allowed_domains = ["example.com"]           # and/or by e-mail domain
 //! login_notice   = "Use your example.com account"
+//!
+//! # Managed settings pushed to signed-in Claude Code, per group: the first
+//! # policy naming one of the person's groups, else one naming none.
+//! [[signin.policies]]
+//! name             = "contractors"
+//! groups           = ["contractors"]
+//! available_models = ["haiku"]               # also enforced by the gateway
+//! settings         = { permissions = { deny = ["WebFetch"] }, env = { DISABLE_TELEMETRY = "1" } }
 //! ```
 
 use super::section::{Errors, Section};
@@ -42,7 +50,25 @@ pub(super) static SIGNIN_KEYS: &[&str] = &[
     "allowed_domains",
     "scopes",
     "login_notice",
+    "policies",
 ];
+
+/// Keys of `[[signin.policies]]`.
+pub(super) static POLICY_KEYS: &[&str] = &["name", "groups", "available_models", "settings"];
+
+/// Claude Code settings for a group of signed-in developers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Its name (the managed settings' `uuid`).
+    pub name: String,
+    /// Groups it applies to (empty: everyone no other policy names).
+    pub groups: Vec<String>,
+    /// Models they may use (Claude Code's `availableModels`, and refused by
+    /// the gateway otherwise); empty: no restriction.
+    pub available_models: Vec<String>,
+    /// Claude Code's managed-settings keys, as JSON.
+    pub settings: serde_json::Value,
+}
 
 /// How developers sign in.
 #[derive(Debug, Clone)]
@@ -77,6 +103,8 @@ pub struct SignInConfig {
     pub scopes: Vec<String>,
     /// Shown by Claude Code next to the sign-in code.
     pub login_notice: Option<String>,
+    /// Managed settings per group.
+    pub policies: Vec<Policy>,
 }
 
 fn is_url(s: &str) -> bool {
@@ -143,6 +171,7 @@ pub(super) fn read(top: &Section<'_>, errors: &mut Errors) -> Option<SignInConfi
         login_notice: s
             .non_empty_str("login_notice", errors)
             .map(|n| n.chars().take(500).collect()),
+        policies: super::section::tables(&s, "policies", errors, read_policy),
     };
     if config.session_ttl.is_zero() || config.refresh_ttl < config.session_ttl {
         errors.add(
@@ -152,4 +181,30 @@ pub(super) fn read(top: &Section<'_>, errors: &mut Errors) -> Option<SignInConfi
         );
     }
     Some(config)
+}
+
+fn read_policy(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<Policy> {
+    let p = Section::new(t, &format!("signin.{path}"), POLICY_KEYS, errors);
+    let settings = match p.table("settings", errors) {
+        Some(table) => match serde_json::to_value(table) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.add(
+                    &p.path("settings"),
+                    format!("cannot be read as JSON: {e}"),
+                    None,
+                );
+                return None;
+            }
+        },
+        None => serde_json::json!({}),
+    };
+    Some(Policy {
+        name: p
+            .non_empty_str("name", errors)
+            .unwrap_or_else(|| path.to_string()),
+        groups: p.str_list("groups", errors).unwrap_or_default(),
+        available_models: p.str_list("available_models", errors).unwrap_or_default(),
+        settings,
+    })
 }

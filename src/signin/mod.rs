@@ -21,6 +21,7 @@
 
 pub mod device;
 pub mod idp;
+pub mod policy;
 pub mod tokens;
 
 use crate::config::SignInConfig;
@@ -88,6 +89,7 @@ pub struct SignIn {
     /// Sign-in id → the provider's refresh token.
     provider_refresh: moka::sync::Cache<String, String>,
     attempts: moka::sync::Cache<String, Arc<std::sync::atomic::AtomicU64>>,
+    policies: Vec<policy::Managed>,
 }
 
 /// Random bytes as base64url.
@@ -136,6 +138,7 @@ impl SignIn {
             revoked: ttl(config.refresh_ttl),
             provider_refresh: ttl(config.refresh_ttl),
             attempts: ttl(Duration::from_secs(60)),
+            policies: config.policies.iter().map(policy::Managed::new).collect(),
             config: config.clone(),
         })
     }
@@ -399,6 +402,13 @@ impl SignIn {
         }
     }
 
+    /// The managed settings for the person a session token names (`None`:
+    /// no policy for them, or not a good session token).
+    pub fn managed_settings(&self, token: &str) -> Option<&policy::Managed> {
+        let c = self.signer.check(token, "access").ok()?;
+        policy::pick(&self.policies, &c.groups)
+    }
+
     /// The client key a session token stands for, or why it is refused.
     pub fn authenticate(&self, token: &str) -> Result<Arc<ClientKey>, String> {
         let c = self.signer.check(token, "access").map_err(|e| match e {
@@ -432,7 +442,9 @@ impl SignIn {
                 team,
             }),
             hint: format!("signed in as {}", c.sub),
-            models: Vec::new(),
+            models: policy::pick(&self.policies, &c.groups)
+                .map(|p| p.models.clone())
+                .unwrap_or_default(),
             tiers: Vec::new(),
             expires_ms: Some(c.exp * 1000),
             revoked_ms: None,

@@ -20,6 +20,7 @@ fn config(teams: &[&str], groups: &[&str], domains: &[&str]) -> SignInConfig {
         allowed_domains: list(domains),
         scopes: list(&["openid"]),
         login_notice: None,
+        policies: Vec::new(),
     }
 }
 

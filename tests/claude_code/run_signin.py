@@ -11,10 +11,13 @@ The browser part — open the link Claude Code shows, confirm the code, sign
 in at the provider, come back — is done with urllib and a cookie jar.
 
 Checked: Claude Code reaches its "done" screen after confirming the account
-the provider named; `claude -p` then answers through a routed tier with the
-stored session token and no API key anywhere; the ledger row carries the
-signed-in user and their team; after the admin revokes the user, Claude
-Code's next request is refused at once with the gateway's message.
+the provider named; it takes the group's managed settings from the gateway
+(`availableModels` and `model`: haiku only); `claude -p` then answers
+through a routed tier on the group's model with the stored session token
+and no API key anywhere; the ledger row carries the signed-in user and their
+team; asking for another model is restricted by Claude Code and refused by
+the gateway; after the admin revokes the user, Claude Code's next request
+is refused at once.
 Prints PASS/FAIL lines; exit status 0 when all pass.
 """
 import http.cookiejar
@@ -74,13 +77,13 @@ def sign_in(claude, home, gateway, log):
     return screens, page
 
 
-def ask(claude, home, prompt):
+def ask(claude, home, prompt, *more):
     env = dict(os.environ, HOME=home)
     for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
         env.pop(k, None)
     work = os.path.join(home, "work")
     os.makedirs(work, exist_ok=True)
-    return subprocess.run([claude, "-p", prompt, "--output-format", "json"], cwd=work, env=env,
+    return subprocess.run([claude, "-p", prompt, "--output-format", "json", *more], cwd=work, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -103,6 +106,12 @@ client_id = "switchyard-cc"
 client_secret = "cc-idp-secret"
 teams = ["payments"]
 allowed_groups = ["engineering"]
+
+[[signin.policies]]
+name = "payments"
+groups = ["payments"]
+available_models = ["haiku"]
+settings = {{ permissions = {{ deny = ["WebFetch"] }} }}
 
 [providers.anthropic]
 kind = "anthropic"
@@ -155,6 +164,25 @@ baseline = "sonnet"
                        row.get("user_id") == EMAIL and row.get("team") == "payments"
                        and row.get("key_id") == f"signin:{EMAIL}" and row.get("tier") is not None,
                        {k: row.get(k) for k in ("key_id", "user_id", "team", "tier", "model")}))
+        pushed = {}
+        try:
+            with open(os.path.join(home, ".claude", "remote-settings.json")) as f:
+                pushed = json.load(f)
+        except (OSError, ValueError):
+            pass
+        checks.append(("the group's managed settings reached Claude Code",
+                       pushed.get("availableModels") == ["haiku"] and pushed.get("model") == "haiku",
+                       pushed))
+        checks.append(("the session started on the group's model",
+                       "haiku" in str(row.get("requested_model") or row.get("requested") or ""),
+                       {k: row.get(k) for k in ("requested_model", "requested", "model")}))
+        other = ask(args.claude, home, "Say hello", "--model", "sonnet")
+        said = other.stdout + other.stderr
+        refused = said.split("may not use model", 1)[1][:40] if "may not use model" in said else ""
+        # Claude Code will not send the restricted model (it substitutes its
+        # default, saying so on a terminal), and the gateway refuses that.
+        checks.append(("another model is restricted by Claude Code and refused by the gateway",
+                       refused != "" and "sonnet" not in refused, said[-220:]))
         seen = []
         for root, _, files in os.walk(os.path.join(out, "captures")):
             seen += [open(os.path.join(root, f)).read() for f in files]

@@ -173,12 +173,16 @@ async fn token(State(idp): State<MockIdp>, Form(f): Form<HashMap<String, String>
 }
 
 async fn start(idp: &MockIdp, upstream: &MockUpstream) -> TestGateway {
+    start_with(idp, upstream, "").await
+}
+
+async fn start_with(idp: &MockIdp, upstream: &MockUpstream, more: &str) -> TestGateway {
     TestGateway::start(
         &upstream.url(),
         &format!(
             "[signin]\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n\
              teams = [\"payments\", \"platform\"]\nallowed_groups = [\"engineering\"]\n\
-             login_notice = \"Use your example.com account\"\n",
+             login_notice = \"Use your example.com account\"\n{more}",
             idp.url()
         ),
     )
@@ -493,4 +497,95 @@ async fn the_provider_decides_who_stays_signed_in_and_who_may_sign_in() {
         .await
         .unwrap();
     assert!(protocol.text().await.unwrap().contains("Sign-in: on"));
+}
+
+/// Sign `email` in all the way; the access token.
+async fn signed_in(gw: &TestGateway, idp: &MockIdp, email: &str, groups: &[&str]) -> String {
+    idp.next_user(email, groups);
+    let device = device_code(gw).await;
+    assert!(approve(gw, &device).await.contains("Signed in"));
+    let (status, grant) = poll(gw, &device).await;
+    assert_eq!(status, 200, "{grant}");
+    grant["access_token"].as_str().unwrap().to_string()
+}
+
+async fn settings(gw: &TestGateway, token: &str, etag: Option<&str>) -> reqwest::Response {
+    let mut req = client()
+        .get(format!("{}/managed/settings", gw.url))
+        .bearer_auth(token);
+    if let Some(e) = etag {
+        req = req.header("if-none-match", e);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn each_group_gets_its_managed_settings_and_the_gateway_holds_it_to_its_models() {
+    let idp = MockIdp::start().await;
+    let upstream = MockUpstream::start().await;
+    let policies = "[[signin.policies]]\nname = \"contractors\"\ngroups = [\"contractors\"]\n\
+                    available_models = [\"haiku\"]\nsettings = { permissions = { deny = [\"WebFetch\"] } }\n\
+                    [[signin.policies]]\nname = \"base\"\nsettings = { env = { CLAUDE_CODE_GATEWAY_HINT_HEADERS = \"1\" } }\n";
+    let gw = start_with(&idp, &upstream, policies).await;
+
+    let carol = signed_in(
+        &gw,
+        &idp,
+        "carol@example.com",
+        &["engineering", "contractors"],
+    )
+    .await;
+    let resp = settings(&gw, &carol, None).await;
+    assert_eq!(resp.status(), 200);
+    let etag = resp.headers()["etag"].to_str().unwrap().to_string();
+    let doc: Value = resp.json().await.unwrap();
+    assert_eq!(doc["uuid"], "contractors");
+    assert_eq!(doc["settings"]["availableModels"], json!(["haiku"]));
+    assert_eq!(doc["settings"]["permissions"]["deny"], json!(["WebFetch"]));
+    assert_eq!(etag, format!("\"{}\"", doc["checksum"].as_str().unwrap()));
+    let canonical =
+        r#"{"availableModels":["haiku"],"model":"haiku","permissions":{"deny":["WebFetch"]}}"#;
+    let hex: String = Sha256::digest(canonical.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        doc["checksum"],
+        format!("sha256:{hex}"),
+        "the checksum Claude Code computes"
+    );
+    let again = settings(&gw, &carol, Some(&etag)).await;
+    assert_eq!(again.status(), 304, "unchanged settings cost a 304");
+
+    // Held to its models by the gateway too.
+    let ask_model = |model: &'static str| {
+        let (url, token) = (gw.url.clone(), carol.clone());
+        async move {
+            client()
+                .post(format!("{url}/v1/messages"))
+                .bearer_auth(token)
+                .json(&json!({"model": model, "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let refused = ask_model("claude-sonnet-4-5").await;
+    assert_eq!(refused.status(), 403, "{:?}", refused.text().await);
+    upstream.push(Reply::Json {
+        status: 200,
+        headers: vec![],
+        body: text_message("claude-haiku-4-5", "ok").to_string(),
+    });
+    assert_eq!(ask_model("claude-haiku-4-5-20251001").await.status(), 200);
+
+    // Everyone else gets the base policy; a gateway key gets none.
+    let dave = signed_in(&gw, &idp, "dave@example.com", &["engineering"]).await;
+    let doc: Value = settings(&gw, &dave, None).await.json().await.unwrap();
+    assert_eq!(doc["uuid"], "base");
+    assert_eq!(
+        doc["settings"]["env"]["CLAUDE_CODE_GATEWAY_HINT_HEADERS"],
+        "1"
+    );
+    assert_eq!(settings(&gw, MASTER_KEY, None).await.status(), 404);
 }
