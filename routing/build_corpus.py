@@ -13,9 +13,9 @@ any of them with `train`, so the test split measures new wordings, not new
 copies of known ones. Tasks added later (`tasks-<tier>-batch2.txt`) are split
 on their own, so adding them never moves an earlier task between splits; the
 third batch (`tasks-<tier>-batch3.txt`) goes to `train` only, so the `test`
-split stays the one earlier figures were measured on. The fifth and sixth
-batches are the `holdout` and `holdout2` splits: written after all tuning
-that came before them and never trained on.
+split stays the one earlier figures were measured on. The fifth, sixth and
+eighth batches are the `holdout`, `holdout2` and `holdout3` splits: written
+after all tuning that came before them and never trained on.
 
 Deterministic: the same inputs give the same file. Run from the repository
 root: python3 routing/build_corpus.py [--check]
@@ -250,6 +250,14 @@ def build():
              for t in TIERS for i, x in enumerate(read_lines(SRC / f"tasks-{t}-batch6.txt"))]
     for item in sixth:
         entries += variants(item, "holdout2", sixth, mh, fh, rparts["test"], second)
+    # The eighth batch: the `holdout3` split, written once the model was
+    # final and scored on once; never trained on.
+    third = random.Random(20261211)
+    eighth = [(t, f"{t}-b8-{i + 1:03}", x)
+              for t in TIERS for i, x in enumerate(read_lines(SRC / f"tasks-{t}-batch8.txt"))]
+    held = []
+    for item in eighth:
+        held += variants(item, "holdout3", eighth, mh, fh, rparts["test"], third)
     # The seventh batch: training only (languages the corpus lacked), last so
     # that no earlier entry moves.
     gen = random.Random(20261210)
@@ -258,6 +266,7 @@ def build():
     pool = pool + extra
     for item in extra:
         entries += variants(item, "train", pool, m, f, rparts["train"], gen)
+    entries += held
     for n, e in enumerate(entries, 1):
         e["id"] = f"corpus-{n:04}"
     return entries
@@ -275,7 +284,7 @@ def main():
     for e in entries:
         count[(e["split"], e["tier"])] = count.get((e["split"], e["tier"]), 0) + 1
     print(f"{len(entries)} entries -> {OUT.relative_to(HERE.parent)}")
-    for s in ("train", "test", "holdout", "holdout2"):
+    for s in ("train", "test", "holdout", "holdout2", "holdout3"):
         print(f"  {s}: " + ", ".join(f"{t} {count.get((s, t), 0)}" for t in TIERS))
 
 
