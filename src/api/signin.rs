@@ -432,6 +432,22 @@ pub async fn managed_settings(State(state): State<Arc<AppState>>, headers: Heade
     no_store(r)
 }
 
+/// `GET /api/oauth/usage` (bearer): the caller's spend caps in dollars for
+/// Claude Code's `/usage` and status line (a signed-in person; `404` for
+/// anyone else, so Claude Code shows the percent alone).
+pub async fn usage(
+    State(state): State<Arc<AppState>>,
+    Extension(id): Extension<crate::api::RequestId>,
+) -> Response {
+    let Some(key) = id.1.filter(|k| k.identity.key_id.starts_with("signin:")) else {
+        return no_store((StatusCode::NOT_FOUND, "no spend caps for this caller").into_response());
+    };
+    let now = crate::teams::view::now_ms();
+    let uses = state.limits.usage_of(&key.identity, &key.rules, now).await;
+    let doc = crate::teams::unified::usage_document(&crate::teams::unified::standings(&uses));
+    no_store(axum::Json(doc).into_response())
+}
+
 /// `GET /protocol`: what this gateway serves of Claude Code's gateway
 /// protocol, as markdown.
 pub async fn protocol(State(state): State<Arc<AppState>>) -> Response {
@@ -450,6 +466,8 @@ pub async fn protocol(State(state): State<Arc<AppState>>) -> Response {
          | `POST /oauth/token` | device grant; refresh (re-checked at the provider) |\n\
          | `POST /oauth/revoke` | sign-out (RFC 7009) |\n\
          | `GET /managed/settings` | the person's group policy (`[[signin.policies]]`), ETag / 304 |\n\
+         | `GET /api/oauth/usage` | the person's spend caps in dollars |\n\
+         | spend caps (`[[budgets]]` per user or team) | `anthropic-ratelimit-unified-*` headers; `429 billing_error` at the cap |\n\
          | `POST /v1/messages`, `/v1/messages/count_tokens` | Anthropic Messages, routed by tier |\n\
          | `GET /v1/models` | the models this gateway serves |\n\n\
          Bearer: a session token (JWT, HS256) naming the user and their groups; \

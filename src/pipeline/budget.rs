@@ -6,6 +6,7 @@ use super::RequestContext;
 use crate::core::RawRequest;
 use crate::error::GatewayError;
 use crate::routing::Plan;
+use crate::teams::unified::{Standing, binding, standings};
 use crate::teams::{Refusal, Soft};
 
 impl RequestContext<'_> {
@@ -71,5 +72,41 @@ impl RequestContext<'_> {
                 },
                 Refusal::Unavailable(message) => GatewayError::Unavailable(message),
             })
+    }
+
+    /// The spend standing Claude Code is told about in `anthropic-ratelimit-
+    /// unified-*` headers: only for people signed in through the identity
+    /// provider (the gateway protocol's clients), only when a windowed spend
+    /// budget counts them.
+    pub(super) async fn standing(&self) -> Option<Standing> {
+        let key = self
+            .key
+            .as_ref()
+            .filter(|k| k.identity.key_id.starts_with("signin:"))?;
+        let now = crate::teams::view::now_ms();
+        let uses = self
+            .state
+            .limits
+            .usage_of(&key.identity, &key.rules, now)
+            .await;
+        binding(&standings(&uses)).cloned()
+    }
+}
+
+/// Put Claude Code's view of a spend cap on `headers`, replacing whatever
+/// the upstream said of its own organisation-wide limits.
+pub(super) fn set_unified(headers: &mut http::HeaderMap, values: &[(&'static str, String)]) {
+    let upstream: Vec<http::HeaderName> = headers
+        .keys()
+        .filter(|k| k.as_str().starts_with("anthropic-ratelimit-"))
+        .cloned()
+        .collect();
+    for k in upstream {
+        headers.remove(k);
+    }
+    for (name, value) in values {
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            headers.insert(*name, v);
+        }
     }
 }

@@ -66,7 +66,25 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
     }
     let budget_warning = match ctx.admit(&plan, &raw).await {
         Ok(w) => w,
-        Err(e) => return ctx.fail(e),
+        Err(e) => {
+            let capped = match e {
+                GatewayError::BudgetExceeded { .. } => ctx.standing().await,
+                _ => None,
+            };
+            let mut reply = ctx.fail(e);
+            if let Some(s) = capped {
+                let now = crate::teams::view::now_ms();
+                super::budget::set_unified(
+                    reply.headers_mut(),
+                    &crate::teams::unified::rejected_headers(&s, now),
+                );
+            }
+            return reply;
+        }
+    };
+    let standing = match ctx.dialect() {
+        crate::core::Dialect::Anthropic => ctx.standing().await,
+        _ => None,
     };
     if let Some(soft) = budget_warning.as_ref().filter(|s| s.step_down) {
         let why = format!("past the soft limit of {}", soft.message);
@@ -132,6 +150,12 @@ pub async fn chat(mut ctx: RequestContext<'_>, raw: RawRequest) -> Reply {
         }
     };
     served_by(reply.headers_mut(), &plan, &reason, (target, attempts));
+    if let Some(s) = standing {
+        super::budget::set_unified(
+            reply.headers_mut(),
+            &crate::teams::unified::allowed_headers(&s),
+        );
+    }
     if let Some(w) = budget_warning.and_then(|w| http::HeaderValue::from_str(&w.message).ok()) {
         reply.headers_mut().insert("x-switchyard-budget-warning", w);
     }

@@ -78,6 +78,7 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .route("/device/deny", post(api::signin::device_deny))
         .route("/protocol", get(api::signin::protocol))
         .route("/managed/settings", get(api::signin::managed_settings))
+        .route("/api/oauth/usage", get(api::signin::usage))
         .route("/admin/signin/revoke", post(api::signin::admin_revoke))
         .route("/admin/keys/{id}", get(api::admin_keys::show))
         .route("/admin/keys/{id}/revoke", post(api::admin_keys::revoke))

@@ -108,7 +108,11 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        // A `switchyard keys` command writes to the file a
+                        // busy gateway is writing its ledger to: wait for
+                        // the other writer rather than fail (CI saw 5 s
+                        // run out on a loaded two-core machine).
+                        conn.execute("PRAGMA busy_timeout = 15000").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                     }
                     Ok(())

@@ -420,7 +420,7 @@ async fn a_team_budget_holds_under_200_concurrent_requests() {
         headers_ok,
         "429 carries retry-after and x-should-retry: false"
     );
-    assert_eq!(v["error"]["type"], "rate_limit_error", "{v}");
+    assert_eq!(v["error"]["type"], "billing_error", "{v}");
     assert!(
         v["error"]["message"]
             .as_str()

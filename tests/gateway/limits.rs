@@ -170,7 +170,7 @@ async fn spend_run(reserve: bool) -> (usize, usize, i64) {
     let refused: Vec<_> = results.iter().filter(|r| r.0 == 429).collect();
     assert_eq!(served + refused.len(), 200);
     for (_, headers, v) in &refused {
-        assert_eq!(v["error"]["type"], "rate_limit_error", "{v}");
+        assert_eq!(v["error"]["type"], "billing_error", "{v}");
         assert!(headers.get("retry-after").is_some());
     }
     // Once the burst has settled below what it reserved, the room left is

@@ -589,3 +589,112 @@ async fn each_group_gets_its_managed_settings_and_the_gateway_holds_it_to_its_mo
     );
     assert_eq!(settings(&gw, MASTER_KEY, None).await.status(), 404);
 }
+
+#[tokio::test]
+async fn a_spend_cap_is_reported_and_enforced_the_way_claude_code_reads_it() {
+    let idp = MockIdp::start().await;
+    let upstream = MockUpstream::start().await;
+    let cap = "[[budgets]]\nuser = \"erin@example.com\"\nlimit_usd = 0.01\nwindow = \"day\"\n";
+    let gw = start_with(&idp, &upstream, cap).await;
+    let erin = signed_in(&gw, &idp, "erin@example.com", &["engineering"]).await;
+    let mut warned = false;
+    let mut last = None;
+    for _ in 0..200 {
+        upstream.push(
+            Reply::Json {
+                status: 200,
+                headers: vec![],
+                body: text_message("claude-sonnet-4-5", "ok").to_string(),
+            }
+            .with_header("anthropic-ratelimit-requests-remaining", "999"),
+        );
+        let resp = ask(&gw, &erin).await;
+        let h = resp.headers().clone();
+        if resp.status() == 429 {
+            last = Some((h, resp.json::<Value>().await.unwrap()));
+            break;
+        }
+        assert_eq!(resp.status(), 200);
+        assert!(
+            h.get("anthropic-ratelimit-requests-remaining").is_none(),
+            "the upstream's org-wide limits are not hers"
+        );
+        assert_eq!(
+            h["anthropic-ratelimit-unified-representative-claim"],
+            "overage"
+        );
+        let used: f64 = h["anthropic-ratelimit-unified-overage-utilization"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(used < 1.0);
+        if h["anthropic-ratelimit-unified-status"] == "allowed_warning" {
+            warned = true;
+            assert!(
+                h.get("anthropic-ratelimit-unified-overage-surpassed-threshold")
+                    .is_some()
+            );
+        }
+    }
+    assert!(warned, "Claude Code is warned before the cap");
+    let (h, body) = last.expect("the cap is reached");
+    assert_eq!(body["error"]["type"], "billing_error", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("budget"),
+        "{body}"
+    );
+    assert_eq!(h["anthropic-ratelimit-unified-status"], "rejected");
+    assert_eq!(h["anthropic-ratelimit-unified-overage-period"], "daily");
+    assert_eq!(
+        h["anthropic-ratelimit-unified-overage-disabled-reason"],
+        "org_spend_cap_reached"
+    );
+    assert_eq!(h["x-should-retry"], "false");
+    assert!(
+        h.get("anthropic-ratelimit-unified-representative-claim")
+            .is_none()
+    );
+    let reset: i64 = h["anthropic-ratelimit-unified-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let wait: i64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(wait > 0 && wait <= 86_400 && reset > 0);
+
+    // The same cap in dollars, for /usage.
+    let usage: Value = client()
+        .get(format!("{}/api/oauth/usage", gw.url))
+        .bearer_auth(&erin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usage["extra_usage"]["monthly_limit"], 1, "cents: {usage}");
+    assert_eq!(usage["limits"][0]["group"], "daily");
+    assert_eq!(usage["limits"][0]["is_active"], true);
+    assert!(
+        usage["limits"][0]["percent"].as_i64().unwrap() >= 75,
+        "{usage}"
+    );
+    // Someone without a cap gets no headers.
+    let frank = signed_in(&gw, &idp, "frank@example.com", &["engineering"]).await;
+    upstream.push(Reply::Json {
+        status: 200,
+        headers: vec![],
+        body: text_message("claude-sonnet-4-5", "ok").to_string(),
+    });
+    let resp = ask(&gw, &frank).await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()
+            .get("anthropic-ratelimit-unified-status")
+            .is_none()
+    );
+}

@@ -22,8 +22,17 @@ pub fn error_body_for(status: u16, message: &str) -> Bytes {
     Bytes::from(body.to_string())
 }
 
-/// The error body for a gateway error.
+/// The error body for a gateway error. A spend cap reached is a
+/// `billing_error` (what Claude Code shows as the gateway's own message);
+/// other types follow the status.
 pub fn error_body(error: &GatewayError) -> Bytes {
+    if let GatewayError::BudgetExceeded { .. } = error {
+        let body = serde_json::json!({
+            "type": "error",
+            "error": {"type": "billing_error", "message": error.client_message()}
+        });
+        return Bytes::from(body.to_string());
+    }
     error_body_for(error.status().as_u16(), &error.client_message())
 }
 
