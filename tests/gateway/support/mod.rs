@@ -2,6 +2,7 @@
 //! port, driven by a real HTTP client.
 
 pub mod bedrock;
+pub mod idp;
 pub mod mock;
 
 use std::sync::{Arc, Mutex};
