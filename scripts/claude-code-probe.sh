@@ -62,8 +62,9 @@ python3 "$root/tests/claude_code/run_tiers.py" --switchyard "$CARGO_TARGET_DIR/d
 python3 "$root/tests/claude_code/run_keys.py" --switchyard "$CARGO_TARGET_DIR/debug/switchyard" \
   --probe-dir "$probe" --claude "$claude" || status=$?
 # Sign-in with the identity provider: Claude Code's own gateway sign-in
-# against a mock OIDC provider, then answers with the session token; the
-# ledger names the person; a revoked sign-in stops Claude Code at once.
+# (scripted, then /login in a tmux terminal) against a mock OIDC provider;
+# the group's managed settings, answers with the session token, the ledger
+# names the person; a revoked sign-in stops Claude Code at once.
 python3 "$root/tests/claude_code/run_signin.py" --switchyard "$CARGO_TARGET_DIR/debug/switchyard" \
   --probe-dir "$probe" --claude "$claude" || status=$?
 # Guardrails: Claude Code reads a project's .env; the upstream gets a

@@ -10,6 +10,9 @@ developer's settings (`forceLoginMethod: "gateway"`, `forceLoginGatewayUrl`).
 The browser part — open the link Claude Code shows, confirm the code, sign
 in at the provider, come back — is done with urllib and a cookie jar.
 
+The same sign-in is then done the way a person does it: `claude` in a
+terminal (tmux), its /login screens answered key by key, a prompt typed.
+
 Checked: Claude Code reaches its "done" screen after confirming the account
 the provider named; it takes the group's managed settings from the gateway
 (`availableModels` and `model`: haiku only); `claude -p` then answers
@@ -23,6 +26,8 @@ Prints PASS/FAIL lines; exit status 0 when all pass.
 import http.cookiejar
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -75,6 +80,64 @@ def sign_in(claude, home, gateway, log):
         proc.stdin.close()
         proc.wait(30)
     return screens, page
+
+
+def tmux(*args):
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+
+
+def screen():
+    return tmux("capture-pane", "-t", "cc-signin", "-p", "-J")
+
+
+def interactive_login(claude, home, gateway, deadline=150):
+    """`/login` as a person does it: Claude Code's own screens in a terminal
+    (tmux), answered key by key, the browser part as in `browser_approves`,
+    then one prompt typed and answered. Returns (screens seen, last screen)."""
+    os.makedirs(os.path.join(home, "work"), exist_ok=True)
+    env_unset = " ".join(f"-u {k}" for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"))
+    tmux("kill-session", "-t", "cc-signin")
+    tmux("new-session", "-d", "-s", "cc-signin", "-x", "160", "-y", "50",
+         f"cd {home}/work && env {env_unset} HOME={home} {claude}")
+    seen, typed, started = [], False, time.time()
+    steps = [  # (text on the screen, name, keys)
+        ("Choose the text style", "theme", ["Enter"]),
+        ("Enter to connect", "gateway url", ["Enter"]),
+        ("Trust gateway", "trust", ["Up", "Enter"]),
+        ("Signed in to Cloud gateway as", "confirm account", ["Up", "Enter"]),
+        ("Connected to Cloud gateway", "connected", ["Enter"]),
+        ("Security notes", "security notes", ["Enter"]),
+        ("Yes, I trust this folder", "trust folder", ["Down", "Enter"]),
+    ]
+    text = ""
+    while time.time() - started < deadline:
+        time.sleep(1)
+        text = screen()
+        if "PROBE_HELLO_OK" in text:
+            seen.append("answered")
+            break
+        code = re.search(r"Code:\s+([A-Z]{4}-[A-Z]{4})", text)
+        if code and "code" not in seen:
+            seen.append("code")
+            browser_approves(gateway, {"userCode": code.group(1),
+                                       "browserUrl": f"{gateway}/device?user_code={code.group(1)}"})
+            continue
+        for marker, name, keys in steps:
+            if marker in text and (not seen or seen[-1] != name):
+                seen.append(name)
+                for k in keys:
+                    tmux("send-keys", "-t", "cc-signin", k)
+                    time.sleep(0.3)
+                break
+        else:
+            if "? for shortcuts" in text and not typed:
+                typed = True
+                seen.append("prompt")
+                tmux("send-keys", "-t", "cc-signin", "Say hello")
+                time.sleep(0.3)
+                tmux("send-keys", "-t", "cc-signin", "Enter")
+    tmux("kill-session", "-t", "cc-signin")
+    return seen, text
 
 
 def ask(claude, home, prompt, *more):
@@ -188,6 +251,22 @@ baseline = "sonnet"
             seen += [open(os.path.join(root, f)).read() for f in files]
         leaked = any("eyJ" in s and "authorization" in s.lower() and "Bearer eyJ" in s for s in seen)
         checks.append(("the session token never reaches the upstream", not leaked, f"{len(seen)} captures"))
+
+        # The same sign-in as a person does it at a terminal: `claude`, then
+        # the /login screens, then a prompt.
+        if shutil.which("tmux"):
+            home2 = os.path.join(out, "home-terminal")
+            os.makedirs(os.path.join(home2, ".claude"), exist_ok=True)
+            with open(os.path.join(home2, ".claude", "settings.json"), "w") as f:
+                json.dump({"forceLoginMethod": "gateway", "forceLoginGatewayUrl": url}, f)
+            seen, last = interactive_login(args.claude, home2, url)
+            with open(os.path.join(out, "terminal.txt"), "w") as f:
+                f.write(last)
+            checks.append(("in a terminal, /login signs in and a typed prompt is answered",
+                           "confirm account" in seen and seen[-1:] == ["answered"]
+                           and "(from managed settings)" in last, seen))
+        else:
+            checks.append(("tmux is installed for the terminal sign-in", False, "apt-get install tmux"))
 
         req = urllib.request.Request(url + "/admin/signin/revoke", data=json.dumps({"user": EMAIL}).encode(),
                                      headers={"authorization": f"Bearer {MASTER}",
