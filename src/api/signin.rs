@@ -91,7 +91,17 @@ pub async fn device_authorization(
             "too many sign-ins started from this address; wait a minute",
         );
     }
-    let (device_code, user_code) = s.start_device();
+    let (device_code, user_code) = match s.start_device() {
+        Ok(codes) => codes,
+        Err(e) => {
+            tracing::error!("sign-in: {e}");
+            return oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the gateway cannot make a sign-in code now",
+            );
+        }
+    };
     let base = base(s, &headers);
     let mut body = json!({
         "device_code": device_code,

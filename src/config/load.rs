@@ -278,6 +278,13 @@ fn build(root: &Table, source: ConfigSource, env: Env<'_>, errors: &mut Errors) 
     let guard = super::guard::read(&top, &tier_names, errors);
     let traces = super::traces::read(&top, errors);
     let signin = super::signin::read(&top, errors);
+    if signin.is_some() && matches!(auth, AuthConfig::Disabled) {
+        errors.add(
+            "signin",
+            "sign-in needs the gateway to check who calls it",
+            Some("set master_key (the admin's key) as well".into()),
+        );
+    }
     Config {
         traces,
         signin,

@@ -534,6 +534,17 @@ fn signin_needs_an_issuer_and_a_client_and_checks_its_urls() {
         ("email", 8 * 3600)
     );
     assert!(load("").unwrap().signin.is_none(), "off unless configured");
+    let open = load_str(
+        "[signin]\nissuer = \"https://i\"\nclient_id = \"c\"\n",
+        ConfigSource::Embedded,
+        &no_env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        open.contains("master_key"),
+        "no key check, no sign-in: {open}"
+    );
     let e = load("[signin]\nissuer = \"idp.example\"\n")
         .unwrap_err()
         .to_string();

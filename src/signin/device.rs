@@ -49,23 +49,23 @@ impl Default for Devices {
 
 /// A user code as RFC 8628 §6.1 suggests: eight letters from a 20-letter
 /// alphabet without vowels, shown as `XXXX-XXXX`.
-fn user_code() -> String {
+fn user_code() -> Result<String, String> {
     const ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
     let mut b = [0u8; 8];
-    let _ = getrandom::fill(&mut b);
+    getrandom::fill(&mut b).map_err(|e| format!("no randomness from the OS: {e}"))?;
     let letters: String = b
         .iter()
         .map(|x| ALPHABET[usize::from(*x) % ALPHABET.len()] as char)
         .collect();
-    format!("{}-{}", &letters[..4], &letters[4..])
+    Ok(format!("{}-{}", &letters[..4], &letters[4..]))
 }
 
 impl Devices {
     /// Start a device flow: a device code (kept only as its hash) and the
     /// user code the person types or follows.
-    pub fn start(&self) -> (String, String) {
-        let device_code = random_token(32);
-        let code = user_code();
+    pub fn start(&self) -> Result<(String, String), String> {
+        let device_code = random_token(32)?;
+        let code = user_code()?;
         let key = sha256_hex(&device_code);
         self.devices.insert(
             key.clone(),
@@ -76,7 +76,7 @@ impl Devices {
             })),
         );
         self.user_codes.insert(code.clone(), key);
-        (device_code, code)
+        Ok((device_code, code))
     }
 
     fn get(&self, key: &str) -> Option<Arc<Mutex<Device>>> {

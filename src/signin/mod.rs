@@ -92,13 +92,12 @@ pub struct SignIn {
     policies: Vec<policy::Managed>,
 }
 
-/// Random bytes as base64url.
-pub fn random_token(bytes: usize) -> String {
+/// Random bytes from the OS as base64url (an error when the OS has none:
+/// a guessable code or token is never handed out).
+pub fn random_token(bytes: usize) -> Result<String, String> {
     let mut b = vec![0u8; bytes];
-    // The OS refusing randomness leaves zeros, which every check below
-    // would still treat as an unknown code; it does not happen on Linux.
-    let _ = getrandom::fill(&mut b);
-    URL_SAFE_NO_PAD.encode(b)
+    getrandom::fill(&mut b).map_err(|e| format!("no randomness from the OS: {e}"))?;
+    Ok(URL_SAFE_NO_PAD.encode(b))
 }
 
 /// SHA-256 as hex.
@@ -125,7 +124,7 @@ impl SignIn {
     pub fn new(config: &SignInConfig) -> Result<SignIn, String> {
         let secret = match &config.session_secret {
             Some(s) => s.expose_secret().as_bytes().to_vec(),
-            None => random_token(32).into_bytes(),
+            None => random_token(32)?.into_bytes(),
         };
         Ok(SignIn {
             idp: idp::Idp::new(config)?,
@@ -167,7 +166,7 @@ impl SignIn {
     }
 
     /// Start a device flow: the device code and the user code.
-    pub fn start_device(&self) -> (String, String) {
+    pub fn start_device(&self) -> Result<(String, String), String> {
         self.devices.start()
     }
 
@@ -192,9 +191,9 @@ impl SignIn {
         let key = self.devices.key_of(user_code).ok_or(
             "That code was not recognized; it may have expired. Check your terminal and try again.",
         )?;
-        let verifier = random_token(32);
+        let verifier = random_token(32)?;
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-        let (state, nonce, browser) = (random_token(24), random_token(16), random_token(32));
+        let (state, nonce, browser) = (random_token(24)?, random_token(16)?, random_token(32)?);
         let redirect_uri = format!("{base}/oauth/callback");
         let url = self
             .idp
@@ -248,12 +247,11 @@ impl SignIn {
                 .map_err(|e| format!("Sign-in could not be completed: {e}"))?;
             let person = self.person(&claims)?;
             self.may_sign_in(&person)?;
-            Ok::<_, String>((person, tokens.refresh_token))
+            Ok::<_, String>((person, tokens.refresh_token, random_token(16)?))
         }
         .await;
         match outcome {
-            Ok((person, provider_refresh)) => {
-                let sid = random_token(16);
+            Ok((person, provider_refresh, sid)) => {
                 if let Some(r) = provider_refresh {
                     self.provider_refresh.insert(sid.clone(), r);
                 }

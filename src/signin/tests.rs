@@ -35,7 +35,7 @@ fn person(user: &str, groups: &[&str]) -> Person {
 #[test]
 fn a_device_code_is_pending_then_slowed_then_denied_once() {
     let s = SignIn::new(&config(&[], &[], &[])).unwrap();
-    let (device, user) = s.start_device();
+    let (device, user) = s.start_device().unwrap();
     assert_eq!(user.len(), 9);
     assert!(
         user.chars()
