@@ -449,7 +449,7 @@ pub async fn usage(
     State(state): State<Arc<AppState>>,
     Extension(id): Extension<crate::api::RequestId>,
 ) -> Response {
-    let Some(key) = id.1.filter(|k| k.identity.key_id.starts_with("signin:")) else {
+    let Some(key) = id.1.filter(|k| k.is_session()) else {
         return no_store((StatusCode::NOT_FOUND, "no spend caps for this caller").into_response());
     };
     let now = crate::teams::view::now_ms();

@@ -79,10 +79,7 @@ impl RequestContext<'_> {
     /// provider (the gateway protocol's clients), only when a windowed spend
     /// budget counts them.
     pub(super) async fn standing(&self) -> Option<Standing> {
-        let key = self
-            .key
-            .as_ref()
-            .filter(|k| k.identity.key_id.starts_with("signin:"))?;
+        let key = self.key.as_ref().filter(|k| k.is_session())?;
         let now = crate::teams::view::now_ms();
         let uses = self
             .state

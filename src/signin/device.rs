@@ -51,8 +51,7 @@ impl Default for Devices {
 /// alphabet without vowels, shown as `XXXX-XXXX`.
 fn user_code() -> Result<String, String> {
     const ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
-    let mut b = [0u8; 8];
-    getrandom::fill(&mut b).map_err(|e| format!("no randomness from the OS: {e}"))?;
+    let b = crate::teams::keys::random::<8>()?;
     let letters: String = b
         .iter()
         .map(|x| ALPHABET[usize::from(*x) % ALPHABET.len()] as char)
@@ -64,7 +63,7 @@ impl Devices {
     /// Start a device flow: a device code (kept only as its hash) and the
     /// user code the person types or follows.
     pub fn start(&self) -> Result<(String, String), String> {
-        let device_code = random_token(32)?;
+        let device_code = random_token::<32>()?;
         let code = user_code()?;
         let key = sha256_hex(&device_code);
         self.devices.insert(

@@ -85,21 +85,28 @@ impl Idp {
         })
     }
 
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Result<T, IdpError> {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(failed(what))?
+            .json()
+            .await
+            .map_err(failed(what))
+    }
+
     /// The discovery document (fetched once; a failure is retried next time).
     pub async fn metadata(&self) -> Result<&Metadata, IdpError> {
         self.metadata
             .get_or_try_init(|| async {
                 let url = format!("{}/.well-known/openid-configuration", self.config.issuer);
-                let m: Metadata = self
-                    .http
-                    .get(&url)
-                    .send()
-                    .await
-                    .and_then(reqwest::Response::error_for_status)
-                    .map_err(failed("identity provider discovery"))?
-                    .json()
-                    .await
-                    .map_err(failed("identity provider discovery document"))?;
+                let m: Metadata = self.get_json(&url, "identity provider discovery").await?;
                 if m.issuer.trim_end_matches('/') != self.config.issuer {
                     return Err(IdpError::Failed(format!(
                         "the provider's discovery document names issuer {:?}, not the configured {:?}",
@@ -228,16 +235,7 @@ impl Idp {
         let uri = self.metadata().await?.jwks_uri.clone().ok_or_else(|| {
             IdpError::Failed("the provider publishes no jwks_uri to check ID tokens with".into())
         })?;
-        let set: JwkSet = self
-            .http
-            .get(&uri)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(failed("identity provider keys"))?
-            .json()
-            .await
-            .map_err(failed("identity provider keys"))?;
+        let set: JwkSet = self.get_json(&uri, "identity provider keys").await?;
         let jwk = match kid {
             Some(kid) => set.find(kid),
             None => set.keys.first(),

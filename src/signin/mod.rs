@@ -92,20 +92,15 @@ pub struct SignIn {
     policies: Vec<policy::Managed>,
 }
 
-/// Random bytes from the OS as base64url (an error when the OS has none:
-/// a guessable code or token is never handed out).
-pub fn random_token(bytes: usize) -> Result<String, String> {
-    let mut b = vec![0u8; bytes];
-    getrandom::fill(&mut b).map_err(|e| format!("no randomness from the OS: {e}"))?;
-    Ok(URL_SAFE_NO_PAD.encode(b))
+/// `N` random bytes from the OS as base64url (an error when the OS has
+/// none: a guessable code or token is never handed out).
+pub fn random_token<const N: usize>() -> Result<String, String> {
+    Ok(URL_SAFE_NO_PAD.encode(crate::teams::keys::random::<N>()?))
 }
 
 /// SHA-256 as hex.
 fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 fn ttl<V: Clone + Send + Sync + 'static>(d: Duration) -> moka::sync::Cache<String, V> {
@@ -124,7 +119,7 @@ impl SignIn {
     pub fn new(config: &SignInConfig) -> Result<SignIn, String> {
         let secret = match &config.session_secret {
             Some(s) => s.expose_secret().as_bytes().to_vec(),
-            None => random_token(32)?.into_bytes(),
+            None => random_token::<32>()?.into_bytes(),
         };
         Ok(SignIn {
             idp: idp::Idp::new(config)?,
@@ -191,9 +186,13 @@ impl SignIn {
         let key = self.devices.key_of(user_code).ok_or(
             "That code was not recognized; it may have expired. Check your terminal and try again.",
         )?;
-        let verifier = random_token(32)?;
+        let verifier = random_token::<32>()?;
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-        let (state, nonce, browser) = (random_token(24)?, random_token(16)?, random_token(32)?);
+        let (state, nonce, browser) = (
+            random_token::<24>()?,
+            random_token::<16>()?,
+            random_token::<32>()?,
+        );
         let redirect_uri = format!("{base}/oauth/callback");
         let url = self
             .idp
@@ -247,7 +246,7 @@ impl SignIn {
                 .map_err(|e| format!("Sign-in could not be completed: {e}"))?;
             let person = self.person(&claims)?;
             self.may_sign_in(&person)?;
-            Ok::<_, String>((person, tokens.refresh_token, random_token(16)?))
+            Ok::<_, String>((person, tokens.refresh_token, random_token::<16>()?))
         }
         .await;
         match outcome {
@@ -434,7 +433,7 @@ impl SignIn {
             .cloned();
         Ok(Arc::new(ClientKey {
             identity: Arc::new(Identity {
-                key_id: format!("signin:{}", c.sub),
+                key_id: format!("{}{}", crate::teams::SESSION_KEY_PREFIX, c.sub),
                 name: c.email.clone().unwrap_or_else(|| c.sub.clone()),
                 user: Some(c.sub.clone()),
                 team,

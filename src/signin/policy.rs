@@ -83,13 +83,9 @@ impl Managed {
                 .or_insert_with(|| Value::from(first.clone()));
         }
         let settings = Value::Object(settings);
-        let digest = Sha256::digest(canonical(&settings).as_bytes());
         let checksum = format!(
             "sha256:{}",
-            digest
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
+            hex::encode(Sha256::digest(canonical(&settings).as_bytes()))
         );
         let body = serde_json::json!({"uuid": p.name, "checksum": checksum, "settings": settings});
         Managed {
@@ -133,10 +129,7 @@ mod tests {
         assert_eq!(canonical(&v), r#"{"a":true,"b":[1,{"a":"x y","z":1}]}"#);
         let m = Managed::new(&policy("base", &[], &["haiku"]));
         let text = r#"{"availableModels":["haiku"],"env":{"A":"1","B":"2"},"model":"haiku","permissions":{"deny":["WebFetch"]}}"#;
-        let want: String = Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let want = hex::encode(Sha256::digest(text.as_bytes()));
         assert_eq!(m.checksum, format!("sha256:{want}"));
         let doc: Value = serde_json::from_str(&m.body).unwrap();
         assert_eq!(doc["uuid"], "base");

@@ -46,7 +46,8 @@ pub fn hint(key: &str) -> String {
     format!("{PREFIX}…{tail}")
 }
 
-fn random<const N: usize>() -> Result<[u8; N], String> {
+/// `N` random bytes from the OS (an error when it has none).
+pub fn random<const N: usize>() -> Result<[u8; N], String> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| format!("no randomness from the OS: {e}"))?;
     Ok(bytes)

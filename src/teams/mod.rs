@@ -19,4 +19,4 @@ pub mod view;
 
 pub use keys::{KeyLimits, NewKey, PREFIX, mint, successor};
 pub use limits::{Limits, Refusal, RuleUse, Soft};
-pub use ring::{ClientKey, KeyRing, Verdict};
+pub use ring::{ClientKey, KeyRing, SESSION_KEY_PREFIX, Verdict};

@@ -14,6 +14,9 @@ use std::time::Duration;
 /// an earlier timestamp (another instance's clock) is not missed.
 const OVERLAP_MS: i64 = 10_000;
 
+/// How the key id of a sign-in session begins (`signin:<user>`).
+pub const SESSION_KEY_PREFIX: &str = "signin:";
+
 /// A client key as the gateway holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientKey {
@@ -86,6 +89,12 @@ impl ClientKey {
     /// May a model of `tier` serve this key?
     pub fn allows_tier(&self, tier: Option<&str>) -> bool {
         self.tiers.is_empty() || tier.is_some_and(|t| self.tiers.iter().any(|a| a == t))
+    }
+
+    /// Whether this key stands for a sign-in session (Claude Code signed in
+    /// through the identity provider) rather than a gateway key.
+    pub fn is_session(&self) -> bool {
+        self.identity.key_id.starts_with(SESSION_KEY_PREFIX)
     }
 
     /// May this key ask for `model`?
