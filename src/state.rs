@@ -156,9 +156,14 @@ impl AppState {
         }
         if let Some(store) = &store {
             limits
+                .refresh_spend_limits(store)
+                .await
+                .map_err(|e| format!("cannot read the spend limits: {e}"))?;
+            limits
                 .reconcile(store, &keys.own_rules(), crate::teams::view::now_ms())
                 .await
                 .map_err(|e| format!("cannot read the budgets' spend from the ledger: {e}"))?;
+            crate::teams::spend_limits::spawn_refresher(limits.clone(), store.clone(), KEY_REFRESH);
             spawn_reconciler(limits.clone(), keys.clone(), store.clone());
         }
         let traces = match &config.traces {

@@ -13,6 +13,7 @@ pub mod key_info;
 pub mod models;
 pub mod openai;
 pub mod signin;
+pub mod spend_limits;
 pub mod system;
 
 use crate::core::{BodyKind, Dialect, RawRequest};

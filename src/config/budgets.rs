@@ -41,6 +41,9 @@ pub enum BudgetScope {
     User(String),
     /// Every key of one team.
     Team(String),
+    /// Every client key and signed-in person (set through the admin API's
+    /// `organization` scope).
+    Organization,
 }
 
 impl BudgetScope {
@@ -50,6 +53,7 @@ impl BudgetScope {
             BudgetScope::Key(k) => format!("key {k}"),
             BudgetScope::User(u) => format!("user {u}"),
             BudgetScope::Team(t) => format!("team {t}"),
+            BudgetScope::Organization => "the organization".into(),
         }
     }
 }
@@ -125,12 +129,17 @@ pub enum RedisDown {
 
 /// Read `redis_down` of a limit's table.
 pub(super) fn redis_down(s: &Section<'_>, errors: &mut Errors) -> RedisDown {
-    match s.str("redis_down", errors).as_deref() {
+    redis_down_at(s, "redis_down", errors)
+}
+
+/// Read a Redis-down policy (`open` or `closed`) at `key`.
+pub(super) fn redis_down_at(s: &Section<'_>, key: &str, errors: &mut Errors) -> RedisDown {
+    match s.str(key, errors).as_deref() {
         None | Some("open") => RedisDown::Open,
         Some("closed") => RedisDown::Closed,
         Some(other) => {
             errors.add(
-                &s.path("redis_down"),
+                &s.path(key),
                 format!("unknown policy '{other}'"),
                 Some("open (count locally) or closed (refuse)".into()),
             );

@@ -12,9 +12,12 @@
 //!                      # redis_url is set), or "local" (this instance only)
 //! reserve = true       # reserve a request's most cost before it goes out
 //! redis_timeout = "500ms"   # longest a request waits for the counters
+//! spend_limits_redis_down = "open"   # limits set through the admin API
+//!                      # (/v1/organizations/spend_limits) while Redis is
+//!                      # unreachable: count locally, or "closed": refuse
 //! ```
 
-use super::budgets::{BudgetScope, RedisDown, redis_down, scope};
+use super::budgets::{BudgetScope, RedisDown, redis_down, redis_down_at, scope};
 use super::section::{Errors, Section};
 use toml::Value;
 
@@ -29,7 +32,12 @@ pub(super) static RATE_LIMIT_KEYS: &[&str] = &[
 ];
 
 /// Keys of `[limits]`.
-pub(super) static LIMITS_KEYS: &[&str] = &["store", "reserve", "redis_timeout"];
+pub(super) static LIMITS_KEYS: &[&str] = &[
+    "store",
+    "reserve",
+    "redis_timeout",
+    "spend_limits_redis_down",
+];
 
 /// Requests and tokens per minute for a key, developer or team.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +62,9 @@ pub struct LimitsConfig {
     /// Longest a request waits for Redis before its limits' `redis_down`
     /// applies.
     pub redis_timeout: std::time::Duration,
+    /// What spend limits set through the admin API do while Redis cannot be
+    /// reached.
+    pub spend_limits_redis_down: RedisDown,
 }
 
 /// Default of `[limits] redis_timeout`.
@@ -65,6 +76,7 @@ impl Default for LimitsConfig {
             redis_url: None,
             reserve: true,
             redis_timeout: REDIS_TIMEOUT,
+            spend_limits_redis_down: RedisDown::Open,
         }
     }
 }
@@ -144,5 +156,6 @@ pub(super) fn read_limits(top: &Section<'_>, errors: &mut Errors) -> LimitsConfi
         redis_url,
         reserve: s.bool("reserve", errors).unwrap_or(true),
         redis_timeout: s.duration("redis_timeout", errors).unwrap_or(REDIS_TIMEOUT),
+        spend_limits_redis_down: redis_down_at(&s, "spend_limits_redis_down", errors),
     }
 }

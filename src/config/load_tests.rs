@@ -426,6 +426,7 @@ redis_down = "open"
 store = "redis"
 reserve = false
 redis_timeout = "1s"
+spend_limits_redis_down = "closed"
 [guard]
 secrets = "redact"
 sensitive_files = [".env", "*.pem"]

@@ -58,9 +58,10 @@ fn is_signin(path: &str) -> bool {
     )
 }
 
-/// Paths only the admin (master) key may call.
+/// Paths only the admin (master) key may call (also the Admin-API-shaped
+/// `/v1/organizations/…`).
 fn is_admin(path: &str) -> bool {
-    path == "/admin" || path.starts_with("/admin/")
+    path == "/admin" || path.starts_with("/admin/") || path.starts_with("/v1/organizations/")
 }
 
 /// Check the gateway key: the master key may call everything; a client key

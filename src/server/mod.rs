@@ -80,6 +80,14 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .route("/managed/settings", get(api::signin::managed_settings))
         .route("/api/oauth/usage", get(api::signin::usage))
         .route("/admin/signin/revoke", post(api::signin::admin_revoke))
+        .route(
+            "/v1/organizations/spend_limits",
+            get(api::spend_limits::list).post(api::spend_limits::upsert),
+        )
+        .route(
+            "/v1/organizations/spend_limits/{id}",
+            get(api::spend_limits::show).delete(api::spend_limits::delete),
+        )
         .route("/admin/keys/{id}", get(api::admin_keys::show))
         .route("/admin/keys/{id}/revoke", post(api::admin_keys::revoke))
         .route("/admin/keys/{id}/rotate", post(api::admin_keys::rotate))

@@ -40,7 +40,7 @@ pub struct KeyRow {
 /// SQLite answers "database is locked" at once, busy timeout or not, when a
 /// connection's read snapshot is older than another process's write (the
 /// gateway's ledger writer): a key change from the CLI is simply tried again.
-async fn retrying<T, F, Fut>(mut op: F) -> Result<T, sqlx::Error>
+pub(super) async fn retrying<T, F, Fut>(mut op: F) -> Result<T, sqlx::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
@@ -147,6 +147,27 @@ impl Store {
             .bind(who.value())
             .fetch_all(&self.pool)
             .await?;
+        rows.first().map_or(Ok(0), |r| r.try_get("spent"))
+    }
+
+    /// The ledger's spend since `since_ms` of a budget's scope, in
+    /// nano-dollars: one key, developer or team, or (none) every request
+    /// made with a client key.
+    pub async fn spent_by(
+        &self,
+        who: Option<&super::Who>,
+        since_ms: i64,
+    ) -> Result<i64, sqlx::Error> {
+        if let Some(who) = who {
+            return self.spent_since(who, since_ms).await;
+        }
+        let rows = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(cost_nusd), 0) AS BIGINT) AS spent FROM requests \
+             WHERE ts_ms >= $1 AND key_id IS NOT NULL",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
         rows.first().map_or(Ok(0), |r| r.try_get("spent"))
     }
 

@@ -10,11 +10,13 @@ mod billing;
 mod keys;
 mod queries;
 mod row;
+mod spend_limits;
 
 pub use billing::DayModel;
 pub use keys::KeyRow;
 pub use queries::{Group, GroupRow, Order, Totals};
 pub use row::LedgerRow;
+pub use spend_limits::SpendLimitRow;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
@@ -68,13 +70,16 @@ impl Who {
     }
 }
 
-impl From<&crate::config::BudgetScope> for Who {
-    fn from(scope: &crate::config::BudgetScope) -> Who {
+impl Who {
+    /// Whose spend a budget counts; none: every request with a client key
+    /// (the organization).
+    pub fn of_scope(scope: &crate::config::BudgetScope) -> Option<Who> {
         use crate::config::BudgetScope;
         match scope {
-            BudgetScope::Key(k) => Who::Key(k.clone()),
-            BudgetScope::User(u) => Who::User(u.clone()),
-            BudgetScope::Team(t) => Who::Team(t.clone()),
+            BudgetScope::Key(k) => Some(Who::Key(k.clone())),
+            BudgetScope::User(u) => Some(Who::User(u.clone())),
+            BudgetScope::Team(t) => Some(Who::Team(t.clone())),
+            BudgetScope::Organization => None,
         }
     }
 }

@@ -23,12 +23,13 @@
 use super::counters::{Charge, Counters, Refused};
 use super::rules::{Measure, Rule, rules_of};
 use super::shared::Shared;
+use super::spend_limits::AdminLimits;
 use crate::config::{Config, RedisDown};
 use crate::core::{Identity, Price, Usage};
 use crate::usage::ledger::{Pricer, from_nanos, to_nanos};
 use crate::usage::{CacheUse, RecordSink, RequestRecord};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// Output assumed for a request that does not cap it (OpenAI clients may
@@ -91,6 +92,10 @@ pub struct Limits {
     reserve: bool,
     local: Mutex<Counters>,
     shared: Option<Arc<Shared>>,
+    /// Limits set through the admin API (`spend_limits`), and what they do
+    /// while Redis is unreachable.
+    pub(super) admin: RwLock<AdminLimits>,
+    pub(super) admin_redis_down: RedisDown,
 }
 
 fn when(ms: i64) -> String {
@@ -100,7 +105,7 @@ fn when(ms: i64) -> String {
 impl Limits {
     /// The limits of `config`, with each model's price.
     pub fn new(config: &Config, prices: HashMap<String, Price>) -> Result<Limits, String> {
-        Limits::of(
+        let mut limits = Limits::of(
             rules_of(&config.budgets, &config.rate_limits),
             prices,
             config.limits.reserve,
@@ -109,7 +114,9 @@ impl Limits {
                 .redis_url
                 .as_deref()
                 .map(|url| (url, config.limits.redis_timeout)),
-        )
+        )?;
+        limits.admin_redis_down = config.limits.spend_limits_redis_down;
+        Ok(limits)
     }
 
     /// Limits counting `rules`, shared through Redis (at a URL, each call
@@ -130,12 +137,14 @@ impl Limits {
             reserve,
             local: Mutex::new(Counters::default()),
             shared,
+            admin: RwLock::new(AdminLimits::default()),
+            admin_redis_down: RedisDown::Open,
         })
     }
 
     /// No budgets or rate limits configured (keys may still carry their own).
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.rules.is_empty() && self.admin_is_empty()
     }
 
     /// Are the counts shared through Redis?
@@ -191,7 +200,8 @@ impl Limits {
     ) -> Vec<Charge> {
         let mut out = Vec::new();
         let configured = self.rules.iter().filter(|r| r.applies(who));
-        for rule in configured.chain(own) {
+        let admin = self.admin_rules_for(who);
+        for rule in configured.chain(&admin).chain(own) {
             let amount = match rule.measure {
                 // Without reserving, a budget only refuses once it is spent.
                 Measure::Spend { .. } if most <= 0 => continue,
@@ -382,12 +392,14 @@ impl Limits {
         own: &[Arc<Rule>],
         now_ms: i64,
     ) -> Result<(), sqlx::Error> {
-        for rule in self.rules.iter().chain(own) {
+        let admin = self.admin_rules();
+        for rule in self.rules.iter().chain(&admin).chain(own) {
             if !rule.is_spend() {
                 continue;
             }
             let (start, _) = rule.window_of(now_ms);
-            let spent = store.spent_since(&(&rule.scope).into(), start).await?;
+            let who = crate::store::Who::of_scope(&rule.scope);
+            let spent = store.spent_by(who.as_ref(), start).await?;
             self.local().floor(&rule.id, start, spent);
             if let Some(shared) = &self.shared {
                 let _ = shared.floor(rule, start, spent).await;
@@ -398,10 +410,12 @@ impl Limits {
 
     /// The use now of every rule that counts `who` (whose key has `own`).
     pub async fn usage_of(&self, who: &Identity, own: &[Arc<Rule>], now_ms: i64) -> Vec<RuleUse> {
+        let admin = self.admin_rules_for(who);
         let rules: Vec<&Arc<Rule>> = self
             .rules
             .iter()
             .filter(|r| r.applies(who))
+            .chain(&admin)
             .chain(own)
             .collect();
         self.usage_of_rules(&rules, now_ms).await
@@ -409,7 +423,8 @@ impl Limits {
 
     /// The use now of every configured rule and `own` (keys' rules).
     pub async fn usage(&self, own: &[Arc<Rule>], now_ms: i64) -> Vec<RuleUse> {
-        let rules: Vec<&Arc<Rule>> = self.rules.iter().chain(own).collect();
+        let admin = self.admin_rules();
+        let rules: Vec<&Arc<Rule>> = self.rules.iter().chain(&admin).chain(own).collect();
         self.usage_of_rules(&rules, now_ms).await
     }
 

@@ -14,6 +14,7 @@ pub mod limits;
 mod ring;
 pub mod rules;
 mod shared;
+pub mod spend_limits;
 pub mod unified;
 pub mod view;
 

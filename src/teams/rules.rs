@@ -51,6 +51,7 @@ fn scope_id(scope: &BudgetScope) -> String {
         BudgetScope::Key(k) => format!("key={k}"),
         BudgetScope::User(u) => format!("user={u}"),
         BudgetScope::Team(t) => format!("team={t}"),
+        BudgetScope::Organization => "organization".into(),
     }
 }
 
@@ -154,6 +155,7 @@ impl Rule {
             BudgetScope::Key(k) => *k == who.key_id,
             BudgetScope::User(u) => who.user.as_ref() == Some(u),
             BudgetScope::Team(t) => who.team.as_ref() == Some(t),
+            BudgetScope::Organization => true,
         }
     }
 
@@ -169,7 +171,10 @@ impl Rule {
             Measure::Requests(_) => "request rate limit",
             Measure::Tokens(_) => "token rate limit",
         };
-        format!("the {what} of {}", self.scope.describe())
+        match self.scope {
+            BudgetScope::Organization => format!("the organization's {what}"),
+            _ => format!("the {what} of {}", self.scope.describe()),
+        }
     }
 
     /// The refusal limit (nano-dollars, requests or tokens).

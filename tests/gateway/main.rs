@@ -31,6 +31,7 @@ mod prices;
 mod routing;
 mod shadow;
 mod signin;
+mod spend_limits;
 mod support;
 mod system;
 mod timeouts;
