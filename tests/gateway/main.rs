@@ -12,6 +12,7 @@ mod bedrock;
 mod bedrock_ingress;
 mod cache;
 mod cache_shared;
+mod capability;
 mod clients;
 mod day;
 mod errors;

@@ -23,8 +23,9 @@ pub fn error_body_for(status: u16, message: &str) -> Bytes {
 }
 
 /// The error body for a gateway error. A spend cap reached is a
-/// `billing_error` (what Claude Code shows as the gateway's own message);
-/// other types follow the status.
+/// `billing_error` (what Claude Code shows as the gateway's own message); a
+/// provider refusing a capability, in words switchyard rewrote, is Claude
+/// Code's `capability_rejected: <class>`; other types follow the status.
 pub fn error_body(error: &GatewayError) -> Bytes {
     if let GatewayError::BudgetExceeded { .. } = error {
         let body = serde_json::json!({
@@ -33,7 +34,14 @@ pub fn error_body(error: &GatewayError) -> Bytes {
         });
         return Bytes::from(body.to_string());
     }
-    error_body_for(error.status().as_u16(), &error.client_message())
+    let status = error.status().as_u16();
+    if let Some(token) = error
+        .last_upstream()
+        .and_then(|u| super::capability::token(status, &u.message))
+    {
+        return error_body_for(status, &token);
+    }
+    error_body_for(status, &error.client_message())
 }
 
 /// The reply for a gateway error.

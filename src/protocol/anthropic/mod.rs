@@ -2,6 +2,7 @@
 //! passthrough transcoder and its meter, the encoder and codec for
 //! Anthropic clients, and Anthropic's error shapes.
 
+pub mod capability;
 pub mod decode;
 pub mod encode;
 pub mod error;
