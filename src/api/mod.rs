@@ -15,6 +15,7 @@ pub mod openai;
 pub mod signin;
 pub mod spend_limits;
 pub mod system;
+pub mod telemetry;
 
 use crate::core::{BodyKind, Dialect, RawRequest};
 use crate::error::GatewayError;

@@ -469,6 +469,8 @@ allowed_groups = ["eng"]
 allowed_domains = ["example.com"]
 scopes = ["openid", "email"]
 login_notice = "hi"
+telemetry_forward_to = ["http://127.0.0.1:4318/"]
+telemetry_headers = {{ authorization = "Bearer t" }}
 [[signin.policies]]
 name = "contractors"
 groups = ["contractors"]

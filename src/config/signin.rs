@@ -20,6 +20,9 @@
 //! allowed_groups = ["engineering"]            # who may sign in (empty: anyone the provider signs in)
 //! allowed_domains = ["example.com"]           # and/or by e-mail domain
 //! login_notice   = "Use your example.com account"
+//! telemetry_forward_to = ["https://otel.example.com:4318"]  # relay signed-in Claude Code's
+//!                                             # OTLP metrics/logs/traces here (default: accepted, dropped)
+//! telemetry_headers = { authorization = "Bearer ${OTEL_TOKEN}" }  # sent to the collector
 //!
 //! # Managed settings pushed to signed-in Claude Code, per group: the first
 //! # policy naming one of the person's groups, else one naming none.
@@ -51,6 +54,8 @@ pub(super) static SIGNIN_KEYS: &[&str] = &[
     "scopes",
     "login_notice",
     "policies",
+    "telemetry_forward_to",
+    "telemetry_headers",
 ];
 
 /// Keys of `[[signin.policies]]`.
@@ -105,6 +110,10 @@ pub struct SignInConfig {
     pub login_notice: Option<String>,
     /// Managed settings per group.
     pub policies: Vec<Policy>,
+    /// OTLP/HTTP collectors Claude Code's own telemetry is relayed to.
+    pub telemetry_forward_to: Vec<String>,
+    /// Headers sent to them (credentials: never logged).
+    pub telemetry_headers: Vec<(String, SecretString)>,
 }
 
 fn is_url(s: &str) -> bool {
@@ -172,7 +181,21 @@ pub(super) fn read(top: &Section<'_>, errors: &mut Errors) -> Option<SignInConfi
             .non_empty_str("login_notice", errors)
             .map(|n| n.chars().take(500).collect()),
         policies: super::section::tables(&s, "policies", errors, read_policy),
+        telemetry_forward_to: s
+            .str_list("telemetry_forward_to", errors)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| u.trim_end_matches('/').to_string())
+            .collect(),
+        telemetry_headers: telemetry_headers(&s, errors),
     };
+    for url in config.telemetry_forward_to.iter().filter(|u| !is_url(u)) {
+        errors.add(
+            &s.path("telemetry_forward_to"),
+            format!("expected an OTLP/HTTP collector's http(s):// URL, not {url:?}"),
+            None,
+        );
+    }
     if config.session_ttl.is_zero() || config.refresh_ttl < config.session_ttl {
         errors.add(
             &s.path("refresh_ttl"),
@@ -181,6 +204,27 @@ pub(super) fn read(top: &Section<'_>, errors: &mut Errors) -> Option<SignInConfi
         );
     }
     Some(config)
+}
+
+/// `telemetry_headers`: header name to value, both strings.
+fn telemetry_headers(s: &Section<'_>, errors: &mut Errors) -> Vec<(String, SecretString)> {
+    let Some(t) = s.table("telemetry_headers", errors) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, value) in t {
+        match value.as_str() {
+            Some(v) if http::HeaderName::from_bytes(name.as_bytes()).is_ok() => {
+                out.push((name.to_ascii_lowercase(), SecretString::from(v.to_string())));
+            }
+            _ => errors.add(
+                &s.path(&format!("telemetry_headers.{name}")),
+                "expected a header name and a string value",
+                None,
+            ),
+        }
+    }
+    out
 }
 
 fn read_policy(t: &toml::Table, path: &str, errors: &mut Errors) -> Option<Policy> {

@@ -22,6 +22,7 @@
 pub mod device;
 pub mod idp;
 pub mod policy;
+pub mod relay;
 pub mod tokens;
 
 use crate::config::SignInConfig;
@@ -90,6 +91,7 @@ pub struct SignIn {
     provider_refresh: moka::sync::Cache<String, String>,
     attempts: moka::sync::Cache<String, Arc<std::sync::atomic::AtomicU64>>,
     policies: Vec<policy::Managed>,
+    relay: Option<relay::Relay>,
 }
 
 /// `N` random bytes from the OS as base64url (an error when the OS has
@@ -133,8 +135,14 @@ impl SignIn {
             provider_refresh: ttl(config.refresh_ttl),
             attempts: ttl(Duration::from_secs(60)),
             policies: config.policies.iter().map(policy::Managed::new).collect(),
+            relay: relay::Relay::new(config)?,
             config: config.clone(),
         })
+    }
+
+    /// Where Claude Code's own telemetry is relayed (none: dropped).
+    pub fn relay(&self) -> Option<&relay::Relay> {
+        self.relay.as_ref()
     }
 
     /// The address developers sign in to: the configured `public_url`, or

@@ -21,6 +21,8 @@ fn config(teams: &[&str], groups: &[&str], domains: &[&str]) -> SignInConfig {
         scopes: list(&["openid"]),
         login_notice: None,
         policies: Vec::new(),
+        telemetry_forward_to: Vec::new(),
+        telemetry_headers: Vec::new(),
     }
 }
 

@@ -35,6 +35,7 @@ mod signin;
 mod spend_limits;
 mod support;
 mod system;
+mod telemetry_relay;
 mod timeouts;
 mod traces;
 mod translate;
