@@ -180,6 +180,11 @@ impl AppState {
             Some(c) => Some(Arc::new(crate::signin::SignIn::new(c)?)),
             None => None,
         };
+        if let (Some(signin), Some(store)) = (&signin, &store) {
+            crate::signin::fleet::follow(signin.clone(), store.clone(), KEY_REFRESH)
+                .await
+                .map_err(|e| format!("cannot read the sign-in revocations: {e}"))?;
+        }
         all.push(Arc::new(Settle {
             limits: limits.clone(),
             pricer,

@@ -385,13 +385,17 @@ pub async fn revoke(
         return not_configured();
     };
     if let Some(t) = form.get("token") {
-        s.revoke_token(t);
+        let revoked = s.revoke_token(t);
+        if let Err(e) = crate::signin::fleet::record(state.store.as_ref(), &revoked).await {
+            tracing::warn!(error = %e, "a sign-out could not be recorded for the other instances");
+        }
     }
     no_store(StatusCode::OK.into_response())
 }
 
-/// `POST /admin/signin/revoke` `{"user": …}`: sign a person out everywhere
-/// they are signed in to this instance, at once (admin key).
+/// `POST /admin/signin/revoke` `{"user": …}`: sign a person out everywhere,
+/// at once here and on every instance sharing the database within about a
+/// second (admin key).
 pub async fn admin_revoke(
     State(state): State<Arc<AppState>>,
     axum::Json(body): axum::Json<serde_json::Value>,
@@ -401,9 +405,18 @@ pub async fn admin_revoke(
     };
     match body["user"].as_str().filter(|u| !u.is_empty()) {
         Some(user) => {
-            s.revoke_user(user);
+            let revoked = s.revoke_user(user);
             tracing::info!(user, "sign-in revoked by the admin");
-            axum::Json(json!({"revoked": user})).into_response()
+            match crate::signin::fleet::record(state.store.as_ref(), &revoked).await {
+                Ok(()) => axum::Json(json!({"revoked": user})).into_response(),
+                Err(e) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    axum::Json(json!({"error": format!(
+                        "{user} is signed out on this instance, but it could not be recorded for the others: {e}"
+                    )})),
+                )
+                    .into_response(),
+            }
         }
         None => (
             StatusCode::BAD_REQUEST,

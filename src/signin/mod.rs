@@ -20,6 +20,7 @@
 //! instance that shares `session_secret`.
 
 pub mod device;
+pub mod fleet;
 pub mod idp;
 pub mod policy;
 pub mod relay;
@@ -392,17 +393,35 @@ impl SignIn {
         Ok(self.grant(&person, &c.sid))
     }
 
-    /// Sign out everything `user` holds, now.
-    pub fn revoke_user(&self, user: &str) {
-        self.revoked.insert(format!("user:{user}"), now_s());
+    /// Sign out everything `user` holds, now; answers the revocation, for
+    /// the other instances.
+    pub fn revoke_user(&self, user: &str) -> Vec<crate::store::Revocation> {
+        let revoked = vec![(format!("user:{user}"), now_s())];
+        self.apply_revocations(&revoked);
+        revoked
     }
 
-    /// Sign out the sign-in a token (access or refresh) belongs to.
-    pub fn revoke_token(&self, token: &str) {
+    /// Sign out the sign-in a token (access or refresh) belongs to;
+    /// answers the revocation, for the other instances.
+    pub fn revoke_token(&self, token: &str) -> Vec<crate::store::Revocation> {
+        let mut revoked = Vec::new();
         for typ in ["access", "refresh"] {
             if let Ok(c) = self.signer.check(token, typ) {
-                self.revoked.insert(format!("sid:{}", c.sid), now_s());
+                revoked.push((format!("sid:{}", c.sid), now_s()));
                 self.provider_refresh.invalidate(&c.sid);
+            }
+        }
+        self.apply_revocations(&revoked);
+        revoked
+    }
+
+    /// Take revocations (this instance's or another's); one older than a
+    /// sign-in can live is of no use and dropped.
+    pub fn apply_revocations(&self, revoked: &[crate::store::Revocation]) {
+        let oldest = now_s() - i64::try_from(self.config.refresh_ttl.as_secs()).unwrap_or(i64::MAX);
+        for (subject, at) in revoked.iter().filter(|(_, at)| *at >= oldest) {
+            if self.revoked.get(subject).is_none_or(|t| t < *at) {
+                self.revoked.insert(subject.clone(), *at);
             }
         }
     }

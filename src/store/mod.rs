@@ -9,12 +9,14 @@
 mod billing;
 mod keys;
 mod queries;
+mod revocations;
 mod row;
 mod spend_limits;
 
 pub use billing::DayModel;
 pub use keys::KeyRow;
 pub use queries::{Group, GroupRow, Order, Totals};
+pub use revocations::Revocation;
 pub use row::LedgerRow;
 pub use spend_limits::SpendLimitRow;
 

@@ -32,6 +32,7 @@ mod prices;
 mod routing;
 mod shadow;
 mod signin;
+mod signin_fleet;
 mod spend_limits;
 mod support;
 mod system;

@@ -6,23 +6,13 @@
 //! under 50 concurrent requests the settled spend passes it by no more
 //! than one request's most cost, with Claude Code's warning and stop.
 
-use crate::support::idp::{CLIENT_ID, CLIENT_SECRET, MockIdp, signed_in};
+use crate::support::idp::{MockIdp, shared_signin as signin, signed_in};
 use crate::support::mock::{MockUpstream, Reply};
 use crate::support::*;
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const LIMITS: &str = "/v1/organizations/spend_limits";
-
-/// The `[signin]` section of the tests' gateways.
-fn signin(idp: &MockIdp) -> String {
-    format!(
-        "[signin]\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n\
-         session_secret = \"a-secret-every-instance-shares-0123456789\"\n\
-         teams = [\"payments\", \"platform\"]\nallowed_groups = [\"engineering\"]\n",
-        idp.url()
-    )
-}
 
 async fn admin(gw: &TestGateway, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let url = format!("{}{path}", gw.url);

@@ -188,6 +188,17 @@ pub async fn start_with(idp: &MockIdp, upstream: &MockUpstream, more: &str) -> T
     .await
 }
 
+/// A `[signin]` section whose session secret every instance shares, for
+/// gateways with their own ledger (`TestGateway::with_ledger`).
+pub fn shared_signin(idp: &MockIdp) -> String {
+    format!(
+        "[signin]\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n\
+         session_secret = \"a-secret-every-instance-shares-0123456789\"\n\
+         teams = [\"payments\", \"platform\"]\nallowed_groups = [\"engineering\"]\n",
+        idp.url()
+    )
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -1,0 +1,71 @@
+//! Sign-in across a fleet: a session minted by one instance works on
+//! another sharing `session_secret`, and a person the admin signs out on
+//! one instance is refused by every other within about a second — also by
+//! an instance started afterwards.
+
+use crate::support::idp::{MockIdp, ask, shared_signin, signed_in};
+use crate::support::mock::{MockUpstream, Reply};
+use crate::support::*;
+use serde_json::json;
+use std::time::Duration;
+
+fn answer() -> Reply {
+    Reply::Json {
+        status: 200,
+        headers: vec![],
+        body: crate::support::mock::text_message("claude-sonnet-4-5", "ok").to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_person_signed_out_on_one_instance_is_signed_out_on_all() {
+    let idp = MockIdp::start().await;
+    let up = MockUpstream::start().await;
+    let db = crate::ledger::postgres_schema().await;
+    let config = format!(
+        "database_url = \"{db}\"\n{}\n{}",
+        shared_signin(&idp),
+        crate::limits::models(&up.url())
+    );
+    let a = TestGateway::with_ledger(&config).await;
+    let b = TestGateway::with_ledger(&config).await;
+    let ada = signed_in(&a, &idp, "ada@example.com", &["engineering"]).await;
+    let bob = signed_in(&a, &idp, "bob@example.com", &["engineering"]).await;
+    up.push(answer());
+    assert_eq!(
+        ask(&b, &ada).await.status(),
+        200,
+        "a session works on every instance"
+    );
+
+    let r = a
+        .client()
+        .post(format!("{}/admin/signin/revoke", a.url))
+        .header("x-api-key", MASTER_KEY)
+        .json(&json!({"user": "ada@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        ask(&a, &ada).await.status(),
+        401,
+        "at once where it was made"
+    );
+    let mut refused = false;
+    for _ in 0..30 {
+        let r = ask(&b, &ada).await;
+        if r.status() == 401 {
+            assert_eq!(r.headers()["x-should-retry"], "false");
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refused, "the other instance signs her out too");
+    // An instance started later knows it from the start; others are unaffected.
+    let c = TestGateway::with_ledger(&config).await;
+    assert_eq!(ask(&c, &ada).await.status(), 401);
+    up.push(answer());
+    assert_eq!(ask(&c, &bob).await.status(), 200);
+}
