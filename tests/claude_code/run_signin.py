@@ -20,7 +20,9 @@ through a routed tier on the group's model with the stored session token
 and no API key anywhere; the ledger row carries the signed-in user and their
 team; asking for another model is restricted by Claude Code and refused by
 the gateway; after the admin revokes the user, Claude Code's next request
-is refused at once.
+is refused at once. In the terminal, under a daily spend limit the admin
+set through `/v1/organizations/spend_limits`, Claude Code shows its "You've
+used NN%" warning and then stops with the gateway's billing_error message.
 Prints PASS/FAIL lines; exit status 0 when all pass.
 """
 import http.cookiejar
@@ -31,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -138,6 +141,54 @@ def interactive_login(claude, home, gateway, deadline=150):
                 tmux("send-keys", "-t", "cc-signin", "Enter")
     tmux("kill-session", "-t", "cc-signin")
     return seen, text
+
+
+def admin(gateway, method, path, body=None):
+    """The admin API with the master key; (status, JSON)."""
+    req = urllib.request.Request(gateway + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"x-api-key": MASTER, "content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def spent_cents(args, config):
+    """What EMAIL has spent so far, in cents, from the ledger."""
+    rows = [r for r in ledger_rows(args, config) if r.get("user_id") == EMAIL]
+    return sum(float(r.get("cost_usd") or 0) for r in rows) * 100
+
+
+def terminal_spend_limit(claude, home, deadline=150):
+    """A signed-in developer at a terminal works until the spend limit the
+    admin set stops them: prompts typed one after another; the screens.
+    Returns (warned, stopped, last screen)."""
+    tmux("kill-session", "-t", "cc-signin")
+    env_unset = " ".join(f"-u {k}" for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"))
+    # With focus events on, Claude Code has no tmux notice to show and
+    # its notification line is free for the usage warning.
+    tmux("new-session", "-d", "-s", "cc-signin", "-x", "160", "-y", "50",
+         f"cd {home}/work && env {env_unset} HOME={home} {claude}", ";", "set", "-g", "focus-events", "on")
+    warned = stopped = False
+    typed, started, text, shots = 0, time.time(), "", []
+    while time.time() - started < deadline:
+        time.sleep(1)
+        text = tmux("capture-pane", "-t", "cc-signin", "-p", "-J", "-S", "-3000")
+        warned |= re.search(r"You've used \d+% of your|Over \d+% of your|Approaching usage", text) is not None
+        if "is used up" in text:
+            stopped = True
+            break
+        # The next prompt once the last one is answered.
+        if "? for shortcuts" in text and text.count("PROBE_HELLO_OK") >= typed and typed < 8:
+            typed += 1
+            shots.append(text)
+            tmux("send-keys", "-t", "cc-signin", "Say hello")
+            time.sleep(0.3)
+            tmux("send-keys", "-t", "cc-signin", "Enter")
+    tmux("kill-session", "-t", "cc-signin")
+    return warned, stopped, "\n----\n".join(shots[-1:] + [text])
 
 
 def ask(claude, home, prompt, *more):
@@ -265,6 +316,27 @@ baseline = "sonnet"
             checks.append(("in a terminal, /login signs in and a typed prompt is answered",
                            "confirm account" in seen and seen[-1:] == ["answered"]
                            and "(from managed settings)" in last, seen))
+            # A daily spend limit set through the admin API: Claude Code
+            # warns past 75% and stops with the gateway's message at it.
+            # Each request reserves its most cost first (Claude Code's
+            # max_tokens of output at the dearest model that may serve it,
+            # ~41 cents here) and the standing counts what is reserved: a
+            # limit just above (spent + 41) / 0.75 lets the first prompt
+            # through unwarned, warns once a few cents more are spent, and
+            # stops a few prompts later.
+            cents = int((spent_cents(args, config) + 41) / 0.75) + 2
+            status, made = admin(url, "POST", "/v1/organizations/spend_limits",
+                                 {"scope": {"type": "user", "user_id": EMAIL}, "period": "daily",
+                                  "amount": str(cents)})
+            checks.append(("the admin API sets a daily limit for the developer",
+                           status == 200 and made.get("amount") == str(cents), made))
+            warned, stopped, shown = terminal_spend_limit(args.claude, home2)
+            with open(os.path.join(out, "terminal-spend.txt"), "w") as f:
+                f.write(shown)
+            checks.append(("Claude Code warns as the developer nears the limit", warned, shown[-400:]))
+            checks.append(("Claude Code stops with the gateway's message at the limit", stopped, shown[-400:]))
+            status, _ = admin(url, "DELETE", f"/v1/organizations/spend_limits/{made.get('id')}")
+            checks.append(("the limit is deleted through the admin API", status == 200, status))
         else:
             checks.append(("tmux is installed for the terminal sign-in", False, "apt-get install tmux"))
 
