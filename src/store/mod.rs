@@ -25,7 +25,14 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+/// The schema's migrations. A database a newer switchyard has migrated
+/// further is accepted (its extra tables are left alone), so instances of a
+/// fleet can be upgraded one at a time.
+fn migrator() -> Migrator {
+    let mut m = sqlx::migrate!("./migrations");
+    m.set_ignore_missing(true);
+    m
+}
 
 /// Which database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +149,7 @@ impl Store {
                 .await
                 .map_err(|e| format!("cannot switch the ledger to WAL: {e}"))?;
         }
-        MIGRATOR
+        migrator()
             .run(&pool)
             .await
             .map_err(|e| format!("cannot migrate the ledger database: {e}"))?;

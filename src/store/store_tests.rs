@@ -313,3 +313,22 @@ async fn several_instances_migrate_one_postgres_at_once() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_database_a_newer_version_migrated_further_still_opens() {
+    let dir = std::env::temp_dir().join(format!("sy-store-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = sqlite_url(&dir.join("ledger.db"));
+    let store = Store::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (29991231000001, 'from a newer switchyard', TRUE, x'00', 0)",
+    )
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    store.pool.close().await;
+    // An older instance of a fleet being upgraded one at a time.
+    assert!(Store::connect(&url).await.is_ok());
+    std::fs::remove_dir_all(dir).unwrap();
+}
