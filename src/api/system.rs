@@ -22,8 +22,9 @@ async fn within(f: impl std::future::Future<Output = Result<(), String>>) -> Res
         .unwrap_or_else(|_| Err("no answer within 1 s".into()))
 }
 
-/// `GET /livez`: the process answers (for an orchestrator's liveness
-/// probe: restart it when this fails).
+/// `GET /livez` (and `/healthz`, the name Claude Code's own gateway uses):
+/// the process answers (for an orchestrator's liveness probe: restart it
+/// when this fails).
 pub async fn livez() -> Response {
     (
         [(CONTENT_TYPE, "application/json")],

@@ -36,7 +36,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/" | "/health" | "/livez" | "/readyz" | "/metrics" | "/api/hello"
+        "/" | "/health" | "/healthz" | "/livez" | "/readyz" | "/metrics" | "/api/hello"
     ) || is_signin(path)
         || path == "/ui"
         || path.starts_with("/ui/")

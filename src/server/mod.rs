@@ -54,6 +54,7 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .route("/api/hello", get(api::system::root).head(api::system::root))
         .route("/health", get(api::system::health))
         .route("/livez", get(api::system::livez))
+        .route("/healthz", get(api::system::livez))
         .route("/readyz", get(api::system::readyz))
         .route("/metrics", get(api::system::metrics))
         .route("/admin/report/{kind}", get(api::admin::report))

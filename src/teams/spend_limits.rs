@@ -264,6 +264,9 @@ impl AdminLimits {
 
     /// The limits that bind `who`: per window the most specific one.
     pub fn rules_for(&self, who: &Identity) -> Vec<Arc<Rule>> {
+        if self.held.is_empty() {
+            return Vec::new();
+        }
         let mut scopes = Vec::with_capacity(3);
         if let Some(u) = &who.user {
             scopes.push(LimitScope::User(u.clone()));

@@ -162,8 +162,14 @@ async fn readiness_fails_first_then_the_gateway_drains_and_stops() {
     let mut gw =
         TestGateway::with_ledger(&ledger_sections(&mock.url(), "shutdown_drain = \"1s\"", ""))
             .await;
-    let (status, live) = probe(&gw, "/livez").await;
-    assert_eq!((status, live["status"].as_str()), (200, Some("alive")));
+    for path in ["/livez", "/healthz"] {
+        let (status, live) = probe(&gw, path).await;
+        assert_eq!(
+            (status, live["status"].as_str()),
+            (200, Some("alive")),
+            "{path}"
+        );
+    }
     let (status, ready) = probe(&gw, "/readyz").await;
     assert_eq!(
         (status, ready["status"].as_str()),

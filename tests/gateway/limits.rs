@@ -132,7 +132,7 @@ pub(crate) async fn ask(
 
 /// Each answer bills 1,500 input and 400 output tokens of Sonnet 4.5
 /// ($3 / $15 per million): $0.0105, after 50 ms.
-fn billed_answers(up: &MockUpstream, n: usize) {
+pub(crate) fn billed_answers(up: &MockUpstream, n: usize) {
     let answer = json!({"id":"msg_b","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
         "content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","stop_sequence":null,
         "usage":{"input_tokens":1500,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":400}});

@@ -6,8 +6,9 @@
 //! under 50 concurrent requests the settled spend passes it by no more
 //! than one request's most cost, with Claude Code's warning and stop.
 
+use crate::limits::billed_answers;
 use crate::support::idp::{MockIdp, shared_signin as signin, signed_in};
-use crate::support::mock::{MockUpstream, Reply};
+use crate::support::mock::MockUpstream;
 use crate::support::*;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -54,26 +55,9 @@ async fn ask(gw: &TestGateway, bearer: &str) -> (u16, reqwest::header::HeaderMap
     (status, headers, resp.json().await.unwrap_or(Value::Null))
 }
 
-/// `n` answers billing 1,500 input and 400 output tokens of Sonnet 4.5
-/// ($0.0105 each), after 50 ms.
-fn billed(up: &MockUpstream, n: usize) {
-    let answer = json!({"id":"msg_b","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
-        "content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","stop_sequence":null,
-        "usage":{"input_tokens":1500,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":400}});
-    for _ in 0..n {
-        up.push(Reply::Delay(
-            Duration::from_millis(50),
-            Box::new(Reply::Json {
-                status: 200,
-                headers: vec![],
-                body: answer.to_string(),
-            }),
-        ));
-    }
-}
-
-#[tokio::test]
-async fn limits_are_set_listed_read_and_deleted_in_the_admin_apis_shape() {
+/// A mock identity provider, a mock Anthropic upstream, and a gateway with
+/// a ledger signing people in against the one and answering from the other.
+async fn signed_in_gateway() -> (MockIdp, MockUpstream, TestGateway) {
     let idp = MockIdp::start().await;
     let up = MockUpstream::start().await;
     let gw = TestGateway::with_ledger(&format!(
@@ -82,6 +66,12 @@ async fn limits_are_set_listed_read_and_deleted_in_the_admin_apis_shape() {
         crate::limits::models(&up.url())
     ))
     .await;
+    (idp, up, gw)
+}
+
+#[tokio::test]
+async fn limits_are_set_listed_read_and_deleted_in_the_admin_apis_shape() {
+    let (idp, _up, gw) = signed_in_gateway().await;
     let (s, org) = admin(
         &gw,
         "POST",
@@ -186,20 +176,13 @@ async fn limits_are_set_listed_read_and_deleted_in_the_admin_apis_shape() {
 
 #[tokio::test]
 async fn the_most_specific_limit_binds_and_null_lifts_the_fallback() {
-    let idp = MockIdp::start().await;
-    let up = MockUpstream::start().await;
-    let gw = TestGateway::with_ledger(&format!(
-        "{}\n{}",
-        signin(&idp),
-        crate::limits::models(&up.url())
-    ))
-    .await;
+    let (idp, up, gw) = signed_in_gateway().await;
     let frank = signed_in(&gw, &idp, "frank@example.com", &["engineering", "payments"]).await;
     let gina = signed_in(&gw, &idp, "gina@example.com", &["engineering", "platform"]).await;
     // The payments team may spend nothing today.
     let group = json!({"type": "rbac_group", "rbac_group_id": "payments"});
     admin(&gw, "POST", LIMITS, limit(group, "daily", json!("0"))).await;
-    billed(&up, 4);
+    billed_answers(&up, 4);
     let (s, h, e) = ask(&gw, &frank).await;
     assert_eq!(
         (s, &e["error"]["type"]),
@@ -250,7 +233,7 @@ async fn the_most_specific_limit_binds_and_null_lifts_the_fallback() {
 async fn a_limit_set_on_one_instance_holds_across_two_under_50_concurrent_requests() {
     let idp = MockIdp::start().await;
     let up = MockUpstream::start().await;
-    billed(&up, 120);
+    billed_answers(&up, 120);
     let db = crate::ledger::postgres_schema().await;
     let config = format!(
         "database_url = \"{db}\"\nredis_url = \"redis://127.0.0.1:6379\"\n[limits]\nredis_timeout = \"5s\"\n{}\n{}",
