@@ -24,6 +24,10 @@ open(sys.argv[1], "w").write("\n".join(out))
 PY
 ( exec python3 "$CAGW/mock_oidc.py" --port "$IDP_PORT" --client-secret "$SECRET" --quiet \
     > "$RUN_DIR/mock_oidc.log" 2>&1 & )
+for _ in $(seq 1 100); do    # it makes its RSA key in pure Python first
+  python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$IDP_PORT/health', timeout=1)" 2>/dev/null && break
+  sleep 0.1
+done
 # Once the gateway answers: sign in, set the limits, then hand the bench the token.
 ( exec python3 - "http://127.0.0.1:$PORT" "$API_KEY" "$RUN_DIR" "$CAGW" > "$RUN_DIR/signin.log" 2>&1 <<'PY' &
 import json, subprocess, sys, urllib.request
@@ -32,7 +36,7 @@ subprocess.run([sys.executable, f"{cagw}/signin.py", base, "--out", f"{run}/gran
 me = json.load(open(f"{run}/grant.json"))["access_token"]
 who = json.loads(urllib.request.urlopen(urllib.request.Request(
     base + "/v1/key", headers={"authorization": f"Bearer {me}"})).read())
-user = who.get("user") or who.get("user_id")
+user = who["data"]["user"]
 for scope, period, cents in [({"type": "user", "user_id": user}, "daily", "100000000"),
                              ({"type": "organization"}, "monthly", "1000000000")]:
     req = urllib.request.Request(base + "/v1/organizations/spend_limits", method="POST",
