@@ -9,21 +9,23 @@
 //! sign in (`allowed_groups`, `allowed_domains`) and mints its own session
 //! token (`tokens`) carrying the user, their e-mail and groups; Claude Code
 //! sends it as its bearer and refreshes it silently before it expires. A
-//! refresh goes back to the provider when it issued a refresh token, so a
-//! person removed there is signed out here at their next refresh.
-//! Revocation (a user, or one sign-in) works at once.
+//! refresh goes back to the provider when it issued a refresh token (kept
+//! sealed inside ours, `seal`), so a person removed there is signed out
+//! here at their next refresh, whichever instance it reaches. Revocation (a
+//! user, or one sign-in) works at once, across a fleet through the ledger
+//! database (`fleet`).
 //!
-//! Pending sign-ins, browser flows and revocations live in memory: the
-//! device flow must come back to the instance it started on (sticky
-//! sessions behind a load balancer), and revocations reach only the
-//! instance that took them. Session tokens themselves are checked by any
-//! instance that shares `session_secret`.
+//! Pending sign-ins and browser flows live in memory: the device flow must
+//! come back to the instance it started on (sticky sessions behind a load
+//! balancer). Session tokens are checked by any instance that shares
+//! `session_secret`.
 
 pub mod device;
 pub mod fleet;
 pub mod idp;
 pub mod policy;
 pub mod relay;
+mod seal;
 pub mod tokens;
 
 use crate::config::SignInConfig;
@@ -88,8 +90,8 @@ pub struct SignIn {
     flows: moka::sync::Cache<String, Flow>,
     /// `user:<name>` or `sid:<id>` → revoked at (unix seconds).
     revoked: moka::sync::Cache<String, i64>,
-    /// Sign-in id → the provider's refresh token.
-    provider_refresh: moka::sync::Cache<String, String>,
+    /// Seals the provider's refresh token into the gateway's.
+    sealer: seal::Sealer,
     attempts: moka::sync::Cache<String, Arc<std::sync::atomic::AtomicU64>>,
     policies: Vec<policy::Managed>,
     relay: Option<relay::Relay>,
@@ -133,7 +135,7 @@ impl SignIn {
             devices: device::Devices::default(),
             flows: ttl(DEVICE_TTL),
             revoked: ttl(config.refresh_ttl),
-            provider_refresh: ttl(config.refresh_ttl),
+            sealer: seal::Sealer::new(&secret)?,
             attempts: ttl(Duration::from_secs(60)),
             policies: config.policies.iter().map(policy::Managed::new).collect(),
             relay: relay::Relay::new(config)?,
@@ -260,10 +262,7 @@ impl SignIn {
         .await;
         match outcome {
             Ok((person, provider_refresh, sid)) => {
-                if let Some(r) = provider_refresh {
-                    self.provider_refresh.insert(sid.clone(), r);
-                }
-                let grant = self.grant(&person, &sid);
+                let grant = self.grant(&person, &sid, provider_refresh.as_deref());
                 self.devices
                     .settle(&flow.device_key, DeviceStatus::Complete(Box::new(grant)));
                 tracing::info!(user = %person.user, "signed in through the identity provider");
@@ -328,8 +327,17 @@ impl SignIn {
         }
     }
 
-    fn grant(&self, p: &Person, sid: &str) -> Grant {
+    /// Session and refresh tokens for `p`'s sign-in `sid`; the refresh
+    /// token carries the provider's (`provider_refresh`), sealed.
+    fn grant(&self, p: &Person, sid: &str, provider_refresh: Option<&str>) -> Grant {
         let now = now_s();
+        let sealed = provider_refresh.and_then(|r| match self.sealer.seal(r) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "the provider's refresh token could not be kept; refreshes will not ask the provider");
+                None
+            }
+        });
         let claims = |typ: &str, ttl: Duration| Claims {
             sub: p.user.clone(),
             email: p.email.clone(),
@@ -339,10 +347,14 @@ impl SignIn {
             sid: sid.to_string(),
             typ: typ.to_string(),
             iss: String::new(),
+            prt: None,
         };
         Grant {
             access_token: self.signer.sign(claims("access", self.config.session_ttl)),
-            refresh_token: self.signer.sign(claims("refresh", self.config.refresh_ttl)),
+            refresh_token: self.signer.sign(Claims {
+                prt: sealed,
+                ..claims("refresh", self.config.refresh_ttl)
+            }),
             email: p.email.clone(),
         }
     }
@@ -373,7 +385,9 @@ impl SignIn {
             email: c.email.clone(),
             groups: c.groups.clone(),
         };
-        if let Some(r) = self.provider_refresh.get(&c.sid) {
+        // The provider's refresh token, sealed in ours: ask it again.
+        let mut provider = c.prt.as_deref().and_then(|p| self.sealer.open(p));
+        if let Some(r) = provider.clone() {
             let tokens = self
                 .idp
                 .refresh(&r)
@@ -385,12 +399,12 @@ impl SignIn {
             {
                 person = p;
             }
-            if let Some(r) = tokens.refresh_token {
-                self.provider_refresh.insert(c.sid.clone(), r);
+            if tokens.refresh_token.is_some() {
+                provider = tokens.refresh_token;
             }
         }
         self.may_sign_in(&person).map_err(|_| true)?;
-        Ok(self.grant(&person, &c.sid))
+        Ok(self.grant(&person, &c.sid, provider.as_deref()))
     }
 
     /// Sign out everything `user` holds, now; answers the revocation, for
@@ -408,7 +422,6 @@ impl SignIn {
         for typ in ["access", "refresh"] {
             if let Ok(c) = self.signer.check(token, typ) {
                 revoked.push((format!("sid:{}", c.sid), now_s()));
-                self.provider_refresh.invalidate(&c.sid);
             }
         }
         self.apply_revocations(&revoked);

@@ -93,6 +93,27 @@ fn a_session_token_stands_for_its_person_until_revoked() {
     let grant = s.grant(
         &person("ada@example.com", &["payments", "platform"]),
         "sid-1",
+        Some("the-providers-refresh-token"),
+    );
+    // The provider's refresh token rides in the refresh token only, sealed.
+    for t in [&grant.access_token, &grant.refresh_token] {
+        let payload = t.split('.').nth(1).unwrap();
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert!(!text.contains("the-providers-refresh-token"), "{text}");
+    }
+    let sealed = s
+        .signer
+        .check(&grant.refresh_token, "refresh")
+        .unwrap()
+        .prt
+        .unwrap();
+    assert_eq!(
+        s.sealer.open(&sealed).as_deref(),
+        Some("the-providers-refresh-token")
+    );
+    assert_eq!(
+        s.signer.check(&grant.access_token, "access").unwrap().prt,
+        None
     );
     let key = s.authenticate(&grant.access_token).unwrap();
     assert_eq!(key.identity.user.as_deref(), Some("ada@example.com"));
@@ -105,7 +126,7 @@ fn a_session_token_stands_for_its_person_until_revoked() {
         s.authenticate(&grant.refresh_token).is_err(),
         "a refresh token is no bearer"
     );
-    let other = s.grant(&person("bob@example.com", &[]), "sid-2");
+    let other = s.grant(&person("bob@example.com", &[]), "sid-2", None);
     assert_eq!(
         s.authenticate(&other.access_token).unwrap().identity.team,
         None

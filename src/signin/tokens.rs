@@ -29,6 +29,10 @@ pub struct Claims {
     pub typ: String,
     /// The issuer: the gateway's public URL.
     pub iss: String,
+    /// Refresh tokens only: the provider's refresh token, sealed
+    /// (`signin::seal`), for the silent refresh to ask the provider again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prt: Option<String>,
 }
 
 /// Why a token was not accepted.
@@ -120,6 +124,7 @@ mod tests {
             sid: "s1".into(),
             typ: typ.into(),
             iss: String::new(),
+            prt: None,
         }
     }
 

@@ -3,7 +3,9 @@
 //! one instance is refused by every other within about a second — also by
 //! an instance started afterwards.
 
-use crate::support::idp::{MockIdp, ask, shared_signin, signed_in};
+use crate::support::idp::{
+    MockIdp, approve, ask, device_code, poll, refresh, shared_signin, signed_in,
+};
 use crate::support::mock::{MockUpstream, Reply};
 use crate::support::*;
 use serde_json::json;
@@ -68,4 +70,55 @@ async fn a_person_signed_out_on_one_instance_is_signed_out_on_all() {
     assert_eq!(ask(&c, &ada).await.status(), 401);
     up.push(answer());
     assert_eq!(ask(&c, &bob).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_refresh_on_another_instance_still_asks_the_provider() {
+    let idp = MockIdp::start().await;
+    let up = MockUpstream::start().await;
+    let db = crate::ledger::postgres_schema().await;
+    let config = format!(
+        "database_url = \"{db}\"\n{}\n{}",
+        shared_signin(&idp),
+        crate::limits::models(&up.url())
+    );
+    let a = TestGateway::with_ledger(&config).await;
+    let grant_of = |email: &'static str| {
+        let (a, idp) = (&a, &idp);
+        async move {
+            idp.next_user(email, &["engineering"]);
+            let device = device_code(a).await;
+            assert!(approve(a, &device).await.contains("Signed in"));
+            let (status, grant) = poll(a, &device).await;
+            assert_eq!(status, 200, "{grant}");
+            grant["refresh_token"].as_str().unwrap().to_string()
+        }
+    };
+    let (carol, dave) = (
+        grant_of("carol@example.com").await,
+        grant_of("dave@example.com").await,
+    );
+    // Another instance, started after the sign-ins.
+    let b = TestGateway::with_ledger(&config).await;
+    idp.deprovisioned
+        .lock()
+        .unwrap()
+        .insert("carol@example.com".into());
+    let (status, body) = refresh(&b, &carol).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_grant")),
+        "{body}"
+    );
+    let (status, body) = refresh(&b, &dave).await;
+    assert_eq!(status, 200, "{body}");
+    // The renewed refresh token carries the provider's on, too.
+    let (status, _) = refresh(&a, body["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+    idp.deprovisioned
+        .lock()
+        .unwrap()
+        .insert("dave@example.com".into());
+    let (status, _) = refresh(&a, body["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 401);
 }
