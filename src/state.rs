@@ -181,6 +181,7 @@ impl AppState {
             None => None,
         };
         if let (Some(signin), Some(store)) = (&signin, &store) {
+            signin.share_through(store.clone());
             crate::signin::fleet::follow(signin.clone(), store.clone(), KEY_REFRESH)
                 .await
                 .map_err(|e| format!("cannot read the sign-in revocations: {e}"))?;

@@ -91,7 +91,7 @@ pub async fn device_authorization(
             "too many sign-ins started from this address; wait a minute",
         );
     }
-    let (device_code, user_code) = match s.start_device() {
+    let (device_code, user_code) = match s.start_device().await {
         Ok(codes) => codes,
         Err(e) => {
             tracing::error!("sign-in: {e}");
@@ -250,7 +250,7 @@ pub async fn device_deny(
     let Some(s) = signin(&state) else {
         return not_configured();
     };
-    if same_origin(&headers, &base(s, &headers)) && s.deny(&form.user_code) {
+    if same_origin(&headers, &base(s, &headers)) && s.deny(&form.user_code).await {
         page(
             "Sign-in refused",
             "<p>Nobody is signed in with that code. You can close this page.</p>",
@@ -323,7 +323,7 @@ pub async fn token(
                     "device_code is missing",
                 );
             };
-            match s.poll(code) {
+            match s.poll(code).await {
                 Ok(g) => g,
                 Err(e) => {
                     return oauth_error(StatusCode::BAD_REQUEST, e, "the sign-in is not complete");

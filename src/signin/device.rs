@@ -49,7 +49,7 @@ impl Default for Devices {
 
 /// A user code as RFC 8628 §6.1 suggests: eight letters from a 20-letter
 /// alphabet without vowels, shown as `XXXX-XXXX`.
-fn user_code() -> Result<String, String> {
+pub(super) fn user_code() -> Result<String, String> {
     const ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
     let b = crate::teams::keys::random::<8>()?;
     let letters: String = b

@@ -15,14 +15,15 @@
 //! user, or one sign-in) works at once, across a fleet through the ledger
 //! database (`fleet`).
 //!
-//! Pending sign-ins and browser flows live in memory: the device flow must
-//! come back to the instance it started on (sticky sessions behind a load
-//! balancer). Session tokens are checked by any instance that shares
-//! `session_secret`.
+//! Sign-ins in progress (device codes, browser flows) are kept in the
+//! ledger database when there is one (`pending`), so each step may reach
+//! any instance of a fleet; otherwise in memory. Session tokens are checked
+//! by any instance that shares `session_secret`.
 
 pub mod device;
 pub mod fleet;
 pub mod idp;
+mod pending;
 pub mod policy;
 pub mod relay;
 mod seal;
@@ -33,7 +34,6 @@ use crate::core::Identity;
 use crate::teams::ClientKey;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use device::DeviceStatus;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -60,7 +60,7 @@ pub struct Grant {
 }
 
 /// A browser sent to the provider, waiting for its answer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Flow {
     device_key: String,
     redirect_uri: String,
@@ -70,7 +70,7 @@ struct Flow {
 }
 
 /// Who signed in, as the provider said.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Person {
     /// The user (`user_claim`).
     pub user: String,
@@ -90,8 +90,11 @@ pub struct SignIn {
     flows: moka::sync::Cache<String, Flow>,
     /// `user:<name>` or `sid:<id>` → revoked at (unix seconds).
     revoked: moka::sync::Cache<String, i64>,
-    /// Seals the provider's refresh token into the gateway's.
+    /// Seals the provider's refresh token into the gateway's, and what a
+    /// sign-in in progress keeps in the database.
     sealer: seal::Sealer,
+    /// Where sign-ins in progress are shared (none: this instance's memory).
+    store: std::sync::OnceLock<crate::store::Store>,
     attempts: moka::sync::Cache<String, Arc<std::sync::atomic::AtomicU64>>,
     policies: Vec<policy::Managed>,
     relay: Option<relay::Relay>,
@@ -136,6 +139,7 @@ impl SignIn {
             flows: ttl(DEVICE_TTL),
             revoked: ttl(config.refresh_ttl),
             sealer: seal::Sealer::new(&secret)?,
+            store: std::sync::OnceLock::new(),
             attempts: ttl(Duration::from_secs(60)),
             policies: config.policies.iter().map(policy::Managed::new).collect(),
             relay: relay::Relay::new(config)?,
@@ -171,21 +175,6 @@ impl SignIn {
         n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < ATTEMPTS_PER_MINUTE
     }
 
-    /// Start a device flow: the device code and the user code.
-    pub fn start_device(&self) -> Result<(String, String), String> {
-        self.devices.start()
-    }
-
-    /// What a poll with `device_code` gets (RFC 8628 §3.5).
-    pub fn poll(&self, device_code: &str) -> Result<Grant, &'static str> {
-        self.devices.poll(device_code)
-    }
-
-    /// The person refused the code in the browser.
-    pub fn deny(&self, user_code: &str) -> bool {
-        self.devices.deny(user_code)
-    }
-
     /// The browser submitted `user_code` on the page at `base`: where to
     /// send it at the provider, and the cookie value that binds the answer
     /// to this browser.
@@ -194,7 +183,7 @@ impl SignIn {
         user_code: &str,
         base: &str,
     ) -> Result<(String, String), String> {
-        let key = self.devices.key_of(user_code).ok_or(
+        let key = self.pending_key(user_code).await.ok_or(
             "That code was not recognized; it may have expired. Check your terminal and try again.",
         )?;
         let verifier = random_token::<32>()?;
@@ -210,7 +199,7 @@ impl SignIn {
             .authorize_url(&redirect_uri, &state, &nonce, &challenge)
             .await
             .map_err(|e| format!("The identity provider could not be reached: {e}"))?;
-        self.flows.insert(
+        self.keep_flow(
             state,
             Flow {
                 device_key: key,
@@ -219,7 +208,8 @@ impl SignIn {
                 nonce,
                 browser_hash: sha256_hex(&browser),
             },
-        );
+        )
+        .await?;
         Ok((url, browser))
     }
 
@@ -232,13 +222,13 @@ impl SignIn {
         browser: Option<&str>,
     ) -> Result<Person, String> {
         let flow = self
-            .flows
-            .remove(state)
+            .take_flow(state)
+            .await
             .ok_or("This sign-in link has expired. Start again from your terminal.")?;
         if browser.map(sha256_hex).as_deref() != Some(flow.browser_hash.as_str()) {
             return Err("This sign-in was started in another browser. Open the link on the device that showed the code.".into());
         }
-        if !self.devices.is_pending(&flow.device_key) {
+        if !self.still_pending(&flow.device_key).await {
             return Err("This code was already used or has expired.".into());
         }
         let outcome = async {
@@ -262,14 +252,15 @@ impl SignIn {
         .await;
         match outcome {
             Ok((person, provider_refresh, sid)) => {
-                let grant = self.grant(&person, &sid, provider_refresh.as_deref());
-                self.devices
-                    .settle(&flow.device_key, DeviceStatus::Complete(Box::new(grant)));
+                let approved = (&person, sid.as_str(), provider_refresh.as_deref());
+                if !self.settle(&flow.device_key, Some(approved)).await {
+                    return Err("This code was already used or has expired.".into());
+                }
                 tracing::info!(user = %person.user, "signed in through the identity provider");
                 Ok(person)
             }
             Err(e) => {
-                self.devices.settle(&flow.device_key, DeviceStatus::Denied);
+                self.settle(&flow.device_key, None).await;
                 tracing::warn!("sign-in refused: {e}");
                 Err(e)
             }

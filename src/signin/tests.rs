@@ -34,23 +34,74 @@ fn person(user: &str, groups: &[&str]) -> Person {
     }
 }
 
-#[test]
-fn a_device_code_is_pending_then_slowed_then_denied_once() {
-    let s = SignIn::new(&config(&[], &[], &[])).unwrap();
-    let (device, user) = s.start_device().unwrap();
+async fn device_code_steps(s: &SignIn) {
+    let (device, user) = s.start_device().await.unwrap();
     assert_eq!(user.len(), 9);
     assert!(
         user.chars()
             .all(|c| c == '-' || "BCDFGHJKLMNPQRSTVWXZ".contains(c)),
         "{user}"
     );
-    assert_eq!(s.poll(&device), Err("authorization_pending"));
-    assert_eq!(s.poll(&device), Err("slow_down"), "polled again at once");
-    assert!(s.deny(&user.to_lowercase()), "codes are read case-blind");
-    assert_eq!(s.poll(&device), Err("access_denied"));
-    assert_eq!(s.poll(&device), Err("expired_token"), "used up");
-    assert_eq!(s.poll("made-up"), Err("expired_token"));
-    assert!(!s.deny(&user), "a settled code cannot be settled again");
+    assert_eq!(s.poll(&device).await, Err("authorization_pending"));
+    assert_eq!(
+        s.poll(&device).await,
+        Err("slow_down"),
+        "polled again at once"
+    );
+    assert!(
+        s.deny(&user.to_lowercase()).await,
+        "codes are read case-blind"
+    );
+    assert_eq!(s.poll(&device).await, Err("access_denied"));
+    assert_eq!(s.poll(&device).await, Err("expired_token"), "used up");
+    assert_eq!(s.poll("made-up").await, Err("expired_token"));
+    assert!(
+        !s.deny(&user).await,
+        "a settled code cannot be settled again"
+    );
+    // Approved: handed over once, as the person who approved it.
+    let (device, user) = s.start_device().await.unwrap();
+    let key = s.pending_key(&user).await.expect("pending");
+    let ada = person("ada@example.com", &["payments"]);
+    assert!(s.settle(&key, Some((&ada, "sid-9", Some("prt")))).await);
+    assert!(!s.settle(&key, None).await, "settled once");
+    let grant = s.poll(&device).await.unwrap();
+    let who = s.authenticate(&grant.access_token).unwrap();
+    assert_eq!(who.identity.user.as_deref(), Some("ada@example.com"));
+    assert_eq!(s.poll(&device).await, Err("expired_token"));
+}
+
+#[tokio::test]
+async fn a_device_code_is_pending_then_slowed_then_settled_once() {
+    let s = SignIn::new(&config(&[], &[], &[])).unwrap();
+    device_code_steps(&s).await;
+}
+
+#[tokio::test]
+async fn sign_ins_in_progress_kept_in_the_database_behave_the_same() {
+    let dir = std::env::temp_dir().join(format!("sy-signin-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = crate::store::Store::connect(&crate::store::sqlite_url(&dir.join("l.db")))
+        .await
+        .unwrap();
+    let s = SignIn::new(&config(&[], &[], &[])).unwrap();
+    s.share_through(store.clone());
+    device_code_steps(&s).await;
+    // A flow kept by one instance is taken by another sharing the secret
+    // and the database, once.
+    let other = SignIn::new(&config(&[], &[], &[])).unwrap();
+    other.share_through(store);
+    let flow = Flow {
+        device_key: "k".into(),
+        redirect_uri: "https://llm.example/oauth/callback".into(),
+        verifier: "v".into(),
+        nonce: "n".into(),
+        browser_hash: "b".into(),
+    };
+    s.keep_flow("state-1".into(), flow).await.unwrap();
+    assert_eq!(other.take_flow("state-1").await.unwrap().verifier, "v");
+    assert!(s.take_flow("state-1").await.is_none());
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod keys;
 mod queries;
 mod revocations;
 mod row;
+mod signin;
 mod spend_limits;
 
 pub use billing::DayModel;
@@ -18,6 +19,7 @@ pub use keys::KeyRow;
 pub use queries::{Group, GroupRow, Order, Totals};
 pub use revocations::Revocation;
 pub use row::LedgerRow;
+pub use signin::DeviceRow;
 pub use spend_limits::SpendLimitRow;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

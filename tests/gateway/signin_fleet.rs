@@ -4,7 +4,7 @@
 //! an instance started afterwards.
 
 use crate::support::idp::{
-    MockIdp, approve, ask, device_code, poll, refresh, shared_signin, signed_in,
+    MockIdp, approve, ask, client, device_code, poll, refresh, shared_signin, signed_in,
 };
 use crate::support::mock::{MockUpstream, Reply};
 use crate::support::*;
@@ -121,4 +121,64 @@ async fn a_refresh_on_another_instance_still_asks_the_provider() {
         .insert("dave@example.com".into());
     let (status, _) = refresh(&a, body["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn each_step_of_a_sign_in_may_reach_another_instance() {
+    let idp = MockIdp::start().await;
+    let up = MockUpstream::start().await;
+    let db = crate::ledger::postgres_schema().await;
+    let config = format!(
+        "database_url = \"{db}\"\n{}\n{}",
+        shared_signin(&idp),
+        crate::limits::models(&up.url())
+    );
+    let (a, b) = (
+        TestGateway::with_ledger(&config).await,
+        TestGateway::with_ledger(&config).await,
+    );
+    idp.next_user("erin@example.com", &["engineering"]);
+    // Claude Code starts at A; the browser's form reaches B.
+    let device = device_code(&a).await;
+    let browser = client();
+    let resp = browser
+        .post(format!("{}/device", b.url))
+        .header("origin", &b.url)
+        .form(&[("user_code", device["user_code"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let at_idp = resp.headers()["location"].to_str().unwrap().to_string();
+    let resp = browser.get(&at_idp).send().await.unwrap();
+    // The provider's answer comes back through the load balancer to A.
+    let back = resp.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace(&b.url, &a.url);
+    let page = browser
+        .get(&back)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Signed in"), "{page}");
+    // Claude Code's next poll reaches B, and gets the tokens, once.
+    let (status, grant) = poll(&b, &device).await;
+    assert_eq!(status, 200, "{grant}");
+    let (status, _) = poll(&a, &device).await;
+    assert_eq!(status, 400, "handed over once");
+    up.push(answer());
+    let token = grant["access_token"].as_str().unwrap();
+    assert_eq!(ask(&a, token).await.status(), 200);
 }
