@@ -1,0 +1,51 @@
+//! How long the in-process embedder takes per question: every question,
+//! paraphrase and near miss of the semantic cache's labelled set embedded
+//! one at a time, after a warm-up; p50 / p99 / max in milliseconds. The
+//! semantic cache's hit latency is this plus a lookup.
+//!
+//! eval "$(scripts/local-model.sh)"
+//! cargo run --release --example embed_latency -- tests/fixtures/semantic/pairs.txt "$SWITCHYARD_MINILM_DIR"
+
+use std::time::Instant;
+use switchyard::cache::semantic::local::LocalEmbedder;
+
+fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(pairs), Some(dir)) = (args.get(1), args.get(2)) else {
+        return Err("usage: embed_latency PAIRS_FILE MODEL_DIR".into());
+    };
+    let text = std::fs::read_to_string(pairs).map_err(|e| format!("{pairs}: {e}"))?;
+    let questions: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("Q ")
+                .or_else(|| l.strip_prefix("= "))
+                .or_else(|| {
+                    l.strip_prefix("! ")
+                        .and_then(|r| r.split_once(':').map(|(_, q)| q))
+                })
+        })
+        .map(str::trim)
+        .collect();
+    let model = LocalEmbedder::load(std::path::Path::new(dir))?;
+    for q in questions.iter().take(10) {
+        model.embed(q)?;
+    }
+    let mut ms: Vec<f64> = Vec::with_capacity(questions.len());
+    for q in &questions {
+        let t = Instant::now();
+        model.embed(q)?;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    let at = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "{} questions: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        ms.len(),
+        at(0.5),
+        at(0.99),
+        ms[ms.len() - 1]
+    );
+    Ok(())
+}
