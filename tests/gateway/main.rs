@@ -30,6 +30,7 @@ mod messages;
 mod output_limits;
 mod prices;
 mod routing;
+mod semantic_pairs;
 mod shadow;
 mod signin;
 mod signin_fleet;
