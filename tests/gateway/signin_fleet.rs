@@ -4,7 +4,8 @@
 //! an instance started afterwards.
 
 use crate::support::idp::{
-    MockIdp, approve, ask, client, device_code, poll, refresh, shared_signin, signed_in,
+    MockIdp, approve, ask, come_back, device_code, poll, refresh, shared_signin, signed_in,
+    to_provider,
 };
 use crate::support::mock::{MockUpstream, Reply};
 use crate::support::*;
@@ -19,8 +20,9 @@ fn answer() -> Reply {
     }
 }
 
-#[tokio::test]
-async fn a_person_signed_out_on_one_instance_is_signed_out_on_all() {
+/// A mock identity provider and upstream, and the config of instances
+/// sharing one PostgreSQL schema and session secret.
+async fn fleet() -> (MockIdp, MockUpstream, String) {
     let idp = MockIdp::start().await;
     let up = MockUpstream::start().await;
     let db = crate::ledger::postgres_schema().await;
@@ -29,6 +31,12 @@ async fn a_person_signed_out_on_one_instance_is_signed_out_on_all() {
         shared_signin(&idp),
         crate::limits::models(&up.url())
     );
+    (idp, up, config)
+}
+
+#[tokio::test]
+async fn a_person_signed_out_on_one_instance_is_signed_out_on_all() {
+    let (idp, up, config) = fleet().await;
     let a = TestGateway::with_ledger(&config).await;
     let b = TestGateway::with_ledger(&config).await;
     let ada = signed_in(&a, &idp, "ada@example.com", &["engineering"]).await;
@@ -74,14 +82,7 @@ async fn a_person_signed_out_on_one_instance_is_signed_out_on_all() {
 
 #[tokio::test]
 async fn a_refresh_on_another_instance_still_asks_the_provider() {
-    let idp = MockIdp::start().await;
-    let up = MockUpstream::start().await;
-    let db = crate::ledger::postgres_schema().await;
-    let config = format!(
-        "database_url = \"{db}\"\n{}\n{}",
-        shared_signin(&idp),
-        crate::limits::models(&up.url())
-    );
+    let (idp, _up, config) = fleet().await;
     let a = TestGateway::with_ledger(&config).await;
     let grant_of = |email: &'static str| {
         let (a, idp) = (&a, &idp);
@@ -125,14 +126,7 @@ async fn a_refresh_on_another_instance_still_asks_the_provider() {
 
 #[tokio::test]
 async fn each_step_of_a_sign_in_may_reach_another_instance() {
-    let idp = MockIdp::start().await;
-    let up = MockUpstream::start().await;
-    let db = crate::ledger::postgres_schema().await;
-    let config = format!(
-        "database_url = \"{db}\"\n{}\n{}",
-        shared_signin(&idp),
-        crate::limits::models(&up.url())
-    );
+    let (idp, up, config) = fleet().await;
     let (a, b) = (
         TestGateway::with_ledger(&config).await,
         TestGateway::with_ledger(&config).await,
@@ -140,38 +134,10 @@ async fn each_step_of_a_sign_in_may_reach_another_instance() {
     idp.next_user("erin@example.com", &["engineering"]);
     // Claude Code starts at A; the browser's form reaches B.
     let device = device_code(&a).await;
-    let browser = client();
-    let resp = browser
-        .post(format!("{}/device", b.url))
-        .header("origin", &b.url)
-        .form(&[("user_code", device["user_code"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 302);
-    let cookie = resp.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let at_idp = resp.headers()["location"].to_str().unwrap().to_string();
-    let resp = browser.get(&at_idp).send().await.unwrap();
+    let (browser, cookie, back) = to_provider(&b, &device).await;
     // The provider's answer comes back through the load balancer to A.
-    let back = resp.headers()["location"]
-        .to_str()
-        .unwrap()
-        .replace(&b.url, &a.url);
-    let page = browser
-        .get(&back)
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let back = back.replace(&b.url, &a.url);
+    let page = come_back(&browser, &back, &cookie).await;
     assert!(page.contains("Signed in"), "{page}");
     // Claude Code's next poll reaches B, and gets the tokens, once.
     let (status, grant) = poll(&b, &device).await;

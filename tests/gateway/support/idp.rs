@@ -231,6 +231,18 @@ pub async fn device_code(gw: &TestGateway) -> Value {
 /// What the person's browser does: open the link, confirm the code, sign in
 /// at the provider, come back. Returns the final page.
 pub async fn approve(gw: &TestGateway, device: &Value) -> String {
+    let (browser, cookie, back) = to_provider(gw, device).await;
+    assert!(
+        back.starts_with(&format!("{}/oauth/callback?", gw.url)),
+        "{back}"
+    );
+    come_back(&browser, &back, &cookie).await
+}
+
+/// The browser's first half: open the link, confirm the code on `gw`'s
+/// page, sign in at the provider. Returns the browser, the cookie the
+/// gateway set, and the callback address the provider sends it back to.
+pub async fn to_provider(gw: &TestGateway, device: &Value) -> (reqwest::Client, String, String) {
     let b = client();
     let page = b
         .get(device["verification_uri_complete"].as_str().unwrap())
@@ -261,11 +273,14 @@ pub async fn approve(gw: &TestGateway, device: &Value) -> String {
     let resp = b.get(&at_idp).send().await.unwrap();
     assert_eq!(resp.status(), 302);
     let back = resp.headers()["location"].to_str().unwrap().to_string();
-    assert!(
-        back.starts_with(&format!("{}/oauth/callback?", gw.url)),
-        "{back}"
-    );
-    b.get(&back)
+    (b, cookie, back)
+}
+
+/// The browser's second half: the provider's callback, with the cookie.
+/// Returns the final page.
+pub async fn come_back(browser: &reqwest::Client, back: &str, cookie: &str) -> String {
+    browser
+        .get(back)
         .header("cookie", cookie)
         .send()
         .await
