@@ -491,7 +491,7 @@ pub async fn protocol(State(state): State<Arc<AppState>>) -> Response {
          | `GET /managed/settings` | the person's group policy (`[[signin.policies]]`), ETag / 304 |\n\
          | `GET /api/oauth/usage` | the person's spend caps in dollars |\n\
          | spend caps (`[[budgets]]`, or the admin API below) | `anthropic-ratelimit-unified-*` headers; `429 billing_error` at the cap |\n\
-         | `GET/POST /v1/organizations/spend_limits`, `GET/DELETE …/{{id}}` | Anthropic Admin API's spend limits (master key): user, rbac_group (a team), organization; daily, weekly, monthly |\n\
+         | `GET/POST /v1/organizations/spend_limits`, `GET/DELETE …/{{id}}`, `GET …/effective` | Anthropic Admin API's spend limits (master key): user, rbac_group (a team), organization; daily, weekly, monthly |\n\
          | `POST /v1/messages`, `/v1/messages/count_tokens` | Anthropic Messages, routed by tier; a translated provider's refusal of a capability is `capability_rejected: <class>` |\n\
          | `POST /v1/metrics`, `/v1/logs`, `/v1/traces` | OTLP/HTTP, `200`; relayed to `[signin] telemetry_forward_to` |\n\
          | `GET /v1/models` | the models this gateway serves |\n\

@@ -4,7 +4,9 @@
 //!
 //! `POST /v1/organizations/spend_limits` (upsert by scope and period),
 //! `GET /v1/organizations/spend_limits[?limit=&page=&scope_type=]`,
-//! `GET|DELETE /v1/organizations/spend_limits/{id}`.
+//! `GET|DELETE /v1/organizations/spend_limits/{id}`,
+//! `GET /v1/organizations/spend_limits/effective` (each person's limit in
+//! force and their spend so far).
 //!
 //! A change binds on this instance at once and on the others at their next
 //! read of the table (about a second).
@@ -191,6 +193,116 @@ pub async fn list(
     let more = next < all.len();
     Json(json!({
         "data": page,
+        "has_more": more,
+        "next_page": more.then(|| format!("p{next}")),
+    }))
+    .into_response()
+}
+
+/// Cents from nano-dollars, as the API writes amounts: a decimal string,
+/// whole when it is whole.
+fn cents(nanos: i64) -> String {
+    let c = rust_decimal::Decimal::new(nanos, 7).round_dp(6).normalize();
+    c.to_string()
+}
+
+/// `GET /v1/organizations/spend_limits/effective`: for each person (those
+/// named by `user_ids`, else everyone who made a request this month), one
+/// row per period they resolve a limit for: the limit in force, where it
+/// comes from (`source`), and what they spent so far in that period.
+/// Paged by person (`limit`, `page`); `period` keeps only those periods.
+pub async fn effective(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    let store = match store(&state) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let (mut per_page, mut from) = (20, 0);
+    let (mut periods, mut users): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    for (k, v) in &query {
+        match k.as_str() {
+            "limit" => match v.parse::<usize>() {
+                Ok(n) if (1..=MOST_PER_PAGE).contains(&n) => per_page = n,
+                _ => return invalid("limit: must be a number from 1 to 1000"),
+            },
+            "page" => match v.strip_prefix("p").and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) => from = n,
+                None => return invalid("page: invalid page token"),
+            },
+            "period" | "period[]" => {
+                for p in v.split(',') {
+                    if let Err(e) = window_of_period(p) {
+                        return invalid(e);
+                    }
+                    periods.push(p.to_string());
+                }
+            }
+            "user_ids" | "user_ids[]" => users.extend(v.split(',').map(str::to_string)),
+            _ => {}
+        }
+    }
+    if users.len() > 100 {
+        return invalid("user_ids: at most 100 entries per request");
+    }
+    let now = now_ms();
+    let seen = match store
+        .users_since(crate::teams::rules::month_start(now))
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return failed(e),
+    };
+    let people: Vec<(String, Option<String>)> = if users.is_empty() {
+        seen
+    } else {
+        users
+            .iter()
+            .map(|u| {
+                let team = seen
+                    .iter()
+                    .find(|(s, _)| s == u)
+                    .and_then(|(_, t)| t.clone());
+                (u.clone(), team)
+            })
+            .collect()
+    };
+    let mut data = Vec::new();
+    for (user, team) in people.iter().skip(from).take(per_page) {
+        let who = crate::core::Identity {
+            key_id: String::new(),
+            name: user.clone(),
+            user: Some(user.clone()),
+            team: team.clone(),
+        };
+        for limit in state.limits.effective_spend_limits(&who) {
+            let period = crate::teams::spend_limits::period_of_window(limit.window);
+            if !periods.is_empty() && !periods.iter().any(|p| p == period) {
+                continue;
+            }
+            let mine = crate::store::Who::User(user.clone());
+            let spent = match store.spent_since(&mine, limit.period_start(now)).await {
+                Ok(n) => n,
+                Err(e) => return failed(e),
+            };
+            data.push(json!({
+                "actor": {"type": "user_actor", "user_id": user,
+                          "email_address": user.contains('@').then_some(user), "name": null},
+                "amount": limit.amount_cents.map(|c| c.to_string()),
+                "currency": "USD",
+                "period": period,
+                "period_to_date_spend": cents(spent),
+                "scope": {"type": "user", "user_id": user},
+                "source": limit.scope.to_json(),
+                "spend_limit_id": limit.id,
+            }));
+        }
+    }
+    let next = (from + per_page).min(people.len());
+    let more = next < people.len();
+    Json(json!({
+        "data": data,
         "has_more": more,
         "next_page": more.then(|| format!("p{next}")),
     }))

@@ -89,6 +89,10 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
             get(api::spend_limits::list).post(api::spend_limits::upsert),
         )
         .route(
+            "/v1/organizations/spend_limits/effective",
+            get(api::spend_limits::effective),
+        )
+        .route(
             "/v1/organizations/spend_limits/{id}",
             get(api::spend_limits::show).delete(api::spend_limits::delete),
         )

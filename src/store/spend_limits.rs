@@ -108,6 +108,24 @@ impl Store {
         rows.first().map(limit_row).transpose()
     }
 
+    /// Everyone who made a request since `since_ms`, with a team they made
+    /// it in (none when they have none), by user.
+    pub async fn users_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<(String, Option<String>)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT user_id, MAX(team) AS team FROM requests \
+             WHERE ts_ms >= $1 AND user_id IS NOT NULL GROUP BY user_id ORDER BY user_id",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("user_id")?, r.try_get("team")?)))
+            .collect()
+    }
+
     /// Delete a live limit now; answers it as it was, or none.
     pub async fn delete_spend_limit(
         &self,

@@ -227,6 +227,58 @@ async fn the_most_specific_limit_binds_and_null_lifts_the_fallback() {
             .contains("organization"),
         "{e}"
     );
+
+    // The effective report: per person and period, the limit in force, where
+    // it comes from, and what they spent in the period.
+    // The ledger is written in the background: ask until it shows.
+    let mut report = Value::Null;
+    for _ in 0..50 {
+        let (s, r) = admin(&gw, "GET", &format!("{LIMITS}/effective"), None).await;
+        assert_eq!(s, 200, "{r}");
+        report = r;
+        let counted = report["data"].as_array().unwrap().iter().any(|r| {
+            r["actor"]["user_id"] == "frank@example.com" && r["period_to_date_spend"] != "0"
+        });
+        if counted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows = report["data"].as_array().unwrap();
+    let row = |user: &str, period: &str| {
+        rows.iter()
+            .find(|r| r["actor"]["user_id"] == user && r["period"] == period)
+            .unwrap_or_else(|| panic!("{user} {period}: {report}"))
+    };
+    let frank_daily = row("frank@example.com", "daily");
+    assert_eq!(frank_daily["source"]["rbac_group_id"], "payments");
+    assert_eq!(frank_daily["amount"], "0");
+    assert_eq!(frank_daily["scope"]["user_id"], "frank@example.com");
+    let spent: f64 = frank_daily["period_to_date_spend"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(spent > 0.0, "he was served once: {frank_daily}");
+    let gina_monthly = row("gina@example.com", "monthly");
+    assert_eq!(gina_monthly["source"]["type"], "organization");
+    assert_eq!(gina_monthly["actor"]["email_address"], "gina@example.com");
+    let (_, only) = admin(
+        &gw,
+        "GET",
+        &format!("{LIMITS}/effective?user_ids[]=gina@example.com&period[]=monthly"),
+        None,
+    )
+    .await;
+    assert_eq!(only["data"].as_array().unwrap().len(), 1, "{only}");
+    let (s, _) = admin(
+        &gw,
+        "GET",
+        &format!("{LIMITS}/effective?period=yearly"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 400);
 }
 
 #[tokio::test]
