@@ -14,7 +14,7 @@ const NEGATIONS: &[&str] = &[
     "arent", "wont", "shouldnt", "didnt", "neither", "nor",
 ];
 
-use super::vocab::{ALL, DISTINCT, NUMBER_WORDS, ONE, ONE_SIDED, OPPOSITES};
+use super::vocab::{ALL, DISTINCT, NUMBER_WORDS, ONE, ONE_SIDED, OPPOSITES, ORDERED_BY};
 
 fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric() && !matches!(c, '\'' | '.' | '%' | '+' | '#'))
@@ -64,6 +64,28 @@ fn canonical(w: &str) -> String {
         }
     }
     w.to_string()
+}
+
+/// The numbers of `ws`, "one" read as 1 where the other question has a 1
+/// ("between one and ten" = "between 1 and 10"; elsewhere "one" is "a").
+fn numbers<'a>(ws: &'a [String], other: &[String]) -> Vec<&'a str> {
+    let other_has_1 = other.iter().any(|w| w == "1");
+    let mut v: Vec<&str> = ws
+        .iter()
+        .filter_map(|w| match w.as_str() {
+            "one" if other_has_1 => Some("1"),
+            w if is_number(w) => Some(w),
+            _ => None,
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// Whether `ws` asks for an order: "smallest first", "newest last".
+fn ordered(ws: &[String]) -> bool {
+    ws.windows(2)
+        .any(|p| ORDERED_BY.contains(&p[0].as_str()) && matches!(p[1].as_str(), "first" | "last"))
 }
 
 fn negations(ws: &[String]) -> usize {
@@ -141,7 +163,7 @@ pub fn compatible(asked: &str, cached: &str) -> Result<(), &'static str> {
         a.iter().map(|w| canonical(w)).collect(),
         b.iter().map(|w| canonical(w)).collect(),
     );
-    if sorted(ca.iter().filter(|w| is_number(w))) != sorted(cb.iter().filter(|w| is_number(w))) {
+    if numbers(&ca, &cb) != numbers(&cb, &ca) {
         return Err("different numbers");
     }
     if negations(&a) != negations(&b) {
@@ -171,7 +193,7 @@ pub fn compatible(asked: &str, cached: &str) -> Result<(), &'static str> {
     {
         return Err("the other direction");
     }
-    if ONE_SIDED.iter().any(|w| has(&a, w) != has(&b, w)) {
+    if ONE_SIDED.iter().any(|w| has(&a, w) != has(&b, w)) || ordered(&a) != ordered(&b) {
         return Err("a modifier only one has");
     }
     // Each names something the other does not: a substitution, not an

@@ -15,7 +15,9 @@
 //! `Q` starts a question (its answer is the cached one); `=` is a request
 //! that should be served that answer; `!` one that must not, with its
 //! category before the colon. Questions alternate between the `dev` split
-//! (the first, third, …) and the `test` split.
+//! (the first, third, …) and the `test` split; after a line `@ holdout`
+//! every question is in the `holdout` split (written before a change and
+//! scored once after it).
 
 use super::{cosine, guard};
 
@@ -39,6 +41,7 @@ pub fn parse(text: &str) -> Result<Vec<Pair>, String> {
     let mut out = Vec::new();
     let mut question: Option<(String, &'static str)> = None;
     let mut questions = 0usize;
+    let mut holdout = false;
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -48,8 +51,11 @@ pub fn parse(text: &str) -> Result<Vec<Pair>, String> {
         let rest = rest.trim();
         let no_question = || format!("line {}: a pair before any `Q` line", n + 1);
         match mark {
+            "@" if rest == "holdout" => holdout = true,
             "Q" => {
-                let split = if questions.is_multiple_of(2) {
+                let split = if holdout {
+                    "holdout"
+                } else if questions.is_multiple_of(2) {
                     "dev"
                 } else {
                     "test"
@@ -80,7 +86,12 @@ pub fn parse(text: &str) -> Result<Vec<Pair>, String> {
                     split,
                 });
             }
-            _ => return Err(format!("line {}: starts with neither Q, = nor !", n + 1)),
+            _ => {
+                return Err(format!(
+                    "line {}: starts with neither Q, =, ! nor `@ holdout`",
+                    n + 1
+                ));
+            }
         }
     }
     Ok(out)
@@ -187,6 +198,8 @@ mod tests {
         assert!(parse("= x").unwrap_err().contains("before any `Q`"));
         assert!(parse("Q a\n! no colon").unwrap_err().contains("category"));
         assert!(parse("? a").unwrap_err().contains("neither"));
+        let later = parse(&format!("{FILE}@ holdout\nQ fig\n= figs\n")).unwrap();
+        assert_eq!(later[3].split, "holdout");
     }
 
     #[test]

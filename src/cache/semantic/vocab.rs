@@ -78,7 +78,23 @@ pub const OPPOSITES: &[(&str, &str)] = &[
 ];
 
 /// Words that change the answer when only one question has them.
-pub const ONE_SIDED: &[&str] = &["reverse", "reversed", "recursively", "recursive"];
+pub const ONE_SIDED: &[&str] = &[
+    "reverse",
+    "reversed",
+    "recursively",
+    "recursive",
+    "descending",
+    "ascending",
+    "desc",
+    "asc",
+];
+
+/// Words that, before "first" or "last", ask for an order ("smallest
+/// first"): a question with one and one without ask different things.
+pub const ORDERED_BY: &[&str] = &[
+    "smallest", "largest", "biggest", "newest", "oldest", "latest", "earliest", "highest",
+    "lowest", "shortest", "longest",
+];
 
 /// Words that mean every one of something, and words that mean one.
 pub const ALL: &[&str] = &["all", "every", "each"];
@@ -308,6 +324,23 @@ pub const DISTINCT: &[(&str, &[&[&str]])] = &[
             &["copy", "cp"],
             &["move", "mv"],
             &["restart", "reboot"],
+            &["stop", "kill", "terminate", "halt"],
+            &["generate", "create", "make", "produce"],
+            &["parse", "deserialize"],
+            &["update", "upgrade"],
+            &["merge", "combine"],
+            &["compare", "diff"],
+            &["replace", "substitute"],
+            &["validate", "verify"],
+        ],
+    ),
+    (
+        "text units",
+        &[
+            &["word", "words"],
+            &["line", "lines"],
+            &["character", "characters", "char", "chars"],
+            &["paragraph", "paragraphs"],
         ],
     ),
     ("complexity", &[&["time"], &["space", "memory"]]),
