@@ -99,6 +99,59 @@ fn posted(body: &[u8]) -> Result<(LimitScope, crate::config::BudgetWindow, Optio
     ))
 }
 
+/// A page of a listing: `limit` items from the `page` cursor (`p<offset>`).
+struct Paging {
+    per_page: usize,
+    from: usize,
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Paging {
+            per_page: 20,
+            from: 0,
+        }
+    }
+}
+
+impl Paging {
+    /// Take the `limit` or `page` query parameter.
+    fn read(&mut self, key: &str, value: &str) -> Result<(), &'static str> {
+        if key == "limit" {
+            self.per_page = value
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MOST_PER_PAGE).contains(n))
+                .ok_or("limit: must be a number from 1 to 1000")?;
+        } else {
+            self.from = value
+                .strip_prefix('p')
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or("page: invalid page token")?;
+        }
+        Ok(())
+    }
+
+    /// This page of `all`.
+    fn of<'a, T>(&self, all: &'a [T]) -> &'a [T] {
+        let start = self.from.min(all.len());
+        &all[start..(start + self.per_page).min(all.len())]
+    }
+
+    /// The listing's answer: `data`, and the cursor of the next page of
+    /// `total` items, if any.
+    fn answer(&self, data: Vec<Value>, total: usize) -> Response {
+        let next = (self.from + self.per_page).min(total);
+        let more = next < total;
+        Json(json!({
+            "data": data,
+            "has_more": more,
+            "next_page": more.then(|| format!("p{next}")),
+        }))
+        .into_response()
+    }
+}
+
 fn new_id() -> Result<String, String> {
     crate::teams::keys::random::<12>().map(|b| format!("spl_{}", hex::encode(b)))
 }
@@ -151,19 +204,15 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
-    let mut per_page = 20;
-    let mut from = 0;
+    let mut paging = Paging::default();
     let mut kinds: Vec<String> = Vec::new();
     for (k, v) in &query {
         match k.as_str() {
-            "limit" => match v.parse::<usize>() {
-                Ok(n) if (1..=MOST_PER_PAGE).contains(&n) => per_page = n,
-                _ => return invalid("limit: must be a number from 1 to 1000"),
-            },
-            "page" => match v.strip_prefix("p").and_then(|n| n.parse::<usize>().ok()) {
-                Some(n) => from = n,
-                None => return invalid("page: invalid page token"),
-            },
+            "limit" | "page" => {
+                if let Err(e) = paging.read(k, v) {
+                    return invalid(e);
+                }
+            }
             "scope_type" | "scope_type[]" => {
                 for kind in v.split(',') {
                     if !matches!(kind, "organization" | "rbac_group" | "user") {
@@ -183,20 +232,8 @@ pub async fn list(
         .into_iter()
         .filter(|l| kinds.is_empty() || kinds.iter().any(|k| k == l.scope.kind()))
         .collect();
-    let page: Vec<Value> = all
-        .iter()
-        .skip(from)
-        .take(per_page)
-        .map(SpendLimit::to_json)
-        .collect();
-    let next = from + page.len();
-    let more = next < all.len();
-    Json(json!({
-        "data": page,
-        "has_more": more,
-        "next_page": more.then(|| format!("p{next}")),
-    }))
-    .into_response()
+    let page: Vec<Value> = paging.of(&all).iter().map(SpendLimit::to_json).collect();
+    paging.answer(page, all.len())
 }
 
 /// Cents from nano-dollars, as the API writes amounts: a decimal string,
@@ -219,18 +256,15 @@ pub async fn effective(
         Ok(s) => s,
         Err(r) => return *r,
     };
-    let (mut per_page, mut from) = (20, 0);
+    let mut paging = Paging::default();
     let (mut periods, mut users): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for (k, v) in &query {
         match k.as_str() {
-            "limit" => match v.parse::<usize>() {
-                Ok(n) if (1..=MOST_PER_PAGE).contains(&n) => per_page = n,
-                _ => return invalid("limit: must be a number from 1 to 1000"),
-            },
-            "page" => match v.strip_prefix("p").and_then(|n| n.parse::<usize>().ok()) {
-                Some(n) => from = n,
-                None => return invalid("page: invalid page token"),
-            },
+            "limit" | "page" => {
+                if let Err(e) = paging.read(k, v) {
+                    return invalid(e);
+                }
+            }
             "period" | "period[]" => {
                 for p in v.split(',') {
                     if let Err(e) = window_of_period(p) {
@@ -269,7 +303,7 @@ pub async fn effective(
             .collect()
     };
     let mut data = Vec::new();
-    for (user, team) in people.iter().skip(from).take(per_page) {
+    for (user, team) in paging.of(&people) {
         let who = crate::core::Identity {
             key_id: String::new(),
             name: user.clone(),
@@ -299,14 +333,7 @@ pub async fn effective(
             }));
         }
     }
-    let next = (from + per_page).min(people.len());
-    let more = next < people.len();
-    Json(json!({
-        "data": data,
-        "has_more": more,
-        "next_page": more.then(|| format!("p{next}")),
-    }))
-    .into_response()
+    paging.answer(data, people.len())
 }
 
 async fn stored(state: &AppState, id: &str) -> Result<SpendLimit, Box<Response>> {
