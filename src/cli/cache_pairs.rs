@@ -51,8 +51,12 @@ fn embedder(dir: &std::path::Path) -> Result<impl FnMut(&str) -> Result<Vec<f32>
     Ok(move |text: &str| model.embed(text).map(crate::cache::semantic::normalize))
 }
 
+/// What a build without the in-process embedder offers in its place.
 #[cfg(not(feature = "local-embed"))]
-fn embedder(_: &std::path::Path) -> Result<fn(&str) -> Result<Vec<f32>, String>, String> {
+type NoEmbedder = fn(&str) -> Result<Vec<f32>, String>;
+
+#[cfg(not(feature = "local-embed"))]
+fn embedder(_: &std::path::Path) -> Result<NoEmbedder, String> {
     Err("this build has no in-process embedder (feature local-embed)".into())
 }
 

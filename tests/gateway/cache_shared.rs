@@ -254,6 +254,7 @@ fn minilm_dir() -> String {
     })
 }
 
+#[cfg(feature = "local-embed")]
 #[tokio::test]
 #[ignore = "needs a local model: run scripts/local-model.sh, then cargo test -- --ignored (CI does)"]
 async fn the_local_embedder_matches_the_reference_vectors() {

@@ -30,6 +30,7 @@ mod messages;
 mod output_limits;
 mod prices;
 mod routing;
+#[cfg(feature = "local-embed")]
 mod semantic_pairs;
 mod shadow;
 mod signin;

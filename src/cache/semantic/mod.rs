@@ -4,6 +4,8 @@
 //! routed model, system prompt, tool set and betas — so a similar question
 //! under another system prompt or toolset never hits.
 
+#[cfg(feature = "local-embed")]
+pub mod bert;
 pub mod guard;
 #[cfg(feature = "local-embed")]
 pub mod local;
