@@ -236,10 +236,17 @@ async fn the_most_specific_limit_binds_and_null_lifts_the_fallback() {
         let (s, r) = admin(&gw, "GET", &format!("{LIMITS}/effective"), None).await;
         assert_eq!(s, 200, "{r}");
         report = r;
-        let counted = report["data"].as_array().unwrap().iter().any(|r| {
+        let rows = report["data"].as_array().unwrap();
+        let counted = rows.iter().any(|r| {
             r["actor"]["user_id"] == "frank@example.com" && r["period_to_date_spend"] != "0"
         });
-        if counted {
+        // Gina's requests come first, but each record is written when its
+        // request ends on the gateway's side, which may be after the client
+        // has its answer: wait for both.
+        let gina_seen = rows
+            .iter()
+            .any(|r| r["actor"]["user_id"] == "gina@example.com");
+        if counted && gina_seen {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
