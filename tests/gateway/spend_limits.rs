@@ -240,9 +240,9 @@ async fn the_most_specific_limit_binds_and_null_lifts_the_fallback() {
         let counted = rows.iter().any(|r| {
             r["actor"]["user_id"] == "frank@example.com" && r["period_to_date_spend"] != "0"
         });
-        // Gina's requests come first, but each record is written when its
-        // request ends on the gateway's side, which may be after the client
-        // has its answer: wait for both.
+        // The report reads who made requests, then each one's spend: a
+        // ledger batch landing between the two reads shows frank's spend
+        // without gina, whose rows came in the same batch. Wait for both.
         let gina_seen = rows
             .iter()
             .any(|r| r["actor"]["user_id"] == "gina@example.com");
