@@ -217,7 +217,7 @@ impl BertEncoder {
 
     /// The mean of the last hidden states of one text (not normalised).
     pub fn mean_pooled(&self, ids: &[u32]) -> candle_core::Result<Vec<f32>> {
-        self.forward(ids)?.mean(0)?.to_dtype(DType::F32)?.to_vec1()
+        self.forward(ids)?.mean(0)?.to_vec1()
     }
 }
 
