@@ -16,8 +16,8 @@
 //! that should be served that answer; `!` one that must not, with its
 //! category before the colon. Questions alternate between the `dev` split
 //! (the first, third, …) and the `test` split; after a line `@ holdout`
-//! every question is in the `holdout` split (written before a change and
-//! scored once after it).
+//! (or `@ holdout2`, …) every question is in that held-out split (written
+//! before a change and scored once after it).
 
 use super::{cosine, guard};
 
@@ -32,7 +32,7 @@ pub struct Pair {
     pub same: bool,
     /// The near miss's category (`""` for paraphrases).
     pub category: String,
-    /// `dev` or `test`.
+    /// `dev`, `test` or a held-out split's name.
     pub split: &'static str,
 }
 
@@ -41,7 +41,7 @@ pub fn parse(text: &str) -> Result<Vec<Pair>, String> {
     let mut out = Vec::new();
     let mut question: Option<(String, &'static str)> = None;
     let mut questions = 0usize;
-    let mut holdout = false;
+    let mut holdout: Option<&'static str> = None;
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -51,10 +51,10 @@ pub fn parse(text: &str) -> Result<Vec<Pair>, String> {
         let rest = rest.trim();
         let no_question = || format!("line {}: a pair before any `Q` line", n + 1);
         match mark {
-            "@" if rest == "holdout" => holdout = true,
+            "@" => holdout = Some(held_out(rest).ok_or_else(|| unknown_split(n, rest))?),
             "Q" => {
-                let split = if holdout {
-                    "holdout"
+                let split = if let Some(name) = holdout {
+                    name
                 } else if questions.is_multiple_of(2) {
                     "dev"
                 } else {
@@ -88,13 +88,28 @@ pub fn parse(text: &str) -> Result<Vec<Pair>, String> {
             }
             _ => {
                 return Err(format!(
-                    "line {}: starts with neither Q, =, ! nor `@ holdout`",
+                    "line {}: starts with neither Q, =, ! nor `@ holdout…`",
                     n + 1
                 ));
             }
         }
     }
     Ok(out)
+}
+
+/// The held-out splits a pairs file may name after `@`.
+pub const HELD_OUT: &[&str] = &["holdout", "holdout2", "holdout3"];
+
+fn held_out(name: &str) -> Option<&'static str> {
+    HELD_OUT.iter().copied().find(|h| *h == name)
+}
+
+fn unknown_split(line: usize, name: &str) -> String {
+    format!(
+        "line {}: `@ {name}` names no held-out split (one of {})",
+        line + 1,
+        HELD_OUT.join(", ")
+    )
 }
 
 /// A pair with its similarity and the guard's verdict.
@@ -200,6 +215,14 @@ mod tests {
         assert!(parse("? a").unwrap_err().contains("neither"));
         let later = parse(&format!("{FILE}@ holdout\nQ fig\n= figs\n")).unwrap();
         assert_eq!(later[3].split, "holdout");
+        let two = format!("{FILE}@ holdout\nQ fig\n= figs\n@ holdout2\nQ lime\n= limes\n");
+        let two = parse(&two).unwrap();
+        assert_eq!((two[3].split, two[4].split), ("holdout", "holdout2"));
+        let unknown = parse("@ later\nQ a\n").unwrap_err();
+        assert!(
+            unknown.contains("`@ later` names no held-out split"),
+            "{unknown}"
+        );
     }
 
     #[test]
