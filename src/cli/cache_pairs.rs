@@ -29,6 +29,10 @@ pub struct PairsArgs {
     /// at this threshold.
     #[arg(long)]
     pub show: Option<f32>,
+    /// Also write every scored pair to this file as tab-separated values
+    /// (split, same, category, similarity, guard's refusal, cached, asked).
+    #[arg(long)]
+    pub tsv: Option<PathBuf>,
 }
 
 /// Run `cache pairs`.
@@ -112,7 +116,27 @@ fn measure(args: &PairsArgs) -> Result<String, String> {
     if let Some(t) = args.show {
         out.push_str(&listing(&scored, t));
     }
+    if let Some(path) = &args.tsv {
+        std::fs::write(path, tsv(&scored)).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     Ok(out)
+}
+
+fn tsv(scored: &[Scored]) -> String {
+    let mut out = String::from("split\tsame\tcategory\tsimilarity\trefused\tcached\tasked\n");
+    for s in scored {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{:.4}\t{}\t{}\t{}\n",
+            s.pair.split,
+            s.pair.same,
+            s.pair.category,
+            s.similarity,
+            s.refused.unwrap_or(""),
+            s.pair.cached,
+            s.pair.asked
+        ));
+    }
+    out
 }
 
 fn listing(scored: &[Scored], t: f32) -> String {

@@ -14,17 +14,33 @@ const NEGATIONS: &[&str] = &[
     "arent", "wont", "shouldnt", "didnt", "neither", "nor",
 ];
 
-use super::vocab::{ALL, DISTINCT, NUMBER_WORDS, ONE, ONE_SIDED, OPPOSITES, ORDERED_BY};
+use super::vocab::{ALL, DISTINCT, LOSS, NUMBER_WORDS, ONE, ONE_SIDED, OPPOSITES, ORDERED_BY};
 
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric() && !matches!(c, '\'' | '.' | '%' | '+' | '#'))
-        .map(|w| {
-            w.trim_matches(|c: char| matches!(c, '.' | '\''))
-                .replace('\'', "")
-                .to_lowercase()
-        })
-        .filter(|w| !w.is_empty())
-        .collect()
+    let mut out = Vec::new();
+    for w in
+        text.split(|c: char| !c.is_alphanumeric() && !matches!(c, '\'' | '.' | '%' | '+' | '#'))
+    {
+        let w = w
+            .trim_matches(|c: char| matches!(c, '.' | '\''))
+            .replace('\'', "")
+            .to_lowercase();
+        match split_unit(&w) {
+            Some((number, unit)) => out.extend([number.to_string(), unit.to_string()]),
+            None if !w.is_empty() => out.push(w),
+            None => {}
+        }
+    }
+    out
+}
+
+/// A number written with its unit ("100mb", "5min") as the two words it
+/// is when written apart ("100 mb").
+fn split_unit(w: &str) -> Option<(&str, &str)> {
+    let at = w.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (number, unit) = w.split_at(at);
+    let is_number = number.starts_with(|c: char| c.is_ascii_digit());
+    (is_number && unit.chars().all(|c| c.is_ascii_alphabetic())).then_some((number, unit))
 }
 
 fn is_number(w: &str) -> bool {
@@ -36,18 +52,6 @@ fn sorted<'a>(it: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
     v.sort();
     v
 }
-
-/// Words that, after "without" or "not", undo the negation: "without
-/// losing the changes" keeps them.
-const LOSS: &[&str] = &[
-    "losing",
-    "lose",
-    "deleting",
-    "discarding",
-    "removing",
-    "dropping",
-    "breaking",
-];
 
 /// Words skipped when reading what follows "from" or "to".
 const FILLER: &[&str] = &["a", "an", "the", "my", "your", "our", "this", "that", "its"];
@@ -210,6 +214,9 @@ pub fn compatible(asked: &str, cached: &str) -> Result<(), &'static str> {
     if swapped(&letters(&a), &letters(&b)) {
         return Err("names another flag or letter");
     }
+    if super::swap::unexplained(&a, &b) {
+        return Err("a word swapped for one not known to mean the same");
+    }
     Ok(())
 }
 
@@ -225,7 +232,7 @@ mod tests {
                 "Which city is the capital of France?",
             ),
             (
-                "How do I reset my password?",
+                "How do I change my password?",
                 "What is the procedure to change my password?",
             ),
             (
@@ -358,6 +365,14 @@ mod tests {
             (
                 "find the largest file in a directory",
                 "which file in this folder is the biggest",
+            ),
+            (
+                "find files larger than 100MB",
+                "search for files bigger than 100 MB",
+            ),
+            (
+                "replace all occurrences of a substring",
+                "replace all matches of a substring",
             ),
         ] {
             assert_eq!(compatible(a, b), Ok(()), "{a} | {b}");

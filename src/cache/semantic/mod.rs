@@ -10,6 +10,8 @@ pub mod guard;
 #[cfg(feature = "local-embed")]
 pub mod local;
 pub mod pairs;
+pub mod swap;
+pub mod synonyms;
 pub mod vocab;
 
 use crate::config::EmbedderConfig;

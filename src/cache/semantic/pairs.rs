@@ -198,7 +198,8 @@ pub fn median(scored: &[Scored], same: bool) -> Option<f32> {
 mod tests {
     use super::*;
 
-    const FILE: &str = "# c\nQ pear apple\n= apple pear\n! object: pear plum\nQ kiwi\n= kiwi!\n";
+    const FILE: &str =
+        "# c\nQ pear apple\n= apple pear\n! object: pear apple plum\nQ kiwi\n= kiwi!\n";
 
     #[test]
     fn parses_questions_and_splits() {
@@ -207,7 +208,7 @@ mod tests {
         assert_eq!((p[0].same, p[0].split), (true, "dev"));
         assert_eq!(
             (p[1].category.as_str(), p[1].asked.as_str()),
-            ("object", "pear plum")
+            ("object", "pear apple plum")
         );
         assert_eq!((p[2].split, p[2].cached.as_str()), ("test", "kiwi"));
         assert!(parse("= x").unwrap_err().contains("before any `Q`"));

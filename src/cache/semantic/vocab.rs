@@ -345,3 +345,15 @@ pub const DISTINCT: &[(&str, &[&[&str]])] = &[
     ),
     ("complexity", &[&["time"], &["space", "memory"]]),
 ];
+
+/// Words that, after "without" or "not", undo the negation: "without
+/// losing the changes" keeps them.
+pub const LOSS: &[&str] = &[
+    "losing",
+    "lose",
+    "deleting",
+    "discarding",
+    "removing",
+    "dropping",
+    "breaking",
+];

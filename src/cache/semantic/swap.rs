@@ -1,0 +1,176 @@
+//! Whether two questions differ by a word swapped for one that means
+//! something else.
+//!
+//! A near miss is usually the cached question with a word or two replaced:
+//! "read a CSV file" / "read an Excel file", "sort by key" / "sort by
+//! value", "run a container" / "stop a container". A paraphrase rewords.
+//! So when each question has a content word the other lacks, and there are
+//! only one or two such words a side, the guard asks whether the difference
+//! is explained — the same word in another form (stem, typo, abbreviation,
+//! compound, number word) or a known synonym — and refuses the hit when it
+//! is not. The guard then does not have to know every pair of distinct
+//! things: an unknown swap is refused, and only known synonyms let one
+//! through. Wider rewordings are left to the similarity threshold.
+
+use super::synonyms::{COMPOUNDS, NO_CONTENT, SYNONYMS};
+use super::vocab::{DISTINCT, LOSS, NUMBER_WORDS};
+
+/// A side with more unexplained words than this rewords; it is not a swap.
+const MAX_SWAPPED: usize = 2;
+
+/// Whether `a` and `b` (the guard's lower-cased words) differ by a swap of
+/// words that are not known to mean the same.
+pub fn unexplained(a: &[String], b: &[String]) -> bool {
+    let (ca, cb) = (content(a), content(b));
+    let (oa, ob) = (only_in(&ca, &cb, b), only_in(&cb, &ca, a));
+    !oa.is_empty() && !ob.is_empty() && oa.len().max(ob.len()) <= MAX_SWAPPED
+}
+
+/// The content words: compounds written as two words joined, "without
+/// losing" read as "keep", words that carry no content dropped.
+fn content(ws: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(ws.len());
+    let mut i = 0;
+    while i < ws.len() {
+        if let Some(next) = ws.get(i + 1) {
+            if matches!(ws[i].as_str(), "without" | "not") && LOSS.contains(&next.as_str()) {
+                out.push("keep".to_string());
+                i += 2;
+                continue;
+            }
+            let joined = format!("{}{next}", ws[i]);
+            if COMPOUNDS.contains(&joined.as_str()) {
+                out.push(joined);
+                i += 2;
+                continue;
+            }
+        }
+        if !NO_CONTENT.contains(&ws[i].as_str()) {
+            out.push(ws[i].clone());
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The words of `x` that no word of `y` explains, nor two adjacent words of
+/// `y_all` written together ("node js" / "nodejs").
+fn only_in<'a>(x: &'a [String], y: &[String], y_all: &[String]) -> Vec<&'a str> {
+    x.iter()
+        .map(String::as_str)
+        .filter(|w| !y.iter().any(|v| same(w, v)))
+        .filter(|w| {
+            !y_all.windows(2).any(|p| {
+                w.len() == p[0].len() + p[1].len()
+                    && w.starts_with(p[0].as_str())
+                    && w.ends_with(p[1].as_str())
+            })
+        })
+        .collect()
+}
+
+/// The word and the forms it may take without a plural or verb ending
+/// ("files", "matches", "running", "used").
+fn forms(w: &str) -> impl Iterator<Item = &str> {
+    let stripped = ["s", "es", "ed", "d", "ing"]
+        .into_iter()
+        .filter_map(move |suffix| w.strip_suffix(suffix))
+        .filter(|s| s.len() >= 3);
+    std::iter::once(w).chain(stripped)
+}
+
+fn as_digits(w: &str) -> &str {
+    NUMBER_WORDS
+        .iter()
+        .find(|(n, _)| *n == w)
+        .map_or(w, |(_, d)| d)
+}
+
+/// Whether some group holds both words (or their stems).
+fn grouped(w: &str, v: &str) -> bool {
+    let holds = |g: &[&str], x: &str| forms(x).any(|f| g.contains(&f));
+    let distinct = DISTINCT.iter().flat_map(|(_, members)| members.iter());
+    distinct
+        .chain(SYNONYMS.iter())
+        .any(|g| holds(g, w) && holds(g, v))
+}
+
+/// Whether `v` says what `w` says: the same word, number, word without its ending, a typo of
+/// it (one edit in words of five letters or more), an abbreviation of it
+/// ("dict" / "dictionary"), its tail ("string" / "substring"), or a synonym.
+fn same(w: &str, v: &str) -> bool {
+    if as_digits(w) == as_digits(v) || forms(w).any(|f| forms(v).any(|g| f == g)) {
+        return true;
+    }
+    if w.len() >= 5 && v.len() >= 5 && strsim::osa_distance(w, v) <= 1 {
+        return true;
+    }
+    let (short, long) = if w.len() <= v.len() { (w, v) } else { (v, w) };
+    if (short.len() >= 3 && long.starts_with(short)) || (short.len() >= 5 && long.ends_with(short))
+    {
+        return true;
+    }
+    grouped(w, v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(t: &str) -> Vec<String> {
+        t.split_whitespace().map(str::to_lowercase).collect()
+    }
+
+    fn swapped(a: &str, b: &str) -> bool {
+        unexplained(&words(a), &words(b))
+    }
+
+    #[test]
+    fn a_swap_of_distinct_things_is_refused() {
+        for (a, b) in [
+            (
+                "read a csv file with pandas",
+                "read an excel file with pandas",
+            ),
+            ("sort a dictionary by key", "sort a dictionary by value"),
+            ("undo git add for one file", "undo git commit for one file"),
+            (
+                "run a container in the foreground",
+                "run a container in the background",
+            ),
+            (
+                "activate a virtual environment",
+                "create a virtual environment",
+            ),
+        ] {
+            assert!(swapped(a, b), "{a} | {b}");
+            assert!(swapped(b, a), "{b} | {a}");
+        }
+    }
+
+    #[test]
+    fn explained_differences_are_not_swaps() {
+        for (a, b) in [
+            // synonyms, stems, typos, abbreviations, compounds, number words
+            ("delete a local branch", "remove a local branch"),
+            ("list the files", "list files"),
+            ("read a file in pyhton", "read a file in python"),
+            ("sort a dict by key", "sort a dictionary by key"),
+            ("set up a virtual env", "create a virtual environment"),
+            ("convert to lower case", "convert to lowercase"),
+            ("install node js", "install nodejs"),
+            ("join 2 lists", "join two lists"),
+            ("replace a substring", "replace a string"),
+            // a word only one side has is an elaboration, not a swap
+            ("find all files over 100mb", "find files over 100mb"),
+            // a wide rewording is left to the similarity threshold
+            (
+                "formula that takes degrees celsius to fahrenheit",
+                "how do i convert celsius to fahrenheit",
+            ),
+        ] {
+            assert!(!swapped(a, b), "{a} | {b}");
+            assert!(!swapped(b, a), "{b} | {a}");
+        }
+    }
+}
