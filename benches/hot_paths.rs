@@ -238,6 +238,26 @@ fn cache_benches(c: &mut Criterion) {
         "cache: exact hit + SSE replay, 377 KB Claude Code body",
         large_claude_code_body(),
     );
+    // The lexical guard runs on every semantic candidate above the
+    // threshold: a paraphrase it lets through (every check, the swap check
+    // explaining four words) and a near miss the swap check refuses.
+    use switchyard::cache::semantic::guard::compatible;
+    c.bench_function("cache: semantic guard, a paraphrase let through", |b| {
+        b.iter(|| {
+            compatible(
+                black_box("How can I revert my most recent commit without losing the changes?"),
+                black_box("How do I undo the last git commit but keep my changes?"),
+            )
+        })
+    });
+    c.bench_function("cache: semantic guard, a swapped word refused", |b| {
+        b.iter(|| {
+            compatible(
+                black_box("How do I read an Excel file with pandas?"),
+                black_box("How do I read a CSV file with pandas?"),
+            )
+        })
+    });
 }
 
 /// The answer-side guard: one proposed call judged against every rule, and

@@ -309,10 +309,7 @@ async fn the_local_embedder_tells_paraphrases_from_near_misses() {
     let sim = similarity(&resp).await.unwrap();
     assert!((sim - 0.9451).abs() < 1e-3, "{sim}");
     for (q, why) in [
-        (
-            "What is the procedure to change my password?",
-            "0.80, below 0.92",
-        ),
+        ("how to reset a forgotten password", "0.86, below 0.92"),
         (
             "Write a Python function that reverses a string.",
             "unrelated",
@@ -330,7 +327,13 @@ async fn the_local_embedder_tells_paraphrases_from_near_misses() {
         cache_header(&post("How do I reset my password?").await),
         "miss"
     );
-    let resp = post("What is the procedure to change my password?").await;
+    let resp = post("how to reset a forgotten password").await;
     assert_eq!(cache_header(&resp), "hit");
-    assert!((similarity(&resp).await.unwrap() - 0.8048).abs() < 1e-3);
+    assert!((similarity(&resp).await.unwrap() - 0.8637).abs() < 1e-3);
+    // Close enough at 0.8 (0.80), but "change" is not "reset": the guard
+    // refuses a swapped word it does not know to mean the same.
+    assert_eq!(
+        cache_header(&post("What is the procedure to change my password?").await),
+        "miss"
+    );
 }
