@@ -52,7 +52,7 @@ pub fn run(args: &PairsArgs) -> ExitCode {
 #[cfg(feature = "local-embed")]
 fn embedder(dir: &std::path::Path) -> Result<impl FnMut(&str) -> Result<Vec<f32>, String>, String> {
     let model = crate::cache::semantic::local::LocalEmbedder::load(dir)?;
-    Ok(move |text: &str| model.embed(text).map(crate::cache::semantic::normalize))
+    Ok(move |text: &str| model.embed_question(text))
 }
 
 /// What a build without the in-process embedder offers in its place.

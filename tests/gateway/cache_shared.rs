@@ -303,20 +303,20 @@ async fn the_local_embedder_tells_paraphrases_from_near_misses() {
     ] {
         assert_eq!(cache_header(&post(q).await), "miss", "{q}");
     }
-    // cosine 0.945: a hit at the default 0.92
+    // cosine 0.965: a hit at the default 0.92
     let resp = post("Which city is the capital of France?").await;
     assert_eq!(cache_header(&resp), "hit");
     let sim = similarity(&resp).await.unwrap();
-    assert!((sim - 0.9451).abs() < 1e-3, "{sim}");
+    assert!((sim - 0.9646).abs() < 1e-3, "{sim}");
     for (q, why) in [
-        ("how to reset a forgotten password", "0.86, below 0.92"),
+        ("how to reset a forgotten password", "0.87, below 0.92"),
         (
             "Write a Python function that reverses a string.",
             "unrelated",
         ),
         ("Convert 10 kilometers to miles", "0.99, but swapped"),
-        ("Should I not use tabs or spaces?", "0.98, but negated"),
-        ("What's the capital of Germany?", "0.64"),
+        ("Should I not use tabs or spaces?", "0.97, but negated"),
+        ("What's the capital of Germany?", "0.48"),
     ] {
         assert_eq!(cache_header(&post(q).await), "miss", "{q}: {why}");
     }
@@ -329,11 +329,11 @@ async fn the_local_embedder_tells_paraphrases_from_near_misses() {
     );
     let resp = post("how to reset a forgotten password").await;
     assert_eq!(cache_header(&resp), "hit");
-    assert!((similarity(&resp).await.unwrap() - 0.8637).abs() < 1e-3);
-    // Close enough at 0.8 (0.80), but "change" is not "reset": the guard
+    assert!((similarity(&resp).await.unwrap() - 0.8715).abs() < 1e-3);
+    // Close enough at 0.8 (0.86), but "change" is not "reset": the guard
     // refuses a swapped word it does not know to mean the same.
     assert_eq!(
-        cache_header(&post("What is the procedure to change my password?").await),
+        cache_header(&post("How do I change my password?").await),
         "miss"
     );
 }

@@ -76,15 +76,11 @@ async fn the_labelled_pairs_are_served_alike_in_memory_through_redis_and_offline
         .filter(|p| p.split == "test")
         .collect();
     let embedder = switchyard::cache::semantic::local::LocalEmbedder::load(dir.as_ref()).unwrap();
-    let offline: Vec<bool> = score(&pairs, |t| {
-        embedder
-            .embed(t)
-            .map(switchyard::cache::semantic::normalize)
-    })
-    .unwrap()
-    .iter()
-    .map(|s| s.similarity >= THRESHOLD && s.refused.is_none())
-    .collect();
+    let offline: Vec<bool> = score(&pairs, |t| embedder.embed_question(t))
+        .unwrap()
+        .iter()
+        .map(|s| s.similarity >= THRESHOLD && s.refused.is_none())
+        .collect();
 
     let mock = MockUpstream::start().await;
     let semantic = format!(

@@ -52,4 +52,11 @@ impl LocalEmbedder {
             .mean_pooled(enc.get_ids())
             .map_err(|e| format!("embedding: {e}"))
     }
+
+    /// The unit vector the semantic cache compares for a question: that of
+    /// what it asks ([`super::phrasing::asked`]), as the gateway embeds it.
+    pub fn embed_question(&self, question: &str) -> Result<Vec<f32>, String> {
+        self.embed(super::phrasing::asked(question))
+            .map(super::normalize)
+    }
 }

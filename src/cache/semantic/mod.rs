@@ -10,6 +10,7 @@ pub mod guard;
 #[cfg(feature = "local-embed")]
 pub mod local;
 pub mod pairs;
+pub mod phrasing;
 pub mod swap;
 pub mod synonyms;
 pub mod vocab;
@@ -128,8 +129,9 @@ impl Embedder {
         }
     }
 
-    /// The unit vector of `text`.
+    /// The unit vector of what `text` asks ([`phrasing::asked`]).
     pub async fn embed(&self, text: &str) -> Result<Vec<f32>, String> {
+        let text = phrasing::asked(text);
         let raw = match self {
             #[cfg(feature = "local-embed")]
             Embedder::Local(model) => {

@@ -14,6 +14,8 @@
 
 use super::synonyms::{COMPOUNDS, NO_CONTENT, SYNONYMS};
 use super::vocab::{DISTINCT, LOSS, NUMBER_WORDS};
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// A side with more unexplained words than this rewords; it is not a swap.
 const MAX_SWAPPED: usize = 2;
@@ -86,13 +88,30 @@ fn as_digits(w: &str) -> &str {
         .map_or(w, |(_, d)| d)
 }
 
-/// Whether some group holds both words (or their stems).
-fn grouped(w: &str, v: &str) -> bool {
-    let holds = |g: &[&str], x: &str| forms(x).any(|f| g.contains(&f));
+/// For each word of a synonym group or a member of a group of distinct
+/// things, the groups that hold it (built once).
+static GROUPS_OF: LazyLock<HashMap<&'static str, Vec<usize>>> = LazyLock::new(|| {
     let distinct = DISTINCT.iter().flat_map(|(_, members)| members.iter());
-    distinct
-        .chain(SYNONYMS.iter())
-        .any(|g| holds(g, w) && holds(g, v))
+    let mut of: HashMap<&'static str, Vec<usize>> = HashMap::new();
+    for (i, group) in distinct.chain(SYNONYMS.iter()).enumerate() {
+        for w in group.iter() {
+            of.entry(w).or_default().push(i);
+        }
+    }
+    of
+});
+
+/// Whether some group holds both words (in any of their forms).
+fn grouped(w: &str, v: &str) -> bool {
+    let groups = |x: &str| -> Vec<usize> {
+        forms(x)
+            .filter_map(|f| GROUPS_OF.get(f))
+            .flatten()
+            .copied()
+            .collect()
+    };
+    let of_w = groups(w);
+    !of_w.is_empty() && groups(v).iter().any(|g| of_w.contains(g))
 }
 
 /// Whether `v` says what `w` says: the same word, number, word without its ending, a typo of
