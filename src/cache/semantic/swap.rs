@@ -125,8 +125,11 @@ fn same(w: &str, v: &str) -> bool {
         return true;
     }
     let (short, long) = if w.len() <= v.len() { (w, v) } else { (v, w) };
-    if (short.len() >= 3 && long.starts_with(short)) || (short.len() >= 5 && long.ends_with(short))
-    {
+    // A head that undoes or repeats the word makes another one: "unmount",
+    // "decompress", "disable", "rerun".
+    let undoing = |head: &str| matches!(head, "un" | "de" | "dis" | "non" | "re" | "anti");
+    let tail = short.len() >= 5 && long.strip_suffix(short).is_some_and(|head| !undoing(head));
+    if (short.len() >= 3 && long.starts_with(short)) || tail {
         return true;
     }
     grouped(w, v)
@@ -161,6 +164,11 @@ mod tests {
                 "activate a virtual environment",
                 "create a virtual environment",
             ),
+            (
+                "mount a volume in a container",
+                "unmount a volume from a container",
+            ),
+            ("compress the folder", "decompress the folder"),
         ] {
             assert!(swapped(a, b), "{a} | {b}");
             assert!(swapped(b, a), "{b} | {a}");
