@@ -5,8 +5,10 @@
 //! not use tabs" at 0.98, and "ascending" next to "descending" (all-MiniLM-
 //! L6-v2, measured). A close vector is therefore necessary but not enough:
 //! the two questions must also agree on their numbers, their negations, the
-//! order of the same words, and must not differ by a known pair of
-//! opposites. A refused pair is simply a miss.
+//! order of the same words, must not differ by a known pair of opposites or
+//! name another member of a group of distinct things, and must not swap a
+//! word for one not known to mean the same ([`super::swap`]). A refused
+//! pair is simply a miss.
 
 /// Words that negate.
 const NEGATIONS: &[&str] = &[

@@ -114,9 +114,10 @@ fn grouped(w: &str, v: &str) -> bool {
     !of_w.is_empty() && groups(v).iter().any(|g| of_w.contains(g))
 }
 
-/// Whether `v` says what `w` says: the same word, number, word without its ending, a typo of
-/// it (one edit in words of five letters or more), an abbreviation of it
-/// ("dict" / "dictionary"), its tail ("string" / "substring"), or a synonym.
+/// Whether `v` says what `w` says: the same word or number, the same word
+/// without its ending, a typo of it (one edit in words of five letters or
+/// more), an abbreviation of it ("dict" / "dictionary"), its tail
+/// ("string" / "substring"), or a synonym.
 fn same(w: &str, v: &str) -> bool {
     if as_digits(w) == as_digits(v) || forms(w).any(|f| forms(v).any(|g| f == g)) {
         return true;
