@@ -343,6 +343,41 @@ mod tests {
         }
     }
 
+    /// Wrong answers the held-out splits found served (holdout2, holdout3),
+    /// each refused now: a modifier or a quantifier on one side only.
+    #[test]
+    fn the_held_out_wrong_answers_are_refused() {
+        for (a, b) in [
+            (
+                "trim whitespace from the end of a string in Go",
+                "trim whitespace from both ends of a string in Go",
+            ),
+            (
+                "find the public IP address of my machine",
+                "find the IP address of my machine",
+            ),
+            (
+                "count the distinct rows in a table",
+                "count the rows in a table",
+            ),
+            (
+                "make a div scrollable horizontally",
+                "make a div scrollable",
+            ),
+            (
+                "show relative line numbers in vim",
+                "show line numbers in vim",
+            ),
+            (
+                "see the logs of the previous container of a pod",
+                "see the logs of a pod",
+            ),
+        ] {
+            assert!(compatible(a, b).is_err(), "{a} | {b}");
+            assert!(compatible(b, a).is_err(), "{b} | {a}");
+        }
+    }
+
     /// Paraphrases the first guard refused.
     #[test]
     fn paraphrases_it_used_to_refuse_pass() {

@@ -87,6 +87,23 @@ pub const ONE_SIDED: &[&str] = &[
     "ascending",
     "desc",
     "asc",
+    "relative",
+    "absolute",
+    "distinct",
+    "public",
+    "private",
+    "global",
+    "hidden",
+    "previous",
+    "outdated",
+    "deprecated",
+    "horizontally",
+    "vertically",
+    "horizontal",
+    "vertical",
+    "insensitive",
+    "sensitive",
+    "interactively",
 ];
 
 /// Words that, before "first" or "last", ask for an order ("smallest
@@ -97,7 +114,7 @@ pub const ORDERED_BY: &[&str] = &[
 ];
 
 /// Words that mean every one of something, and words that mean one.
-pub const ALL: &[&str] = &["all", "every", "each"];
+pub const ALL: &[&str] = &["all", "every", "each", "both"];
 /// See [`ALL`].
 pub const ONE: &[&str] = &["a", "an", "one", "single", "specific"];
 
