@@ -217,18 +217,29 @@ impl ResponseCache {
     }
 
     /// The best earlier question in `scope` that is close enough to `v`
-    /// and passes the lexical guard, with its similarity and answer.
+    /// and passes the lexical guard, with its similarity and answer: close
+    /// enough is `threshold`, or `explained_threshold` when the guard
+    /// explains every word that differs.
     async fn semantic_hit(&self, scope: &Key, v: &[f32], text: &str) -> Option<(f32, Arc<Entry>)> {
-        let threshold = self.config.semantic.as_ref().map_or(1.0, |s| s.threshold);
+        let (threshold, explained) = self
+            .config
+            .semantic
+            .as_ref()
+            .map_or((1.0, 1.0), |s| (s.threshold, s.explained_threshold));
+        let lowest = threshold.min(explained);
         let candidates = match &self.store {
-            Store::Memory(m) => m.nearest(scope, v, threshold),
-            Store::Redis(r) => r.nearest(scope, v, threshold).await,
+            Store::Memory(m) => m.nearest(scope, v, lowest),
+            Store::Redis(r) => r.nearest(scope, v, lowest).await,
         };
         for (sim, key, cached) in candidates {
-            if let Err(why) = semantic::guard::compatible(text, &cached) {
-                metrics::counter!("switchyard_cache_semantic_refused_total").increment(1);
-                tracing::debug!(similarity = sim, reason = why, "semantic candidate refused");
-                continue;
+            match semantic::guard::judge(text, &cached) {
+                Err(why) => {
+                    metrics::counter!("switchyard_cache_semantic_refused_total").increment(1);
+                    tracing::debug!(similarity = sim, reason = why, "semantic candidate refused");
+                    continue;
+                }
+                Ok(agreement) if sim < agreement.needs(threshold, explained) => continue,
+                Ok(_) => {}
             }
             match self.get(&key).await {
                 Ok(Some(entry)) => return Some((sim, entry)),

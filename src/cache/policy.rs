@@ -127,6 +127,7 @@ mod tests {
                 model: "m".into(),
             },
             threshold: 0.92,
+            explained_threshold: 0.8,
             max_turns: 1,
             max_vectors: 10,
         });

@@ -25,12 +25,17 @@ pub struct PairsArgs {
         default_value = "0.8,0.85,0.88,0.9,0.92,0.94,0.96,0.98"
     )]
     pub thresholds: Vec<f32>,
+    /// With the guard, pairs whose every differing word it explains are
+    /// served from this similarity (`[cache.semantic] explained_threshold`).
+    #[arg(long, default_value_t = 0.80)]
+    pub explained_threshold: f32,
     /// List the wrong answers served and the paraphrases the guard refused
     /// at this threshold.
     #[arg(long)]
     pub show: Option<f32>,
     /// Also write every scored pair to this file as tab-separated values
-    /// (split, same, category, similarity, guard's refusal, cached, asked).
+    /// (split, same, category, similarity, guard's refusal, whether it
+    /// explains every differing word, cached, asked).
     #[arg(long)]
     pub tsv: Option<PathBuf>,
 }
@@ -93,7 +98,10 @@ fn measure(args: &PairsArgs) -> Result<String, String> {
         median(true),
         median(false)
     ));
-    out.push_str("threshold | similarity only: served / wrong / precision | with the guard: served / wrong / precision\n");
+    out.push_str(&format!(
+        "threshold | similarity only: served / wrong / precision | with the guard (explained from {:.2}): served / wrong / precision\n",
+        args.explained_threshold
+    ));
     let pct = |n: usize, of: usize| {
         if of == 0 {
             0.0
@@ -102,7 +110,11 @@ fn measure(args: &PairsArgs) -> Result<String, String> {
         }
     };
     for t in &args.thresholds {
-        let (a, b) = (pairs::at(&scored, *t, false), pairs::at(&scored, *t, true));
+        let e = args.explained_threshold;
+        let (a, b) = (
+            pairs::at(&scored, *t, e, false),
+            pairs::at(&scored, *t, e, true),
+        );
         out.push_str(&format!(
             "{t:.2}      | {:5.1}% / {:3} / {:5.1}%                   | {:5.1}% / {:3} / {:5.1}%\n",
             pct(a.served, same),
@@ -114,7 +126,7 @@ fn measure(args: &PairsArgs) -> Result<String, String> {
         ));
     }
     if let Some(t) = args.show {
-        out.push_str(&listing(&scored, t));
+        out.push_str(&listing(&scored, t, args.explained_threshold));
     }
     if let Some(path) = &args.tsv {
         std::fs::write(path, tsv(&scored)).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -123,15 +135,17 @@ fn measure(args: &PairsArgs) -> Result<String, String> {
 }
 
 fn tsv(scored: &[Scored]) -> String {
-    let mut out = String::from("split\tsame\tcategory\tsimilarity\trefused\tcached\tasked\n");
+    let mut out =
+        String::from("split\tsame\tcategory\tsimilarity\trefused\texplained\tcached\tasked\n");
     for s in scored {
         out.push_str(&format!(
-            "{}\t{}\t{}\t{:.4}\t{}\t{}\t{}\n",
+            "{}\t{}\t{}\t{:.4}\t{}\t{}\t{}\t{}\n",
             s.pair.split,
             s.pair.same,
             s.pair.category,
             s.similarity,
             s.refused.unwrap_or(""),
+            s.explained,
             s.pair.cached,
             s.pair.asked
         ));
@@ -139,15 +153,16 @@ fn tsv(scored: &[Scored]) -> String {
     out
 }
 
-fn listing(scored: &[Scored], t: f32) -> String {
+fn listing(scored: &[Scored], t: f32, explained: f32) -> String {
     let mut out = String::new();
-    for s in scored.iter().filter(|s| s.similarity >= t) {
+    let considered = t.min(explained);
+    for s in scored.iter().filter(|s| s.similarity >= considered) {
         match (s.pair.same, s.refused) {
-            (false, None) => out.push_str(&format!(
+            (false, None) if s.served(t, explained) => out.push_str(&format!(
                 "wrong {:.3} [{}] {} | {}\n",
                 s.similarity, s.pair.category, s.pair.asked, s.pair.cached
             )),
-            (true, Some(why)) => out.push_str(&format!(
+            (true, Some(why)) if s.similarity >= t => out.push_str(&format!(
                 "refused {:.3} ({why}) {} | {}\n",
                 s.similarity, s.pair.asked, s.pair.cached
             )),

@@ -18,6 +18,7 @@
 //! embedder   = "local"           # or "ollama" / "openai"
 //! model_dir  = "/models/all-MiniLM-L6-v2"
 //! threshold  = 0.92
+//! explained_threshold = 0.80    # when the guard explains every word that differs
 //! max_turns  = 1
 //! all_routes = false             # true: every route without its own `cache` is semantic
 //!
@@ -74,6 +75,10 @@ pub struct SemanticConfig {
     pub embedder: EmbedderConfig,
     /// Lowest cosine similarity that counts as the same question.
     pub threshold: f32,
+    /// Lowest similarity when the guard explains every content word that
+    /// differs (same words, forms, typos, synonyms): such a pair rewords
+    /// the question without asking anything else. Never above `threshold`.
+    pub explained_threshold: f32,
     /// Conversations longer than this many messages are not semantically
     /// cached (unless the route caches agents).
     pub max_turns: usize,
@@ -150,6 +155,7 @@ pub(super) static SEMANTIC_KEYS: &[&str] = &[
     "model",
     "api_key",
     "threshold",
+    "explained_threshold",
     "max_turns",
     "max_vectors",
     "all_routes",
@@ -272,9 +278,14 @@ fn read_semantic(t: &Table, errors: &mut Errors) -> (Option<SemanticConfig>, boo
         }
     };
     let threshold = s.fraction("threshold", errors).unwrap_or(0.92) as f32;
+    let explained_threshold = s
+        .fraction("explained_threshold", errors)
+        .map_or(0.80, |t| t as f32)
+        .min(threshold);
     let semantic = SemanticConfig {
         embedder,
         threshold,
+        explained_threshold,
         max_turns: s.u64("max_turns", errors).map(|n| n as usize).unwrap_or(1),
         max_vectors: s
             .u64("max_vectors", errors)
@@ -282,4 +293,29 @@ fn read_semantic(t: &Table, errors: &mut Errors) -> (Option<SemanticConfig>, boo
             .unwrap_or(10_000),
     };
     (Some(semantic), all_routes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn semantic(extra: &str) -> SemanticConfig {
+        let text = format!(
+            "embedder = \"ollama\"\nbase_url = \"http://127.0.0.1:1\"\nmodel = \"m\"\n{extra}"
+        );
+        let table: Table = text.parse().expect("toml");
+        let mut errors = Errors::default();
+        let (semantic, _) = read_semantic(&table, &mut errors);
+        semantic.expect("a semantic config")
+    }
+
+    #[test]
+    fn explained_threshold_defaults_below_the_threshold_and_never_above_it() {
+        let s = semantic("");
+        assert_eq!((s.threshold, s.explained_threshold), (0.92, 0.80));
+        let s = semantic("threshold = 0.85\nexplained_threshold = 0.9\n");
+        assert_eq!((s.threshold, s.explained_threshold), (0.85, 0.85));
+        let s = semantic("threshold = 0.75\n");
+        assert_eq!(s.explained_threshold, 0.75);
+    }
 }

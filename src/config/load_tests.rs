@@ -381,6 +381,7 @@ base_url = "http://127.0.0.1:9"
 model = "e"
 api_key = "k"
 threshold = 0.9
+explained_threshold = 0.8
 max_turns = 1
 max_vectors = 10
 all_routes = false

@@ -3,8 +3,9 @@
 //! asked (`only-if-cached`, so nothing new is stored) — once through the
 //! in-memory cache and once through Redis. Both must serve exactly the same
 //! requests, and exactly those `switchyard cache pairs` counts as served at
-//! that threshold (similarity and the guard), so the published table is
-//! what the gateway does. Needs the in-process MiniLM (SWITCHYARD_MINILM_DIR).
+//! those settings (similarity, the guard, and the lower threshold for pairs
+//! whose every differing word it explains), so the published table is what
+//! the gateway does. Needs the in-process MiniLM (SWITCHYARD_MINILM_DIR).
 
 use crate::cache::cache_header;
 use crate::support::*;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use switchyard::cache::semantic::pairs::{Pair, parse, score};
 
 const THRESHOLD: f32 = 0.85;
+const EXPLAINED: f32 = 0.80;
 
 fn body(scope: &str, question: &str) -> String {
     json!({"model": "claude-sonnet-4-5", "max_tokens": 64, "system": scope,
@@ -79,12 +81,12 @@ async fn the_labelled_pairs_are_served_alike_in_memory_through_redis_and_offline
     let offline: Vec<bool> = score(&pairs, |t| embedder.embed_question(t))
         .unwrap()
         .iter()
-        .map(|s| s.similarity >= THRESHOLD && s.refused.is_none())
+        .map(|s| s.served(THRESHOLD, EXPLAINED))
         .collect();
 
     let mock = MockUpstream::start().await;
     let semantic = format!(
-        "[cache.semantic]\nembedder = \"local\"\nmodel_dir = \"{dir}\"\nall_routes = true\nthreshold = {THRESHOLD}\n"
+        "[cache.semantic]\nembedder = \"local\"\nmodel_dir = \"{dir}\"\nall_routes = true\nthreshold = {THRESHOLD}\nexplained_threshold = {EXPLAINED}\n"
     );
     let run = uuid::Uuid::now_v7().simple().to_string();
     let memory = TestGateway::start(&mock.url(), &format!("[cache]\n{semantic}")).await;

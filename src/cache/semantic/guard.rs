@@ -162,8 +162,34 @@ fn named<'a>(ws: &[String], members: &'a [&'a [&'a str]]) -> Vec<&'a str> {
         .collect()
 }
 
+/// How far the guard vouches for a pair it lets through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agreement {
+    /// Every content word that differs is explained: a rewording, served
+    /// from the lower `explained_threshold`.
+    Explained,
+    /// Nothing refused, but words differ that the guard cannot explain:
+    /// served from `threshold`.
+    Reworded,
+}
+
+impl Agreement {
+    /// The similarity a pair so judged needs to be served.
+    pub fn needs(self, threshold: f32, explained_threshold: f32) -> f32 {
+        match self {
+            Agreement::Explained => explained_threshold.min(threshold),
+            Agreement::Reworded => threshold,
+        }
+    }
+}
+
 /// `Ok` when a cached answer to `cached` may answer `asked`; else why not.
 pub fn compatible(asked: &str, cached: &str) -> Result<(), &'static str> {
+    judge(asked, cached).map(|_| ())
+}
+
+/// [`compatible`], saying also whether every differing word is explained.
+pub fn judge(asked: &str, cached: &str) -> Result<Agreement, &'static str> {
     let (a, b) = (words(asked), words(cached));
     let (ca, cb): (Vec<String>, Vec<String>) = (
         a.iter().map(|w| canonical(w)).collect(),
@@ -216,10 +242,15 @@ pub fn compatible(asked: &str, cached: &str) -> Result<(), &'static str> {
     if swapped(&letters(&a), &letters(&b)) {
         return Err("names another flag or letter");
     }
-    if super::swap::unexplained(&a, &b) {
+    let unexplained = super::swap::unexplained(&a, &b);
+    if unexplained.is_swap() {
         return Err("a word swapped for one not known to mean the same");
     }
-    Ok(())
+    Ok(if unexplained.is_none() {
+        Agreement::Explained
+    } else {
+        Agreement::Reworded
+    })
 }
 
 #[cfg(test)]

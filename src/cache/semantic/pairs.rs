@@ -121,6 +121,20 @@ pub struct Scored {
     pub similarity: f32,
     /// Why the guard refuses it (`None`: it lets it through).
     pub refused: Option<&'static str>,
+    /// The guard explains every content word that differs.
+    pub explained: bool,
+}
+
+impl Scored {
+    /// Whether the gateway serves it at these settings (with the guard).
+    pub fn served(&self, threshold: f32, explained_threshold: f32) -> bool {
+        let agreement = if self.explained {
+            guard::Agreement::Explained
+        } else {
+            guard::Agreement::Reworded
+        };
+        self.refused.is_none() && self.similarity >= agreement.needs(threshold, explained_threshold)
+    }
 }
 
 /// Score pairs with an embedder (`embed` returns a unit vector).
@@ -141,10 +155,12 @@ where
         .iter()
         .map(|p| {
             let similarity = cosine(&vector(&p.asked)?, &vector(&p.cached)?);
+            let verdict = guard::judge(&p.asked, &p.cached);
             Ok(Scored {
                 pair: p.clone(),
                 similarity,
-                refused: guard::compatible(&p.asked, &p.cached).err(),
+                refused: verdict.err(),
+                explained: verdict == Ok(guard::Agreement::Explained),
             })
         })
         .collect()
@@ -173,9 +189,17 @@ impl Row {
     }
 }
 
-/// Hits at `threshold`, through the guard or on similarity alone.
-pub fn at(scored: &[Scored], threshold: f32, guarded: bool) -> Row {
-    let hit = |s: &&Scored| s.similarity >= threshold && (!guarded || s.refused.is_none());
+/// Hits at `threshold` on similarity alone, or (`guarded`) as the gateway
+/// serves them: through the guard, pairs whose every differing word it
+/// explains from `explained_threshold`.
+pub fn at(scored: &[Scored], threshold: f32, explained_threshold: f32, guarded: bool) -> Row {
+    let hit = |s: &&Scored| {
+        if guarded {
+            s.served(threshold, explained_threshold)
+        } else {
+            s.similarity >= threshold
+        }
+    };
     Row {
         threshold,
         served: scored.iter().filter(|s| s.pair.same).filter(hit).count(),
@@ -227,6 +251,23 @@ mod tests {
     }
 
     #[test]
+    fn an_explained_rewording_is_served_from_the_lower_threshold() {
+        let pair = parse("Q delete a branch\n= remove a branch\n").unwrap()[0].clone();
+        let scored = |explained, refused| Scored {
+            pair: pair.clone(),
+            similarity: 0.85,
+            refused,
+            explained,
+        };
+        assert!(scored(true, None).served(0.92, 0.80));
+        assert!(!scored(false, None).served(0.92, 0.80));
+        assert!(!scored(true, Some("different numbers")).served(0.92, 0.80));
+        // The lower threshold never raises the bar.
+        assert!(scored(false, None).served(0.85, 0.90));
+        assert!(!scored(true, None).served(0.92, 0.90));
+    }
+
+    #[test]
     fn counts_hits_with_and_without_the_guard() {
         // Orthogonal vectors unless the texts share their first word.
         let embed = |t: &str| -> Result<Vec<f32>, String> {
@@ -241,7 +282,7 @@ mod tests {
         // the same words in another order.
         assert_eq!(s[0].refused, Some("the same words in another order"));
         assert_eq!(
-            at(&s, 0.7, false),
+            at(&s, 0.7, 0.7, false),
             Row {
                 threshold: 0.7,
                 served: 2,
@@ -249,15 +290,15 @@ mod tests {
             }
         );
         assert_eq!(
-            at(&s, 0.7, true),
+            at(&s, 0.7, 0.7, true),
             Row {
                 threshold: 0.7,
                 served: 1,
                 wrong: 1
             }
         );
-        assert_eq!(at(&s, 0.9, false).served, 1);
-        assert!((at(&s, 0.7, false).precision() - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(at(&s, 0.9, 0.9, false).served, 1);
+        assert!((at(&s, 0.7, 0.7, false).precision() - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(median(&s, false), Some(1.0));
     }
 }

@@ -20,12 +20,35 @@ use std::sync::LazyLock;
 /// A side with more unexplained words than this rewords; it is not a swap.
 const MAX_SWAPPED: usize = 2;
 
-/// Whether `a` and `b` (the guard's lower-cased words) differ by a swap of
-/// words that are not known to mean the same.
-pub fn unexplained(a: &[String], b: &[String]) -> bool {
+/// How many content words of each question nothing in the other explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unexplained {
+    /// In the first question.
+    pub first: usize,
+    /// In the second.
+    pub second: usize,
+}
+
+impl Unexplained {
+    /// A swap of words not known to mean the same: one or two on each side.
+    pub fn is_swap(self) -> bool {
+        self.first > 0 && self.second > 0 && self.first.max(self.second) <= MAX_SWAPPED
+    }
+
+    /// Every differing word is explained: the same question in other words.
+    pub fn is_none(self) -> bool {
+        self.first == 0 && self.second == 0
+    }
+}
+
+/// The content words of `a` and of `b` (the guard's lower-cased words) that
+/// the other question does not explain.
+pub fn unexplained(a: &[String], b: &[String]) -> Unexplained {
     let (ca, cb) = (content(a), content(b));
-    let (oa, ob) = (only_in(&ca, &cb, b), only_in(&cb, &ca, a));
-    !oa.is_empty() && !ob.is_empty() && oa.len().max(ob.len()) <= MAX_SWAPPED
+    Unexplained {
+        first: only_in(&ca, &cb, b).len(),
+        second: only_in(&cb, &ca, a).len(),
+    }
 }
 
 /// The content words: compounds written as two words joined, "without
@@ -145,7 +168,7 @@ mod tests {
     }
 
     fn swapped(a: &str, b: &str) -> bool {
-        unexplained(&words(a), &words(b))
+        unexplained(&words(a), &words(b)).is_swap()
     }
 
     #[test]
