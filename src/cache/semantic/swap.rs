@@ -27,6 +27,9 @@ pub struct Unexplained {
     pub first: usize,
     /// In the second.
     pub second: usize,
+    /// One of the two has no content word at all ("Why?", "How is that?"):
+    /// nothing to explain a difference by.
+    pub contentless: bool,
 }
 
 impl Unexplained {
@@ -37,7 +40,7 @@ impl Unexplained {
 
     /// Every differing word is explained: the same question in other words.
     pub fn is_none(self) -> bool {
-        self.first == 0 && self.second == 0
+        self.first == 0 && self.second == 0 && !self.contentless
     }
 }
 
@@ -48,6 +51,7 @@ pub fn unexplained(a: &[String], b: &[String]) -> Unexplained {
     Unexplained {
         first: only_in(&ca, &cb, b).len(),
         second: only_in(&cb, &ca, a).len(),
+        contentless: ca.is_empty() || cb.is_empty(),
     }
 }
 
@@ -197,6 +201,25 @@ mod tests {
             assert!(swapped(a, b), "{a} | {b}");
             assert!(swapped(b, a), "{b} | {a}");
         }
+    }
+
+    #[test]
+    fn a_rewording_is_explained_and_a_question_without_content_never_is() {
+        let explained = |a: &str, b: &str| unexplained(&words(a), &words(b)).is_none();
+        assert!(explained(
+            "what are the steps to reset my password",
+            "how do i reset my password"
+        ));
+        assert!(explained(
+            "delete 2 local branches",
+            "remove two local branch"
+        ));
+        assert!(!explained(
+            "reset my password",
+            "reset my forgotten password"
+        ));
+        assert!(!explained("why?", "how?"));
+        assert!(!explained("what is it", "what was that"));
     }
 
     #[test]
