@@ -409,6 +409,22 @@ mod tests {
         }
     }
 
+    /// Names a typo, an abbreviation or a tail away from each other are
+    /// still other things.
+    #[test]
+    fn names_close_in_spelling_are_other_things() {
+        for (a, b) in [
+            ("create a table in mysql", "create a table in mssql"),
+            ("render a list with react", "render a list with preact"),
+            ("create a tag in git", "create a tag on github"),
+            ("store state with vue", "store state with vuex"),
+            ("read a json file", "read a jsonl file"),
+        ] {
+            assert!(compatible(a, b).is_err(), "{a} | {b}");
+            assert!(compatible(b, a).is_err(), "{b} | {a}");
+        }
+    }
+
     /// Paraphrases the first guard refused.
     #[test]
     fn paraphrases_it_used_to_refuse_pass() {

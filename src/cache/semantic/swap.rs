@@ -153,10 +153,14 @@ fn same(w: &str, v: &str) -> bool {
         return true;
     }
     let (short, long) = if w.len() <= v.len() { (w, v) } else { (v, w) };
-    // A head that undoes or repeats the word makes another one: "unmount",
-    // "decompress", "disable", "rerun".
-    let undoing = |head: &str| matches!(head, "un" | "de" | "dis" | "non" | "re" | "anti");
-    let tail = short.len() >= 5 && long.strip_suffix(short).is_some_and(|head| !undoing(head));
+    // A tail explains a word behind a head of its own ("sub" + "string"),
+    // but not a head that undoes or repeats it ("unmount", "decompress",
+    // "rerun") nor a letter or two that name another thing ("preact").
+    let undoing = |head: &str| matches!(head, "dis" | "non" | "anti");
+    let tail = short.len() >= 5
+        && long
+            .strip_suffix(short)
+            .is_some_and(|head| head.len() >= 3 && !undoing(head));
     if (short.len() >= 3 && long.starts_with(short)) || tail {
         return true;
     }
