@@ -16,7 +16,7 @@ const NEGATIONS: &[&str] = &[
     "arent", "wont", "shouldnt", "didnt", "neither", "nor",
 ];
 
-use super::vocab::{ALL, DISTINCT, LOSS, NUMBER_WORDS, ONE, ONE_SIDED, OPPOSITES, ORDERED_BY};
+use super::vocab::{ALL, DISTINCT, LOSS, ONE, ONE_SIDED, OPPOSITES, ORDERED_BY, as_digits};
 
 fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -61,8 +61,9 @@ const FILLER: &[&str] = &["a", "an", "the", "my", "your", "our", "this", "that",
 /// A word as the guard compares it: a number word as its digits, a known
 /// thing as its group's first name for it (plurals and synonyms alike).
 fn canonical(w: &str) -> String {
-    if let Some((_, d)) = NUMBER_WORDS.iter().find(|(n, _)| *n == w) {
-        return (*d).to_string();
+    let digits = as_digits(w);
+    if digits != w {
+        return digits.to_string();
     }
     for (_, members) in DISTINCT {
         if let Some(m) = members.iter().find(|m| m.contains(&w)) {
@@ -257,6 +258,14 @@ pub fn judge(asked: &str, cached: &str) -> Result<Agreement, &'static str> {
 mod tests {
     use super::*;
 
+    /// Each pair refused, whichever of the two is the cached question.
+    fn refused_both_ways(pairs: &[(&str, &str)]) {
+        for (a, b) in pairs {
+            assert!(compatible(a, b).is_err(), "{a} | {b}");
+            assert!(compatible(b, a).is_err(), "{b} | {a}");
+        }
+    }
+
     #[test]
     fn paraphrases_pass() {
         for (a, b) in [
@@ -329,7 +338,7 @@ mod tests {
     /// refused now.
     #[test]
     fn the_reported_wrong_answers_are_refused() {
-        for (a, b) in [
+        refused_both_ways(&[
             (
                 "undo the last git commit and discard the changes",
                 "undo the last git commit and keep the changes",
@@ -368,17 +377,14 @@ mod tests {
             ("what does rm -r do", "what does rm -f do"),
             ("sort a list in reverse order", "sort a list"),
             ("reverse a list in Python", "reverse a string in Python"),
-        ] {
-            assert!(compatible(a, b).is_err(), "{a} | {b}");
-            assert!(compatible(b, a).is_err(), "{b} | {a}");
-        }
+        ]);
     }
 
     /// Wrong answers the held-out splits found served (holdout2, holdout3),
     /// each refused now: a modifier or a quantifier on one side only.
     #[test]
     fn the_held_out_wrong_answers_are_refused() {
-        for (a, b) in [
+        refused_both_ways(&[
             (
                 "trim whitespace from the end of a string in Go",
                 "trim whitespace from both ends of a string in Go",
@@ -403,26 +409,20 @@ mod tests {
                 "see the logs of the previous container of a pod",
                 "see the logs of a pod",
             ),
-        ] {
-            assert!(compatible(a, b).is_err(), "{a} | {b}");
-            assert!(compatible(b, a).is_err(), "{b} | {a}");
-        }
+        ]);
     }
 
     /// Names a typo, an abbreviation or a tail away from each other are
     /// still other things.
     #[test]
     fn names_close_in_spelling_are_other_things() {
-        for (a, b) in [
+        refused_both_ways(&[
             ("create a table in mysql", "create a table in mssql"),
             ("render a list with react", "render a list with preact"),
             ("create a tag in git", "create a tag on github"),
             ("store state with vue", "store state with vuex"),
             ("read a json file", "read a jsonl file"),
-        ] {
-            assert!(compatible(a, b).is_err(), "{a} | {b}");
-            assert!(compatible(b, a).is_err(), "{b} | {a}");
-        }
+        ]);
     }
 
     /// Paraphrases the first guard refused.

@@ -13,7 +13,7 @@
 //! through. Wider rewordings are left to the similarity threshold.
 
 use super::synonyms::{COMPOUNDS, NO_CONTENT, SYNONYMS};
-use super::vocab::{DISTINCT, LOSS, NUMBER_WORDS};
+use super::vocab::{DISTINCT, LOSS, as_digits};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -67,9 +67,8 @@ fn content(ws: &[String]) -> Vec<String> {
                 i += 2;
                 continue;
             }
-            let joined = format!("{}{next}", ws[i]);
-            if COMPOUNDS.contains(&joined.as_str()) {
-                out.push(joined);
+            if let Some(compound) = COMPOUNDS.iter().find(|c| joins(c, &ws[i], next)) {
+                out.push((*compound).to_string());
                 i += 2;
                 continue;
             }
@@ -88,14 +87,13 @@ fn only_in<'a>(x: &'a [String], y: &[String], y_all: &[String]) -> Vec<&'a str> 
     x.iter()
         .map(String::as_str)
         .filter(|w| !y.iter().any(|v| same(w, v)))
-        .filter(|w| {
-            !y_all.windows(2).any(|p| {
-                w.len() == p[0].len() + p[1].len()
-                    && w.starts_with(p[0].as_str())
-                    && w.ends_with(p[1].as_str())
-            })
-        })
+        .filter(|w| !y_all.windows(2).any(|p| joins(w, &p[0], &p[1])))
         .collect()
+}
+
+/// Whether `word` is `first` and `second` written together.
+fn joins(word: &str, first: &str, second: &str) -> bool {
+    word.len() == first.len() + second.len() && word.starts_with(first) && word.ends_with(second)
 }
 
 /// The word and the forms it may take without a plural or verb ending
@@ -106,13 +104,6 @@ fn forms(w: &str) -> impl Iterator<Item = &str> {
         .filter_map(move |suffix| w.strip_suffix(suffix))
         .filter(|s| s.len() >= 3);
     std::iter::once(w).chain(stripped)
-}
-
-fn as_digits(w: &str) -> &str {
-    NUMBER_WORDS
-        .iter()
-        .find(|(n, _)| *n == w)
-        .map_or(w, |(_, d)| d)
 }
 
 /// For each word of a synonym group or a member of a group of distinct
@@ -130,15 +121,8 @@ static GROUPS_OF: LazyLock<HashMap<&'static str, Vec<usize>>> = LazyLock::new(||
 
 /// Whether some group holds both words (in any of their forms).
 fn grouped(w: &str, v: &str) -> bool {
-    let groups = |x: &str| -> Vec<usize> {
-        forms(x)
-            .filter_map(|f| GROUPS_OF.get(f))
-            .flatten()
-            .copied()
-            .collect()
-    };
-    let of_w = groups(w);
-    !of_w.is_empty() && groups(v).iter().any(|g| of_w.contains(g))
+    let groups = |x| forms(x).filter_map(|f| GROUPS_OF.get(f)).flatten();
+    groups(w).any(|g| groups(v).any(|h| h == g))
 }
 
 /// Whether `v` says what `w` says: the same word or number, the same word

@@ -118,6 +118,14 @@ pub const ALL: &[&str] = &["all", "every", "each", "both"];
 /// See [`ALL`].
 pub const ONE: &[&str] = &["a", "an", "one", "single", "specific"];
 
+/// The digits a number word stands for ("two" → "2"); other words as they are.
+pub fn as_digits(w: &str) -> &str {
+    NUMBER_WORDS
+        .iter()
+        .find(|(n, _)| *n == w)
+        .map_or(w, |(_, d)| d)
+}
+
 /// Number words, read as the digits they stand for.
 pub const NUMBER_WORDS: &[(&str, &str)] = &[
     ("two", "2"),
