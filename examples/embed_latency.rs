@@ -10,6 +10,7 @@
 
 use std::time::Instant;
 use switchyard::cache::semantic::local::LocalEmbedder;
+use switchyard::cache::semantic::pairs::parse;
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().collect();
@@ -17,19 +18,15 @@ fn main() -> Result<(), String> {
         return Err("usage: embed_latency PAIRS_FILE MODEL_DIR".into());
     };
     let text = std::fs::read_to_string(pairs).map_err(|e| format!("{pairs}: {e}"))?;
-    let questions: Vec<&str> = text
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            l.strip_prefix("Q ")
-                .or_else(|| l.strip_prefix("= "))
-                .or_else(|| {
-                    l.strip_prefix("! ")
-                        .and_then(|r| r.split_once(':').map(|(_, q)| q))
-                })
-        })
-        .map(str::trim)
-        .collect();
+    let pairs = parse(&text).map_err(|e| format!("{pairs}: {e}"))?;
+    // Every line of the file: each cached question, then what is asked of it.
+    let mut questions: Vec<&str> = Vec::new();
+    for (i, p) in pairs.iter().enumerate() {
+        if i == 0 || pairs[i - 1].cached != p.cached {
+            questions.push(&p.cached);
+        }
+        questions.push(&p.asked);
+    }
     let model = LocalEmbedder::load(std::path::Path::new(dir))?;
     for q in questions.iter().take(10) {
         model.embed(q)?;
