@@ -146,7 +146,10 @@ fn describe_cache(config: &Config) -> String {
         CacheBackend::Redis(_) => "in Redis".to_string(),
     };
     let semantic = match &c.semantic {
-        Some(s) => format!(", semantic at similarity {}", s.threshold),
+        Some(s) => format!(
+            ", semantic at similarity {} ({} for a rewording the guard fully explains)",
+            s.threshold, s.explained_threshold
+        ),
         None => String::new(),
     };
     format!("exact {place}, ttl {} s{semantic}", c.ttl.as_secs())
