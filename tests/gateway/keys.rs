@@ -27,14 +27,10 @@ aliases = ["claude-*"]
     )
 }
 
-fn keys_cli(cfg: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .arg("keys")
-        .arg("--config")
-        .arg(cfg)
-        .args(args)
-        .output()
-        .unwrap();
+async fn keys_cli(cfg: &Path, args: &[&str]) -> (bool, String, String) {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["keys".as_ref(), "--config".as_ref(), cfg.as_ref()];
+    all.extend(args.iter().map(std::ffi::OsStr::new));
+    let out = switchyard_cli(all).await;
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -42,10 +38,10 @@ fn keys_cli(cfg: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn create(cfg: &Path, args: &[&str]) -> (String, String) {
+async fn create(cfg: &Path, args: &[&str]) -> (String, String) {
     let mut all = vec!["create", "--json"];
     all.extend_from_slice(args);
-    let (ok, out, err) = keys_cli(cfg, &all);
+    let (ok, out, err) = keys_cli(cfg, &all).await;
     assert!(ok, "{err}");
     let v: Value = serde_json::from_str(out.trim()).unwrap();
     (
@@ -111,7 +107,8 @@ async fn client_keys_from_creation_to_revocation() {
             "--models",
             "claude-*",
         ],
-    );
+    )
+    .await;
     let (ci, ci_id) = create(
         &cfg,
         &[
@@ -126,8 +123,9 @@ async fn client_keys_from_creation_to_revocation() {
             "--rpm",
             "600",
         ],
-    );
-    let (ok, _, err) = keys_cli(&cfg, &["create", "--name", "x", "--budget-window", "day"]);
+    )
+    .await;
+    let (ok, _, err) = keys_cli(&cfg, &["create", "--name", "x", "--budget-window", "day"]).await;
     assert!(
         !ok && err.contains("budget-usd"),
         "a window needs a budget: {err}"
@@ -163,7 +161,7 @@ async fn client_keys_from_creation_to_revocation() {
     );
 
     // Revoked: refused with a message that says so, within seconds.
-    let (ok, out, err) = keys_cli(&cfg, &["revoke", &alice_id]);
+    let (ok, out, err) = keys_cli(&cfg, &["revoke", &alice_id]).await;
     assert!(ok && out.contains(&alice_id), "{err}");
     let r = until_status(&gw, &alice, "claude-sonnet-4-5", 401).await;
     let v: Value = r.json().await.unwrap();
@@ -174,7 +172,7 @@ async fn client_keys_from_creation_to_revocation() {
     );
 
     // Rotated: the new key works, the old one stops.
-    let (ok, out, err) = keys_cli(&cfg, &["rotate", &ci_id, "--json"]);
+    let (ok, out, err) = keys_cli(&cfg, &["rotate", &ci_id, "--json"]).await;
     assert!(ok, "{err}");
     let new: Value = serde_json::from_str(out.trim()).unwrap();
     let new_key = new["key"].as_str().unwrap();
@@ -191,7 +189,7 @@ async fn client_keys_from_creation_to_revocation() {
     );
 
     // Listing shows live keys only (unless --all); no key is stored in clear.
-    let (ok, out, _) = keys_cli(&cfg, &["list", "--json"]);
+    let (ok, out, _) = keys_cli(&cfg, &["list", "--json"]).await;
     assert!(ok);
     let live: Vec<Value> = out
         .lines()
@@ -199,7 +197,7 @@ async fn client_keys_from_creation_to_revocation() {
         .collect();
     assert_eq!(live.len(), 1, "{out}");
     assert_eq!(live[0]["id"], new["id"]);
-    let (_, all, _) = keys_cli(&cfg, &["list", "--all"]);
+    let (_, all, _) = keys_cli(&cfg, &["list", "--all"]).await;
     assert!(all.contains("revoked") && all.contains(&alice_id), "{all}");
 
     let rows = gw.flushed_rows().await;
@@ -352,9 +350,14 @@ async fn a_team_budget_holds_under_200_concurrent_requests() {
     ))
     .await;
     let cfg = config_file(&gw, &up.url());
-    let keys: Vec<String> = (0..4)
-        .map(|i| create(&cfg, &["--name", &format!("dev{i}"), "--team", "web"]).0)
-        .collect();
+    let mut keys = Vec::new();
+    for i in 0..4 {
+        keys.push(
+            create(&cfg, &["--name", &format!("dev{i}"), "--team", "web"])
+                .await
+                .0,
+        );
+    }
     // Wait until the gateway has read the new keys (without spending).
     for _ in 0..50 {
         let r = gw

@@ -239,11 +239,15 @@ async fn mixed_run(database_url: Option<String>) {
         ),
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["report", "daily", "--format", "json", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out = switchyard_cli([
+        "report".as_ref(),
+        "daily".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--config".as_ref(),
+        cfg.as_os_str(),
+    ])
+    .await;
     assert!(
         out.status.success(),
         "{}",

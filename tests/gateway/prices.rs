@@ -205,7 +205,7 @@ async fn reconcile_the_ledger_with_a_console_export() {
         ),
     )
     .unwrap();
-    let run = |cost: &str| {
+    let run = async |cost: &str| {
         let export = dir.join(format!("usage-{cost}.csv"));
         std::fs::write(
             &export,
@@ -215,14 +215,15 @@ async fn reconcile_the_ledger_with_a_console_export() {
             ),
         )
         .unwrap();
-        std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .args(["reconcile", "--config"])
-            .arg(&cfg)
-            .arg(&export)
-            .output()
-            .unwrap()
+        switchyard_cli([
+            "reconcile".as_ref(),
+            "--config".as_ref(),
+            cfg.as_os_str(),
+            export.as_os_str(),
+        ])
+        .await
     };
-    let clean = run("0.008");
+    let clean = run("0.008").await;
     let text = String::from_utf8_lossy(&clean.stdout);
     assert!(
         clean.status.success(),
@@ -233,7 +234,7 @@ async fn reconcile_the_ledger_with_a_console_export() {
         text.contains("| sonnet-5.5 | $0.0080 | $0.0080 | +0.00% | ok |"),
         "{text}"
     );
-    let off = run("0.0088");
+    let off = run("0.0088").await;
     let text = String::from_utf8_lossy(&off.stdout);
     assert!(!off.status.success(), "{text}");
     assert!(

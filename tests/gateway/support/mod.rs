@@ -241,7 +241,24 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder().build().unwrap()
 }
 
-/// A minimal Messages body.
+/// Run the `switchyard` binary with `args` and wait for it without
+/// blocking the runtime: the gateway under test shares this thread, and a
+/// test blocked in `std::process::Command::output` would stall it in the
+/// middle of a SQLite transaction while the command waits for that very
+/// write lock (CI saw `switchyard keys create` fail with "database is
+/// locked" that way).
+pub async fn switchyard_cli<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .output()
+        .await
+        .unwrap()
+}
+
 /// A response header as text ("" when absent).
 pub fn header(resp: &reqwest::Response, name: &str) -> String {
     resp.headers()
@@ -251,6 +268,7 @@ pub fn header(resp: &reqwest::Response, name: &str) -> String {
         .to_string()
 }
 
+/// A minimal Messages body.
 pub fn body(model: &str, stream: bool) -> String {
     serde_json::json!({
         "model": model,
