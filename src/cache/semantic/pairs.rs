@@ -98,7 +98,9 @@ pub fn parse(text: &str) -> Result<Vec<Pair>, String> {
 }
 
 /// The held-out splits a pairs file may name after `@`.
-pub const HELD_OUT: &[&str] = &["holdout", "holdout2", "holdout3", "holdout4", "holdout5"];
+pub const HELD_OUT: &[&str] = &[
+    "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6",
+];
 
 fn held_out(name: &str) -> Option<&'static str> {
     HELD_OUT.iter().copied().find(|h| *h == name)
