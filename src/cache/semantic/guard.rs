@@ -95,11 +95,18 @@ fn ordered(ws: &[String]) -> bool {
         .any(|p| ORDERED_BY.contains(&p[0].as_str()) && matches!(p[1].as_str(), "first" | "last"))
 }
 
+/// Negations and exclusions ("except one", "all but one"); "without
+/// losing" is "keeping", not a negation.
 fn negations(ws: &[String]) -> usize {
+    let next = |i: usize| ws.get(i + 1).map(String::as_str);
     ws.iter()
         .enumerate()
-        .filter(|(_, w)| NEGATIONS.contains(&w.as_str()))
-        .filter(|(i, _)| !ws.get(i + 1).is_some_and(|n| LOSS.contains(&n.as_str())))
+        .filter(|(i, w)| match w.as_str() {
+            "except" | "excluding" => true,
+            "but" => next(*i)
+                .is_some_and(|n| n == "one" || as_digits(n).bytes().all(|b| b.is_ascii_digit())),
+            w => NEGATIONS.contains(&w) && !next(*i).is_some_and(|n| LOSS.contains(&n)),
+        })
         .count()
 }
 
@@ -409,7 +416,23 @@ mod tests {
                 "see the logs of the previous container of a pod",
                 "see the logs of a pod",
             ),
+            (
+                "delete every file in a directory except one on linux",
+                "delete every file in a directory on linux",
+            ),
+            (
+                "remove all files but one from a folder",
+                "remove all files from a folder",
+            ),
         ]);
+        // An exclusion said two ways is the same question.
+        assert!(
+            compatible(
+                "linux: remove all files in a folder but one",
+                "delete every file in a directory except one on linux"
+            )
+            .is_ok()
+        );
     }
 
     /// Names a typo, an abbreviation or a tail away from each other are

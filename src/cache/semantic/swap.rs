@@ -12,7 +12,7 @@
 //! things: an unknown swap is refused, and only known synonyms let one
 //! through. Wider rewordings are left to the similarity threshold.
 
-use super::synonyms::{COMPOUNDS, NO_CONTENT, SYNONYMS};
+use super::synonyms::{COMPOUNDS, IMPLIED, NO_CONTENT, SYNONYMS};
 use super::vocab::{DISTINCT, LOSS, as_digits};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -48,9 +48,21 @@ impl Unexplained {
 /// the other question does not explain.
 pub fn unexplained(a: &[String], b: &[String]) -> Unexplained {
     let (ca, cb) = (content(a), content(b));
+    let (oa, ob) = (only_in(&ca, &cb, b), only_in(&cb, &ca, a));
+    // A word only one side has elaborates; a verb that states the obvious
+    // ("convert a timestamp to a date" / "timestamp to date", "get the
+    // length" / "length") elaborates nothing. Beside a word of the other
+    // side it still counts: "get" / "set" is a swap.
+    let heavy = |own: &[&str], other: &[&str]| {
+        if other.is_empty() {
+            own.iter().filter(|w| !IMPLIED.contains(w)).count()
+        } else {
+            own.len()
+        }
+    };
     Unexplained {
-        first: only_in(&ca, &cb, b).len(),
-        second: only_in(&cb, &ca, a).len(),
+        first: heavy(&oa, &ob),
+        second: heavy(&ob, &oa),
         contentless: ca.is_empty() || cb.is_empty(),
     }
 }
@@ -185,6 +197,9 @@ mod tests {
                 "unmount a volume from a container",
             ),
             ("compress the folder", "decompress the folder"),
+            // an implied verb beside another word is still a swap
+            ("get an environment variable", "set an environment variable"),
+            ("show the hidden files", "delete the hidden files"),
         ] {
             assert!(swapped(a, b), "{a} | {b}");
             assert!(swapped(b, a), "{b} | {a}");
@@ -205,6 +220,15 @@ mod tests {
         assert!(!explained(
             "reset my password",
             "reset my forgotten password"
+        ));
+        // a verb a terse question leaves out
+        assert!(explained(
+            "how do i convert a timestamp to a date in javascript",
+            "javascript timestamp to date"
+        ));
+        assert!(explained(
+            "get the number of cpu cores",
+            "number of cpu cores"
         ));
         assert!(!explained("why?", "how?"));
         assert!(!explained("what is it", "what was that"));

@@ -166,6 +166,37 @@ pub const SYNONYMS: &[&[&str]] = &[
     &["hours", "hour", "hrs", "hr"],
 ];
 
+/// Verbs a terse question leaves out without asking anything else: an
+/// answer to "javascript timestamp to date" converts, one to "python cpu
+/// cores" gets or finds. Said on one side only, they explain no difference
+/// and need none ([`super::swap`]).
+pub const IMPLIED: &[&str] = &[
+    "get",
+    "gets",
+    "getting",
+    "make",
+    "makes",
+    "making",
+    "convert",
+    "converting",
+    "turn",
+    "turning",
+    "find",
+    "finding",
+    "show",
+    "showing",
+    "see",
+    "seeing",
+    "give",
+    "obtain",
+    "retrieve",
+    "have",
+    "has",
+    "go",
+    "able",
+    "possible",
+];
+
 /// Words that carry no content for the swap check: how a question is put
 /// ("how do I", "what's the best way to"), articles, pronouns, linking
 /// words, and filler ("whatever", "existing").
