@@ -254,6 +254,9 @@ pub fn judge(asked: &str, cached: &str) -> Result<Agreement, &'static str> {
     if unexplained.is_swap() {
         return Err("a word swapped for one not known to mean the same");
     }
+    if unexplained.added_action {
+        return Err("an action only one asks for");
+    }
     Ok(if unexplained.is_none() {
         Agreement::Explained
     } else {
@@ -424,7 +427,13 @@ mod tests {
                 "remove all files but one from a folder",
                 "remove all files from a folder",
             ),
+            (
+                "run a python script in the background on linux",
+                "stop a python script running in the background on linux",
+            ),
         ]);
+        // A verb that describes ("installed", "running") asks for nothing.
+        assert!(compatible("list the installed pip packages", "list the pip packages").is_ok());
         // An exclusion said two ways is the same question.
         assert!(
             compatible(

@@ -12,7 +12,7 @@
 //! things: an unknown swap is refused, and only known synonyms let one
 //! through. Wider rewordings are left to the similarity threshold.
 
-use super::synonyms::{COMPOUNDS, IMPLIED, NO_CONTENT, SYNONYMS};
+use super::synonyms::{ACTIONS, COMPOUNDS, IMPLIED, NO_CONTENT, SYNONYMS};
 use super::vocab::{DISTINCT, LOSS, as_digits};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -30,6 +30,10 @@ pub struct Unexplained {
     /// One of the two has no content word at all ("Why?", "How is that?"):
     /// nothing to explain a difference by.
     pub contentless: bool,
+    /// One question asks for an action the other does not mention, every
+    /// other word agreeing: "stop a script running in the background" /
+    /// "run a script in the background".
+    pub added_action: bool,
 }
 
 impl Unexplained {
@@ -60,10 +64,13 @@ pub fn unexplained(a: &[String], b: &[String]) -> Unexplained {
             own.len()
         }
     };
+    let acts =
+        |own: &[&str], other: &[&str]| other.is_empty() && own.iter().any(|w| ACTIONS.contains(w));
     Unexplained {
         first: heavy(&oa, &ob),
         second: heavy(&ob, &oa),
         contentless: ca.is_empty() || cb.is_empty(),
+        added_action: acts(&oa, &ob) || acts(&ob, &oa),
     }
 }
 

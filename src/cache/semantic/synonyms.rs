@@ -197,6 +197,45 @@ pub const IMPLIED: &[&str] = &[
     "possible",
 ];
 
+/// Verbs that ask for something to be done: said on one side only, beside
+/// words that otherwise agree, the question asks for another thing ("stop
+/// a container running in the background" is not "run a container in the
+/// background"). Bare forms only: "installed packages", "a container
+/// running" describe a thing, they do not ask for the action.
+pub const ACTIONS: &[&str] = &[
+    "stop",
+    "kill",
+    "start",
+    "restart",
+    "delete",
+    "remove",
+    "drop",
+    "install",
+    "uninstall",
+    "disable",
+    "enable",
+    "close",
+    "destroy",
+    "cancel",
+    "abort",
+    "revert",
+    "undo",
+    "block",
+    "allow",
+    "deny",
+    "lock",
+    "unlock",
+    "pause",
+    "resume",
+    "clear",
+    "reset",
+    "rename",
+    "move",
+    "copy",
+    "upgrade",
+    "downgrade",
+];
+
 /// Words that carry no content for the swap check: how a question is put
 /// ("how do I", "what's the best way to"), articles, pronouns, linking
 /// words, and filler ("whatever", "existing").
