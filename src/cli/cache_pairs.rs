@@ -15,7 +15,8 @@ pub struct PairsArgs {
     /// config.json, tokenizer.json), e.g. all-MiniLM-L6-v2.
     #[arg(long, env = "SWITCHYARD_MINILM_DIR")]
     pub model_dir: PathBuf,
-    /// Only this split (`dev`, `test`, `holdout` … `holdout4`; default: all).
+    /// Only this split (`dev`, `test`, or a held-out one, `holdout` …
+    /// `holdout6`; default: all).
     #[arg(long)]
     pub split: Option<String>,
     /// Thresholds to report.

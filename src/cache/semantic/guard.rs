@@ -10,10 +10,27 @@
 //! word for one not known to mean the same ([`super::swap`]). A refused
 //! pair is simply a miss.
 
-/// Words that negate.
+/// Words that negate or exclude.
 const NEGATIONS: &[&str] = &[
-    "not", "no", "never", "without", "none", "nothing", "cannot", "cant", "dont", "doesnt", "isnt",
-    "arent", "wont", "shouldnt", "didnt", "neither", "nor",
+    "not",
+    "no",
+    "never",
+    "without",
+    "none",
+    "nothing",
+    "cannot",
+    "cant",
+    "dont",
+    "doesnt",
+    "isnt",
+    "arent",
+    "wont",
+    "shouldnt",
+    "didnt",
+    "neither",
+    "nor",
+    "except",
+    "excluding",
 ];
 
 use super::vocab::{ALL, DISTINCT, LOSS, ONE, ONE_SIDED, OPPOSITES, ORDERED_BY, as_digits};
@@ -102,9 +119,7 @@ fn negations(ws: &[String]) -> usize {
     ws.iter()
         .enumerate()
         .filter(|(i, w)| match w.as_str() {
-            "except" | "excluding" => true,
-            "but" => next(*i)
-                .is_some_and(|n| n == "one" || as_digits(n).bytes().all(|b| b.is_ascii_digit())),
+            "but" => next(*i).is_some_and(|n| n == "one" || is_number(as_digits(n))),
             w => NEGATIONS.contains(&w) && !next(*i).is_some_and(|n| LOSS.contains(&n)),
         })
         .count()

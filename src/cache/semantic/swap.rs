@@ -11,9 +11,13 @@
 //! is not. The guard then does not have to know every pair of distinct
 //! things: an unknown swap is refused, and only known synonyms let one
 //! through. Wider rewordings are left to the similarity threshold.
+//! When one side only has words the other lacks, it elaborates, unless
+//! the extra word asks for an action ("stop a script running in the
+//! background" / "run a script in the background"); a verb a terse
+//! question leaves out ("convert", "get") elaborates nothing.
 
-use super::synonyms::{ACTIONS, COMPOUNDS, IMPLIED, NO_CONTENT, SYNONYMS};
-use super::vocab::{DISTINCT, LOSS, as_digits};
+use super::synonyms::{COMPOUNDS, IMPLIED, NO_CONTENT, SYNONYMS};
+use super::vocab::{ACTIONS, DISTINCT, LOSS, as_digits};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 

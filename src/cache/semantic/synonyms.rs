@@ -1,5 +1,6 @@
 //! The words the swap check knows: synonyms that explain a swapped word,
-//! words that carry no content, and compounds written as one word or two.
+//! verbs a terse question leaves out, words that carry no content, and
+//! compounds written as one word or two.
 //! It refuses every swap it cannot explain, so these lists only ever let a
 //! paraphrase through; they never refuse one.
 
@@ -195,45 +196,6 @@ pub const IMPLIED: &[&str] = &[
     "go",
     "able",
     "possible",
-];
-
-/// Verbs that ask for something to be done: said on one side only, beside
-/// words that otherwise agree, the question asks for another thing ("stop
-/// a container running in the background" is not "run a container in the
-/// background"). Bare forms only: "installed packages", "a container
-/// running" describe a thing, they do not ask for the action.
-pub const ACTIONS: &[&str] = &[
-    "stop",
-    "kill",
-    "start",
-    "restart",
-    "delete",
-    "remove",
-    "drop",
-    "install",
-    "uninstall",
-    "disable",
-    "enable",
-    "close",
-    "destroy",
-    "cancel",
-    "abort",
-    "revert",
-    "undo",
-    "block",
-    "allow",
-    "deny",
-    "lock",
-    "unlock",
-    "pause",
-    "resume",
-    "clear",
-    "reset",
-    "rename",
-    "move",
-    "copy",
-    "upgrade",
-    "downgrade",
 ];
 
 /// Words that carry no content for the swap check: how a question is put

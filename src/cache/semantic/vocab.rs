@@ -1,5 +1,6 @@
 //! The words the semantic cache's guard knows: opposites, quantifiers,
-//! number words, and groups of distinct things (languages, tools, systems,
+//! number words, modifiers and actions said on one side only,
+//! and groups of distinct things (languages, tools, systems,
 //! protocols, methods, units…) where naming another member asks another
 //! question. Synonyms share an entry (`postgres` = `postgresql`,
 //! `folder` = `directory`), so a paraphrase that swaps them still hits.
@@ -104,6 +105,45 @@ pub const ONE_SIDED: &[&str] = &[
     "insensitive",
     "sensitive",
     "interactively",
+];
+
+/// Verbs that ask for something to be done: said on one side only, beside
+/// words that otherwise agree, the question asks for another thing ("stop
+/// a container running in the background" is not "run a container in the
+/// background"). Bare forms only: "installed packages", "a container
+/// running" describe a thing, they do not ask for the action.
+pub const ACTIONS: &[&str] = &[
+    "stop",
+    "kill",
+    "start",
+    "restart",
+    "delete",
+    "remove",
+    "drop",
+    "install",
+    "uninstall",
+    "disable",
+    "enable",
+    "close",
+    "destroy",
+    "cancel",
+    "abort",
+    "revert",
+    "undo",
+    "block",
+    "allow",
+    "deny",
+    "lock",
+    "unlock",
+    "pause",
+    "resume",
+    "clear",
+    "reset",
+    "rename",
+    "move",
+    "copy",
+    "upgrade",
+    "downgrade",
 ];
 
 /// Words that, before "first" or "last", ask for an order ("smallest
