@@ -1,16 +1,14 @@
 //! The BERT encoder of a sentence-embedding model (all-MiniLM-L6-v2 and its
 //! kind), for one short text at a time on a CPU, on candle's tensors. It
 //! computes what Hugging Face's `BertModel` (and candle-transformers' port
-//! of it) computes; what differs is how the dense layers multiply. A
-//! question is ~15 tokens against weights of 384×1536: written as
-//! `x · Wᵀ` into a row-major result, gemm turns the product around and
-//! copies every weight matrix into its packed layout first — 42 MB for
-//! MiniLM-L6, on every call, half the time of an embedding. Written as
-//! `W · xᵀ`, gemm keeps the tokens as the short side and reads each weight
-//! row straight from where it lies. A layer's query, key and value
-//! projections are also one product. One text needs no padding, so there
-//! is no attention mask.
+//! of it) computes; what differs is how the dense layers multiply: with
+//! [`super::dense`]'s kernel for a few tokens against f16 weights, instead
+//! of candle's f32 matmul (which, written as `x · Wᵀ`, also copied every
+//! weight matrix into gemm's packed layout on every call). A layer's query,
+//! key and value projections are one product. One text needs no padding,
+//! so there is no attention mask.
 
+use super::dense::Dense;
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
@@ -44,38 +42,33 @@ fn default_act() -> String {
     "gelu".into()
 }
 
-/// A dense layer: weight `(out, in)` as the file holds it, bias `(out)`.
-struct Dense {
-    weight: Tensor,
-    bias: Tensor,
+/// The `(out, in)` weights and biases of `names` (one or more layers of the
+/// same input), side by side as one layer.
+fn dense(
+    vb: &VarBuilder,
+    names: &[&str],
+    input: usize,
+    output: usize,
+) -> candle_core::Result<Dense> {
+    let mut weights = Vec::with_capacity(names.len() * input * output);
+    let mut biases = Vec::with_capacity(names.len() * output);
+    for name in names {
+        let vb = vb.pp(*name);
+        weights.extend(
+            vb.get((output, input), "weight")?
+                .flatten_all()?
+                .to_vec1::<f32>()?,
+        );
+        biases.extend(vb.get(output, "bias")?.to_vec1::<f32>()?);
+    }
+    Dense::new(&weights, biases, input).map_err(candle_core::Error::msg)
 }
 
-impl Dense {
-    /// The `(out, in)` weights and biases of `names` (one or more layers of
-    /// the same input), side by side as one layer.
-    fn load(
-        vb: &VarBuilder,
-        names: &[&str],
-        input: usize,
-        output: usize,
-    ) -> candle_core::Result<Self> {
-        let mut weights = Vec::with_capacity(names.len());
-        let mut biases = Vec::with_capacity(names.len());
-        for name in names {
-            let vb = vb.pp(*name);
-            weights.push(vb.get((output, input), "weight")?);
-            biases.push(vb.get(output, "bias")?);
-        }
-        Ok(Dense {
-            weight: Tensor::cat(&weights, 0)?,
-            bias: Tensor::cat(&biases, 0)?,
-        })
-    }
-
-    /// `(tokens, in)` → `(tokens, out)`, computed as `(W · xᵀ)ᵀ + b`.
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.weight.matmul(&x.t()?)?.t()?.broadcast_add(&self.bias)
-    }
+/// `(tokens, in)` → `(tokens, out)` through `layer`.
+fn apply(layer: &Dense, x: &Tensor) -> candle_core::Result<Tensor> {
+    let tokens = x.dim(0)?;
+    let y = layer.forward(&x.flatten_all()?.to_vec1::<f32>()?);
+    Tensor::from_vec(y, (tokens, layer.outputs()), x.device())
 }
 
 struct Layer {
@@ -143,16 +136,16 @@ impl BertEncoder {
             let l = vb.pp(format!("encoder.layer.{i}"));
             let a = l.pp("attention");
             layers.push(Layer {
-                qkv: Dense::load(&a.pp("self"), &["query", "key", "value"], h, h)?,
-                attention_out: Dense::load(&a.pp("output"), &["dense"], h, h)?,
+                qkv: dense(&a.pp("self"), &["query", "key", "value"], h, h)?,
+                attention_out: dense(&a.pp("output"), &["dense"], h, h)?,
                 attention_norm: norm(a.pp("output").pp("LayerNorm"), h, eps)?,
-                up: Dense::load(
+                up: dense(
                     &l.pp("intermediate"),
                     &["dense"],
                     h,
                     config.intermediate_size,
                 )?,
-                down: Dense::load(&l.pp("output"), &["dense"], config.intermediate_size, h)?,
+                down: dense(&l.pp("output"), &["dense"], config.intermediate_size, h)?,
                 output_norm: norm(l.pp("output").pp("LayerNorm"), h, eps)?,
             });
         }
@@ -194,7 +187,7 @@ impl BertEncoder {
     fn layer(&self, layer: &Layer, x: &Tensor) -> candle_core::Result<Tensor> {
         let (n, h) = x.dims2()?;
         let d = h / self.heads;
-        let qkv = layer.qkv.forward(x)?;
+        let qkv = apply(&layer.qkv, x)?;
         // (tokens, hidden) → (heads, tokens, head width)
         let split = |i: usize| {
             qkv.narrow(1, i * h, h)?
@@ -208,11 +201,11 @@ impl BertEncoder {
         let context = probs.matmul(&v)?.transpose(0, 1)?.reshape((n, h))?;
         let attended = layer
             .attention_norm
-            .forward(&layer.attention_out.forward(&context)?.add(x)?)?;
-        let inner = gelu(&layer.up.forward(&attended)?)?;
+            .forward(&apply(&layer.attention_out, &context)?.add(x)?)?;
+        let inner = gelu(&apply(&layer.up, &attended)?)?;
         layer
             .output_norm
-            .forward(&layer.down.forward(&inner)?.add(&attended)?)
+            .forward(&apply(&layer.down, &inner)?.add(&attended)?)
     }
 
     /// The mean of the last hidden states of one text (not normalised).
@@ -303,7 +296,11 @@ mod tests {
         shapes
             .into_iter()
             .map(|(name, shape)| {
-                let t = Tensor::randn(0f32, 0.5, shape, &Device::Cpu).unwrap();
+                // Values f16 holds exactly, as the encoder's dense layers
+                // keep them: both models then multiply the same weights.
+                let t = Tensor::randn(0f32, 0.5, shape, &Device::Cpu)
+                    .and_then(|t| t.to_dtype(DType::F16)?.to_dtype(DType::F32))
+                    .unwrap();
                 (name, t)
             })
             .collect()

@@ -12,10 +12,15 @@ use tokenizers::{Tokenizer, TruncationParams};
 /// Longest input, in tokens (the model's `max_seq_length`).
 const MAX_TOKENS: usize = 256;
 
-/// A loaded model and its tokenizer.
+/// A loaded model, its tokenizer, and the threads it runs on.
 pub struct LocalEmbedder {
     model: BertEncoder,
     tokenizer: Tokenizer,
+    /// One a core (or `RAYON_NUM_THREADS`). An embedding runs inside the
+    /// pool, so splitting its products over the threads is work stealing
+    /// between threads already awake, not a wake-up and a wait on a lock
+    /// for each of its two dozen products.
+    threads: rayon::ThreadPool,
 }
 
 fn read(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
@@ -39,7 +44,15 @@ impl LocalEmbedder {
             .map_err(|e| format!("tokenizer: {e}"))?;
         let model = bert::load_cpu(read(dir, "model.safetensors")?, &config)
             .map_err(|e| format!("{}/model.safetensors: {e}", dir.display()))?;
-        Ok(LocalEmbedder { model, tokenizer })
+        let threads = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("switchyard-embed-{i}"))
+            .build()
+            .map_err(|e| format!("embedding threads: {e}"))?;
+        Ok(LocalEmbedder {
+            model,
+            tokenizer,
+            threads,
+        })
     }
 
     /// The (not yet normalised) mean-pooled vector of `text`.
@@ -48,8 +61,8 @@ impl LocalEmbedder {
             .tokenizer
             .encode(text, true)
             .map_err(|e| format!("tokenizer: {e}"))?;
-        self.model
-            .mean_pooled(enc.get_ids())
+        self.threads
+            .install(|| self.model.mean_pooled(enc.get_ids()))
             .map_err(|e| format!("embedding: {e}"))
     }
 

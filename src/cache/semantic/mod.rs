@@ -6,6 +6,8 @@
 
 #[cfg(feature = "local-embed")]
 pub mod bert;
+#[cfg(feature = "local-embed")]
+mod dense;
 pub mod guard;
 #[cfg(feature = "local-embed")]
 pub mod local;
