@@ -12,14 +12,18 @@ use tokenizers::{Tokenizer, TruncationParams};
 /// Longest input, in tokens (the model's `max_seq_length`).
 const MAX_TOKENS: usize = 256;
 
+/// Threads one embedding is split over at most: its products are small
+/// (a few hundred output columns), and other requests need the other cores.
+const MAX_THREADS: usize = 4;
+
 /// A loaded model, its tokenizer, and the threads it runs on.
 pub struct LocalEmbedder {
     model: BertEncoder,
     tokenizer: Tokenizer,
-    /// One a core (or `RAYON_NUM_THREADS`). An embedding runs inside the
-    /// pool, so splitting its products over the threads is work stealing
-    /// between threads already awake, not a wake-up and a wait on a lock
-    /// for each of its two dozen products.
+    /// One a core up to [`MAX_THREADS`] (or `RAYON_NUM_THREADS`). An
+    /// embedding runs inside the pool, so splitting its products over the
+    /// threads is work stealing between threads already awake, not a
+    /// wake-up and a wait on a lock for each of its two dozen products.
     threads: rayon::ThreadPool,
 }
 
@@ -44,7 +48,13 @@ impl LocalEmbedder {
             .map_err(|e| format!("tokenizer: {e}"))?;
         let model = bert::load_cpu(read(dir, "model.safetensors")?, &config)
             .map_err(|e| format!("{}/model.safetensors: {e}", dir.display()))?;
+        // 0: rayon's own choice (`RAYON_NUM_THREADS`, else one a core).
+        let count = match std::env::var_os("RAYON_NUM_THREADS") {
+            Some(_) => 0,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS)),
+        };
         let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(count)
             .thread_name(|i| format!("switchyard-embed-{i}"))
             .build()
             .map_err(|e| format!("embedding threads: {e}"))?;
