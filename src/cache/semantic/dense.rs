@@ -1,11 +1,10 @@
 //! The encoder's dense layers, with a matrix product made for their shape:
 //! a dozen or two tokens against a weight matrix that does not change.
 //!
-//! An embedding is memory-bound: MiniLM-L6's layers are 42 MB of f32,
-//! streamed from DRAM on every call (they do not stay in this machine's
-//! L3), and gemm's f32 kernel also costs a whole 16-row tile however few
-//! tokens there are. Here the weights are held as f16 (21 MB: half the
-//! bytes to stream, and small enough to stay in a 32 MB L3 between calls),
+//! With candle's f32 product an embedding waited on memory: MiniLM-L6's
+//! layers are 42 MB of f32, streamed from DRAM on every call, and gemm's
+//! kernel also costs a whole 16-row tile however few tokens there are.
+//! Here the weights are held as f16 (21 MB: half the bytes to wait for),
 //! each block of four weight rows is widened to f32 once into a buffer
 //! that stays in L1, and multiplied against three tokens at a time with
 //! f32 multiply-adds, so any number of tokens costs what it needs. The
@@ -13,9 +12,9 @@
 //! has them, plain f32 otherwise), so one portable build runs the fast
 //! kernel.
 //!
-//! Rounding the weights to f16 moves a MiniLM embedding by about 1e-4 in
-//! cosine; the semantic cache's thresholds were measured with it
-//! (`switchyard cache pairs`).
+//! Rounding the weights to f16 moves MiniLM's similarities by at most
+//! 0.0002; the semantic cache's threshold table is the same with it, pair
+//! for pair (`switchyard cache pairs`; BENCHMARKS.md).
 
 use half::f16;
 use pulp::{Arch, Simd, WithSimd};
