@@ -23,8 +23,10 @@ pub const REQUEST_ID_HEADER: &str = "x-switchyard-request-id";
 pub async fn request_id(mut req: Request, next: Next) -> Response {
     let id = format!("req_{}", uuid::Uuid::now_v7().simple());
     req.extensions_mut().insert(RequestId(id.clone(), None));
-    let span =
-        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    // The id alone: what a warning inside the request needs to be found
+    // beside its access line (which has the endpoint). Each field is
+    // formatted when the span is made, on every request.
+    let span = tracing::info_span!("request", id = %id);
     let mut resp = next.run(req).instrument(span).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID_HEADER, v);

@@ -6,7 +6,9 @@
 //! bodies or keys. Metric labels use configured model names, never what a
 //! client typed, so a client cannot blow up the label cardinality.
 
+pub mod access;
 pub mod otlp;
+mod request_metrics;
 
 use crate::usage::{RecordSink, RequestRecord};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -49,6 +51,7 @@ pub fn init_tracing(json: bool) -> LogGuard {
         .thread_name("switchyard-log")
         .buffered_lines_limit(LOG_QUEUE_LINES)
         .finish(std::io::BufWriter::new(std::io::stderr()));
+    access::install(writer.clone(), json, ansi);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
@@ -250,82 +253,7 @@ pub struct LogAndMetrics;
 
 impl RecordSink for LogAndMetrics {
     fn record(&self, r: &RequestRecord) {
-        log_line(r);
-        update_metrics(r);
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-fn log_line(r: &RequestRecord) {
-    let ttft_ms = r.ttft.map(ms);
-    tracing::info!(
-        target: "switchyard::request",
-        request_id = %r.request_id,
-        endpoint = r.endpoint,
-        dialect = r.dialect.as_str(),
-        requested = r.requested_model.as_deref().unwrap_or("-"),
-        route = r.route.as_deref().unwrap_or("-"),
-        tier = r.tier.as_deref().unwrap_or("-"),
-        model = r.model.as_deref().unwrap_or("-"),
-        provider = r.provider.as_deref().unwrap_or("-"),
-        upstream_model = r.upstream_model.as_deref().unwrap_or("-"),
-        stream = r.stream,
-        status = r.status,
-        outcome = r.outcome.as_str(),
-        error = r.error_kind.as_deref().unwrap_or("-"),
-        attempts = r.attempts,
-        latency_ms = ms(r.latency),
-        ttft_ms,
-        input_tokens = r.usage.input_tokens,
-        output_tokens = r.usage.output_tokens,
-        cache_read_tokens = r.usage.cache_read_tokens,
-        cache_write_tokens = r.usage.cache_write_tokens(),
-        session = r.session_id.as_deref().unwrap_or("-"),
-        "request"
-    );
-}
-
-fn update_metrics(r: &RequestRecord) {
-    let model = r.model.clone().unwrap_or_else(|| "none".to_string());
-    let status = r.status.to_string();
-    let endpoint = r.endpoint;
-    metrics::counter!("switchyard_requests_total", "endpoint" => endpoint, "model" => model.clone(), "status" => status.clone())
-        .increment(1);
-    metrics::histogram!("switchyard_request_duration_seconds", "endpoint" => endpoint, "model" => model.clone(), "status" => status)
-        .record(r.latency.as_secs_f64());
-    if let Some(t) = r.ttft {
-        metrics::histogram!("switchyard_time_to_first_token_seconds", "model" => model.clone())
-            .record(t.as_secs_f64());
-    }
-    if let Some(kind) = &r.error_kind {
-        metrics::counter!("switchyard_request_errors_total", "model" => model.clone(), "kind" => kind.clone())
-            .increment(1);
-    }
-    if r.attempts > 1 {
-        metrics::counter!("switchyard_upstream_retries_total", "model" => model.clone())
-            .increment(u64::from(r.attempts - 1));
-    }
-    if let Some(result) = r.cache {
-        metrics::counter!("switchyard_cache_requests_total", "result" => result.as_str())
-            .increment(1);
-        if result == crate::usage::CacheUse::Hit {
-            metrics::histogram!("switchyard_cache_hit_duration_seconds")
-                .record(r.latency.as_secs_f64());
-        }
-    }
-    let u = &r.usage;
-    for (kind, n) in [
-        ("input", u.input_tokens),
-        ("output", u.output_tokens),
-        ("cache_read", u.cache_read_tokens),
-        ("cache_write", u.cache_write_tokens()),
-    ] {
-        if n > 0 {
-            metrics::counter!("switchyard_tokens_total", "model" => model.clone(), "type" => kind)
-                .increment(n);
-        }
+        access::log(r);
+        request_metrics::update(r);
     }
 }

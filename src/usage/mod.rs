@@ -16,6 +16,7 @@ mod record;
 pub mod render;
 pub mod reports;
 pub mod setup;
+mod spend_gauges;
 pub mod templates;
 pub mod trace;
 pub mod writer;

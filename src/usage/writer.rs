@@ -11,6 +11,7 @@
 use super::baseline::BaselineCache;
 use super::ledger::{LedgerRow, Pricer};
 use super::record::{RecordSink, RequestRecord};
+use super::spend_gauges::SpendGauges;
 use crate::store::Store;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -308,6 +309,7 @@ async fn purge(store: &Store, retention: Duration) {
 struct Pricing {
     pricer: Pricer,
     baseline: BaselineCache,
+    spend: SpendGauges,
 }
 
 impl Pricing {
@@ -315,28 +317,9 @@ impl Pricing {
         let own = self.pricer.baseline_served(r);
         let usage = self.baseline.usage_for(r, own);
         let row = LedgerRow::from_record(r, &self.pricer, &usage);
-        count_spend(&row);
+        self.spend.count(&row);
         row
     }
-}
-
-/// Spend, baseline and savings per model, tier, provider, key and team, in
-/// USD since the start (gauges: the metrics crate counts whole numbers).
-/// Labels are configured names and issued keys, so they stay bounded.
-fn count_spend(row: &LedgerRow) {
-    let label = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_string());
-    let labels = [
-        ("model", label(&row.model)),
-        ("tier", label(&row.tier)),
-        ("provider", label(&row.provider)),
-        ("key", label(&row.key_id)),
-        ("team", label(&row.team)),
-    ];
-    let usd = |nusd: i64| nusd as f64 / 1e9;
-    metrics::gauge!("switchyard_spend_usd", &labels).increment(usd(row.cost_nusd));
-    metrics::gauge!("switchyard_baseline_usd", &labels).increment(usd(row.baseline_nusd));
-    metrics::gauge!("switchyard_saved_usd", &labels)
-        .increment(usd(row.baseline_nusd - row.cost_nusd));
 }
 
 async fn run(
@@ -349,6 +332,7 @@ async fn run(
     let mut pricing = Pricing {
         pricer,
         baseline: BaselineCache::new(config.cache_ttl),
+        spend: SpendGauges::default(),
     };
     let mut stats = WriterStats::default();
     let mut backoff = Backoff::default();
