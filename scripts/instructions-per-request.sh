@@ -57,10 +57,10 @@ for _ in range(n):
 PY
 }
 send 200
-callgrind_control -z $gw > /dev/null
+callgrind_control -z $gw > /dev/null 2>&1
 send "$n"
 sleep 1
-callgrind_control -d $gw > /dev/null
+callgrind_control -d $gw > /dev/null 2>&1
 sleep 1
 profile="$out/cg.out.1"
 callgrind_annotate --inclusive=yes --threshold=100 "$profile" > "$out/inclusive.txt" 2>/dev/null

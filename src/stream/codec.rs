@@ -51,28 +51,31 @@ impl Translator {
     }
 
     fn emit(&mut self, out: &mut VecDeque<Bytes>) -> Result<(), UpstreamError> {
-        for event in std::mem::take(&mut self.events) {
+        // The buffer goes back afterwards, so a stream allocates it once.
+        let mut events = std::mem::take(&mut self.events);
+        for event in events.drain(..) {
             self.meter.observe_event(&event);
             match &mut self.guard {
                 Some(guard) => {
                     let released = guard.push(event);
                     self.pass(released, out)?;
                 }
-                None => self.pass(vec![event], out)?,
+                None => self.pass(std::iter::once(event), out)?,
             }
         }
+        self.events = events;
         Ok(())
     }
 
     /// Events past the answer guard: through the tool gate, then encoded.
     fn pass(
         &mut self,
-        events: Vec<StreamEvent>,
+        events: impl IntoIterator<Item = StreamEvent>,
         out: &mut VecDeque<Bytes>,
     ) -> Result<(), UpstreamError> {
         let Some(gate) = &mut self.gate else {
-            for e in &events {
-                self.encoder.encode(e, out);
+            for e in events {
+                self.encoder.encode(&e, out);
             }
             return Ok(());
         };
