@@ -95,9 +95,32 @@ impl Who {
     }
 }
 
-/// Rows per INSERT statement: 35 parameters each stays well inside
-/// SQLite's and PostgreSQL's limits on bound parameters.
+/// Rows per INSERT statement on PostgreSQL: 40 parameters each stays well
+/// inside its limit on bound parameters.
 const INSERT_CHUNK: usize = 100;
+
+/// Rows per INSERT statement on SQLite, largest first: a batch is written as
+/// statements of these sizes only, each prepared once per connection and
+/// kept, so no row pays for parsing SQL and the kept statements stay few.
+const SQLITE_INSERT_SIZES: [usize; 4] = [64, 16, 4, 1];
+
+/// The statement sizes `rows` rows are written in.
+fn insert_sizes(rows: usize, backend: Backend) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    let mut left = rows;
+    if backend == Backend::Postgres {
+        while left > 0 {
+            sizes.push(left.min(INSERT_CHUNK));
+            left -= left.min(INSERT_CHUNK);
+        }
+        return sizes;
+    }
+    for size in SQLITE_INSERT_SIZES {
+        sizes.extend(std::iter::repeat_n(size, left / size));
+        left %= size;
+    }
+    sizes
+}
 
 pub use crate::config::sqlite_url;
 
@@ -178,16 +201,25 @@ impl Store {
 
     /// Insert rows in one transaction (rows already present are left alone,
     /// so a retried batch does not duplicate). Rows go in multi-row
-    /// statements, so SQL is parsed once per chunk rather than once per row.
+    /// statements ([`insert_sizes`]), so SQL is parsed once per chunk on
+    /// PostgreSQL and once per statement size and connection on SQLite.
     pub async fn insert(&self, rows: &[LedgerRow]) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let written: Result<(), sqlx::Error> = async {
-            for chunk in rows.chunks(INSERT_CHUNK) {
+            let mut rest = rows;
+            for size in insert_sizes(rows.len(), self.backend) {
+                let (chunk, after) = rest.split_at(size);
+                rest = after;
                 let sql = queries::insert_sql(chunk.len(), self.backend == Backend::Postgres);
-                // Not a persistent statement: through the Any driver a NULL binds
-                // with a guessed type, and a cached statement would keep that guess.
+                // On PostgreSQL not a persistent statement: through the Any driver
+                // a NULL binds with a guessed type, and a cached statement would
+                // keep that guess. SQLite's binds carry no declared type, so its
+                // few statements are prepared once: a quiet gateway writes every
+                // row as a batch of one, and parsing that 40-column insert was
+                // half of the row's cost (BENCHMARKS.md).
                 // Built from constants and numbers only.
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .persistent(self.backend == Backend::Sqlite);
                 for r in chunk {
                     q = q
                         .bind(&r.id)

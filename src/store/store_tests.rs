@@ -332,3 +332,72 @@ async fn a_database_a_newer_version_migrated_further_still_opens() {
     assert!(Store::connect(&url).await.is_ok());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn batches_split_into_the_kept_statement_sizes() {
+    for rows in [0, 1, 3, 4, 5, 63, 64, 65, 100, 101, 250] {
+        let sqlite = insert_sizes(rows, Backend::Sqlite);
+        assert_eq!(sqlite.iter().sum::<usize>(), rows);
+        assert!(sqlite.iter().all(|s| SQLITE_INSERT_SIZES.contains(s)));
+        assert!(sqlite.windows(2).all(|w| w[0] >= w[1]), "largest first");
+        let postgres = insert_sizes(rows, Backend::Postgres);
+        assert_eq!(postgres.iter().sum::<usize>(), rows);
+        assert!(postgres.iter().all(|s| *s <= INSERT_CHUNK));
+        assert_eq!(postgres.len(), rows.div_ceil(INSERT_CHUNK));
+    }
+    assert_eq!(insert_sizes(87, Backend::Sqlite), [64, 16, 4, 1, 1, 1]);
+}
+
+/// Kept statements are bound afresh each time: a column NULL in one batch
+/// and set in the next (and the other way round) reads back as written.
+#[tokio::test]
+async fn sqlite_batches_of_any_size_read_back_as_written() {
+    let dir = std::env::temp_dir().join(format!("switchyard-store-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::connect(&sqlite_url(&dir.join("ledger.db")))
+        .await
+        .unwrap();
+    let mut written = 0;
+    for (batch, size) in [1, 1, 5, 87, 1, 150, 4].into_iter().enumerate() {
+        let rows: Vec<LedgerRow> = (0..size)
+            .map(|i| {
+                let mut r = row(
+                    &format!("b{batch}-{i}"),
+                    1_000 + i as i64,
+                    "m",
+                    7,
+                    9,
+                    "success",
+                );
+                if (batch + i) % 2 == 0 {
+                    r.key_id = Some(format!("key-{batch}-{i}"));
+                    r.ttft_ms = None;
+                }
+                r
+            })
+            .collect();
+        store.insert(&rows).await.unwrap();
+        written += size;
+    }
+    let (count, cost): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), CAST(SUM(cost_nusd) AS BIGINT) FROM requests")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+    assert_eq!((count, cost), (written as i64, 7 * written as i64));
+    for (id, key, ttft) in [
+        ("b0-0", Some("key-0-0"), None),
+        ("b1-0", None, Some(3.25)),
+        ("b3-86", None, Some(3.25)),
+        ("b3-85", Some("key-3-85"), None),
+    ] {
+        let (k, t): (Option<String>, Option<f64>) =
+            sqlx::query_as("SELECT key_id, ttft_ms FROM requests WHERE id = $1")
+                .bind(id)
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!((k.as_deref(), t), (key, ttft), "{id}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
