@@ -4,7 +4,7 @@
 //! says it was a hit.
 
 use super::RequestContext;
-use super::reply::{Reply, ReplyBody, json_reply, set_header, sse_reply};
+use super::reply::{Reply, ReplyBody, json_reply, names, set_header, sse_reply};
 use crate::cache::entry::Entry;
 use crate::core::RawRequest;
 use crate::routing::Plan;
@@ -38,14 +38,14 @@ impl CacheStatus {
     /// Add `x-switchyard-cache` (and the similarity or the skip reason).
     pub fn set_headers(self, h: &mut HeaderMap) {
         h.insert(
-            "x-switchyard-cache",
+            names::CACHE,
             HeaderValue::from_static(self.usage().as_str()),
         );
         match self {
             CacheStatus::Hit(Some(sim)) => {
-                set_header(h, "x-switchyard-cache-similarity", &format!("{sim:.4}"));
+                set_header(h, names::CACHE_SIMILARITY, &format!("{sim:.4}"));
             }
-            CacheStatus::Skip(why) => set_header(h, "x-switchyard-cache-reason", why),
+            CacheStatus::Skip(why) => set_header(h, names::CACHE_REASON, why),
             _ => {}
         }
     }
@@ -90,13 +90,13 @@ pub fn hit_reply(
     });
     record.finish(200, Outcome::Success, None);
     let h = reply.headers_mut();
-    set_header(h, "x-switchyard-model", &o.upstream_model);
-    set_header(h, "x-switchyard-provider", &o.provider);
+    set_header(h, names::MODEL, &o.upstream_model);
+    set_header(h, names::PROVIDER, &o.provider);
     if let Some(t) = &o.tier {
-        set_header(h, "x-switchyard-tier", t);
+        set_header(h, names::TIER, t);
     }
-    set_header(h, "x-switchyard-route", &plan.route);
-    set_header(h, "x-switchyard-attempts", "0");
+    set_header(h, names::ROUTE, &plan.route);
+    set_header(h, names::ATTEMPTS, "0");
     let reason = match similarity {
         Some(s) => format!(
             "semantic cache hit (similarity {s:.4}); answered earlier by {}",
@@ -104,7 +104,7 @@ pub fn hit_reply(
         ),
         None => format!("exact cache hit; answered earlier by {}", o.model),
     };
-    set_header(h, "x-switchyard-reason", &reason);
+    set_header(h, names::REASON, &reason);
     CacheStatus::Hit(similarity).set_headers(h);
     reply
 }

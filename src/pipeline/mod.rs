@@ -175,7 +175,7 @@ impl<'a> RequestContext<'a> {
         if let Some(n) = made {
             reply
                 .headers_mut()
-                .insert("x-switchyard-attempts", http::HeaderValue::from(n));
+                .insert(reply::names::ATTEMPTS, http::HeaderValue::from(n));
         }
         // The status the client gets (529 is 503 for OpenAI and Bedrock clients).
         self.record.finish(

@@ -6,7 +6,7 @@ use crate::routing::Plan;
 use crate::stream::Relay;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 /// A reply's body.
 pub enum ReplyBody {
@@ -22,8 +22,37 @@ pub type Reply = http::Response<ReplyBody>;
 /// Longest `x-switchyard-reason` value.
 const MAX_REASON_CHARS: usize = 400;
 
+/// The `x-switchyard-*` response headers, made once: a name given as a
+/// string is checked and parsed on every insert (about 1,000 instructions
+/// each, five or more a request).
+pub mod names {
+    use http::HeaderName;
+
+    /// Upstream model id that answered.
+    pub const MODEL: HeaderName = HeaderName::from_static("x-switchyard-model");
+    /// Provider that answered.
+    pub const PROVIDER: HeaderName = HeaderName::from_static("x-switchyard-provider");
+    /// Tier of the model that answered.
+    pub const TIER: HeaderName = HeaderName::from_static("x-switchyard-tier");
+    /// Route that decided.
+    pub const ROUTE: HeaderName = HeaderName::from_static("x-switchyard-route");
+    /// Upstream attempts made.
+    pub const ATTEMPTS: HeaderName = HeaderName::from_static("x-switchyard-attempts");
+    /// Why routing chose where the request went.
+    pub const REASON: HeaderName = HeaderName::from_static("x-switchyard-reason");
+    /// Cache result: hit, miss, skip.
+    pub const CACHE: HeaderName = HeaderName::from_static("x-switchyard-cache");
+    /// Similarity of a semantic hit.
+    pub const CACHE_SIMILARITY: HeaderName =
+        HeaderName::from_static("x-switchyard-cache-similarity");
+    /// Why the cache was skipped.
+    pub const CACHE_REASON: HeaderName = HeaderName::from_static("x-switchyard-cache-reason");
+    /// Proxies: do not buffer this stream.
+    pub const ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+}
+
 /// Set a header when `value` is a valid header value.
-pub fn set_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
+pub fn set_header(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         headers.insert(name, v);
     }
@@ -48,7 +77,7 @@ pub fn sse_reply(body: ReplyBody) -> Reply {
         HeaderValue::from_static("text/event-stream; charset=utf-8"),
     );
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    h.insert(names::ACCEL_BUFFERING, HeaderValue::from_static("no"));
     reply
 }
 
@@ -77,14 +106,14 @@ pub fn served_by(
     (target, attempts): (usize, u32),
 ) {
     if let Some(t) = plan.targets.get(target) {
-        set_header(headers, "x-switchyard-model", &t.upstream_model);
-        set_header(headers, "x-switchyard-provider", &t.provider.name);
+        set_header(headers, names::MODEL, &t.upstream_model);
+        set_header(headers, names::PROVIDER, &t.provider.name);
         if let Some(tier) = &t.tier {
-            set_header(headers, "x-switchyard-tier", tier);
+            set_header(headers, names::TIER, tier);
         }
     }
-    set_header(headers, "x-switchyard-route", &plan.route);
-    set_header(headers, "x-switchyard-attempts", &attempts.to_string());
+    set_header(headers, names::ROUTE, &plan.route);
+    set_header(headers, names::ATTEMPTS, &attempts.to_string());
     let fell_back;
     let reason = if target > 0 {
         fell_back = format!(
@@ -98,7 +127,7 @@ pub fn served_by(
     };
     set_header(
         headers,
-        "x-switchyard-reason",
+        names::REASON,
         &header_safe(reason, MAX_REASON_CHARS),
     );
 }

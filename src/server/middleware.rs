@@ -17,7 +17,8 @@ use subtle::ConstantTimeEq;
 use tracing::Instrument;
 
 /// Response header carrying the request id.
-pub const REQUEST_ID_HEADER: &str = "x-switchyard-request-id";
+pub const REQUEST_ID_HEADER: http::HeaderName =
+    http::HeaderName::from_static("x-switchyard-request-id");
 
 /// Give the request an id and a span, and echo the id in the response.
 pub async fn request_id(mut req: Request, next: Next) -> Response {
