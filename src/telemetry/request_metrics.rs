@@ -53,11 +53,14 @@ pub fn update(r: &RequestRecord) {
     HANDLES.with(|cell| {
         // Re-entry cannot happen (nothing here logs or records), but a
         // borrowed cell must not panic a request: use handles made afresh.
-        let mut fresh = Handles::default();
         let mut kept = cell.try_borrow_mut();
+        let mut fresh;
         let handles = match kept.as_deref_mut() {
             Ok(kept) => kept,
-            Err(_) => &mut fresh,
+            Err(_) => {
+                fresh = Handles::default();
+                &mut fresh
+            }
         };
         if let Some(model_handles) = handles.models.get_mut(model) {
             update_model(model_handles, model, r);

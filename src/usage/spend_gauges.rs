@@ -56,30 +56,32 @@ impl SpendGauges {
             self.key.push_str(part.unwrap_or("none"));
             self.key.push('\u{1f}');
         }
-        if !self.sets.contains_key(&self.key) {
-            if self.sets.len() >= MAX_SETS {
-                self.sets.clear();
-            }
-            let label = |v: Option<&str>| v.unwrap_or("none").to_string();
-            let labels = [
-                ("model", label(parts[0])),
-                ("tier", label(parts[1])),
-                ("provider", label(parts[2])),
-                ("key", label(parts[3])),
-                ("team", label(parts[4])),
-            ];
-            let set = Set {
-                spend: metrics::gauge!("switchyard_spend_usd", &labels),
-                baseline: metrics::gauge!("switchyard_baseline_usd", &labels),
-                saved: metrics::gauge!("switchyard_saved_usd", &labels),
-            };
-            self.sets.insert(self.key.clone(), set);
-        }
-        if let Some(set) = self.sets.get(&self.key) {
-            let usd = |nusd: i64| nusd as f64 / 1e9;
+        let usd = |nusd: i64| nusd as f64 / 1e9;
+        let add = |set: &Set| {
             set.spend.increment(usd(row.cost_nusd));
             set.baseline.increment(usd(row.baseline_nusd));
             set.saved.increment(usd(row.baseline_nusd - row.cost_nusd));
+        };
+        if let Some(set) = self.sets.get(&self.key) {
+            return add(set);
         }
+        if self.sets.len() >= MAX_SETS {
+            self.sets.clear();
+        }
+        let label = |v: Option<&str>| v.unwrap_or("none").to_string();
+        let labels = [
+            ("model", label(parts[0])),
+            ("tier", label(parts[1])),
+            ("provider", label(parts[2])),
+            ("key", label(parts[3])),
+            ("team", label(parts[4])),
+        ];
+        let set = Set {
+            spend: metrics::gauge!("switchyard_spend_usd", &labels),
+            baseline: metrics::gauge!("switchyard_baseline_usd", &labels),
+            saved: metrics::gauge!("switchyard_saved_usd", &labels),
+        };
+        add(&set);
+        self.sets.insert(self.key.clone(), set);
     }
 }
