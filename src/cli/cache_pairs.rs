@@ -16,7 +16,7 @@ pub struct PairsArgs {
     #[arg(long, env = "SWITCHYARD_MINILM_DIR")]
     pub model_dir: PathBuf,
     /// Only this split (`dev`, `test`, or a held-out one, `holdout` …
-    /// `holdout6`; default: all).
+    /// `holdout7`; default: all).
     #[arg(long)]
     pub split: Option<String>,
     /// Thresholds to report.

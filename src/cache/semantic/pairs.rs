@@ -99,7 +99,7 @@ pub fn parse(text: &str) -> Result<Vec<Pair>, String> {
 
 /// The held-out splits a pairs file may name after `@`.
 pub const HELD_OUT: &[&str] = &[
-    "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6",
+    "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7",
 ];
 
 fn held_out(name: &str) -> Option<&'static str> {
