@@ -4,17 +4,13 @@
 //! a bucket (u32) and one weight per level (3 × f32). Buckets no training
 //! example touched stay zero and are not stored.
 
-use super::{Model, ModelInfo};
+use super::{Model, ModelInfo, Weights};
 
 const FORMAT: &str = "switchyard-router-model/2";
 const RECORD: usize = 16;
 
-fn write_weights(weights: &[[f32; 3]], out: &mut Vec<u8>) {
-    let stored: Vec<(usize, &[f32; 3])> = weights
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| w.iter().any(|v| *v != 0.0))
-        .collect();
+fn write_weights(weights: &Weights, out: &mut Vec<u8>) {
+    let stored: Vec<(usize, [f32; 3])> = weights.stored().collect();
     out.extend_from_slice(&(stored.len() as u32).to_le_bytes());
     for (bucket, w) in stored {
         out.extend_from_slice(&(bucket as u32).to_le_bytes());
@@ -25,7 +21,7 @@ fn write_weights(weights: &[[f32; 3]], out: &mut Vec<u8>) {
 }
 
 /// Read one weight set from the front of `body`; the rest is returned.
-fn read_weights(body: &[u8], buckets: usize) -> Result<(Vec<[f32; 3]>, &[u8]), String> {
+fn read_weights(body: &[u8], buckets: usize) -> Result<(Weights, &[u8]), String> {
     let count = body
         .get(..4)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
@@ -33,22 +29,25 @@ fn read_weights(body: &[u8], buckets: usize) -> Result<(Vec<[f32; 3]>, &[u8]), S
     let records = body
         .get(4..4 + count * RECORD)
         .ok_or_else(|| format!("model weights: {count} records, fewer bytes"))?;
-    let mut weights = vec![[0f32; 3]; buckets];
+    let mut weights = Weights::zero(buckets);
     for r in records.chunks_exact(RECORD) {
         let word = |i: usize| [r[i], r[i + 1], r[i + 2], r[i + 3]];
         let bucket = u32::from_le_bytes(word(0)) as usize;
-        let slot = weights
-            .get_mut(bucket)
+        weights
+            .set(bucket, [4, 8, 12].map(|i| f32::from_le_bytes(word(i))))
             .ok_or_else(|| format!("model weights: bucket {bucket} out of range"))?;
-        *slot = [4, 8, 12].map(|i| f32::from_le_bytes(word(i)));
     }
     Ok((weights, &body[4 + count * RECORD..]))
 }
 
 impl Model {
-    /// A model from its weights.
-    pub(super) fn new(info: ModelInfo, base: Vec<[f32; 3]>, full: Vec<[f32; 3]>) -> Model {
-        Model { info, base, full }
+    /// A model from its weights, one triple per bucket.
+    pub(super) fn new(info: ModelInfo, base: &[[f32; 3]], full: &[[f32; 3]]) -> Model {
+        Model {
+            info,
+            base: Weights::from_dense(base),
+            full: Weights::from_dense(full),
+        }
     }
 
     /// Serialize.
@@ -86,6 +85,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_builtin_model_holds_its_weights_packed() {
+        let m = Model::from_bytes(super::super::DEFAULT_MODEL).unwrap();
+        let buckets = m.info.buckets as usize;
+        let held = m.base.heap_bytes() + m.full.heap_bytes();
+        // Densely the two sets were 2 × 12 bytes a bucket (6.3 MB).
+        assert!(held < buckets * 12, "{held} bytes for {buckets} buckets");
+        assert_eq!(
+            Model::from_bytes(&m.to_bytes()).unwrap().to_bytes(),
+            m.to_bytes()
+        );
+        assert_eq!(m.to_bytes(), super::super::DEFAULT_MODEL);
+    }
+
+    #[test]
     fn round_trip_and_bad_files() {
         let info = ModelInfo {
             buckets: 8,
@@ -100,7 +113,7 @@ mod tests {
         base[5] = [0.5, -1.25, 3.0];
         let mut full = vec![[0f32; 3]; 8];
         full[7] = [1.0, 0.0, -2.0];
-        let m = Model::new(info, base, full);
+        let m = Model::new(info, &base, &full);
         let bytes = m.to_bytes();
         assert_eq!(Model::from_bytes(&bytes).unwrap(), m);
         assert!(

@@ -18,11 +18,13 @@
 pub mod features;
 mod file;
 pub mod train;
+mod weights;
 
 pub use super::classifier::level_of_probabilities;
 use super::classifier::{Classification, Level, Thresholds};
 use super::conversation::Conversation;
 use features::Feature;
+use weights::Weights;
 
 /// The model that ships in the binary (`switchyard route train
 /// routing/corpus.jsonl --out routing/model.bin`).
@@ -56,9 +58,9 @@ pub struct Model {
     /// How it was made.
     pub info: ModelInfo,
     /// One request on its own: one weight per level for each bucket.
-    base: Vec<[f32; 3]>,
+    base: Weights,
     /// The latest request in its conversation.
-    full: Vec<[f32; 3]>,
+    full: Weights,
 }
 
 impl std::fmt::Debug for Model {
@@ -142,7 +144,7 @@ impl Model {
             .iter()
             .filter_map(|f| {
                 let name = f.name.as_deref().filter(|n| *n != "bias:")?;
-                let w = &self.full[f.bucket as usize];
+                let w = self.full.get(f.bucket);
                 let others = (w.iter().sum::<f32>() - w[k]) / 2.0;
                 Some((f.value * (w[k] - others), name))
             })
@@ -158,10 +160,16 @@ impl Model {
     }
 }
 
-fn dot(weights: &[[f32; 3]], features: &[Feature]) -> [f32; 3] {
+fn dot(weights: &Weights, features: &[Feature]) -> [f32; 3] {
+    dot_with(features, |bucket| weights.get(bucket))
+}
+
+/// The weighted sum of `features`, each bucket's weights from `weights_of`.
+#[inline]
+fn dot_with(features: &[Feature], weights_of: impl Fn(u32) -> [f32; 3]) -> [f32; 3] {
     let mut z = [0f32; 3];
     for f in features {
-        let w = &weights[f.bucket as usize];
+        let w = weights_of(f.bucket);
         (0..3).for_each(|k| z[k] += w[k] * f.value);
     }
     z

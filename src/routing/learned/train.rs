@@ -8,7 +8,7 @@
 //! model was fitted to.
 
 use super::features::{self, Feature, Shape};
-use super::{Model, ModelInfo, level_of_probabilities};
+use super::{Model, ModelInfo, Weights, level_of_probabilities};
 use crate::routing::classifier::{Level, Thresholds};
 use crate::routing::conversation::Conversation;
 
@@ -44,7 +44,7 @@ impl Example {
     }
 
     /// Its features as `full` reads them, given the `base` weights.
-    fn full_features(&self, base: &[[f32; 3]], buckets: u32) -> Vec<Feature> {
+    fn full_features(&self, base: &Weights, buckets: u32) -> Vec<Feature> {
         let previous = self
             .previous
             .as_deref()
@@ -124,7 +124,7 @@ fn fit(examples: &[(&[Feature], Level)], opts: &Options) -> Vec<[f32; 3]> {
     for _ in 0..opts.epochs {
         for i in rng.order(examples.len()) {
             let (features, level) = examples[i];
-            let p = super::softmax(super::dot(&w, features));
+            let p = super::softmax(super::dot_with(features, |b| w[b as usize]));
             for f in features {
                 let b = f.bucket as usize;
                 for k in 0..3 {
@@ -171,9 +171,10 @@ fn fit_model(examples: &[&Example], info: ModelInfo, opts: &Options) -> Model {
         .map(|e| (e.own.as_slice(), e.level))
         .collect();
     let base = fit(&alone, opts);
+    let base_weights = Weights::from_dense(&base);
     let full_features: Vec<Vec<Feature>> = examples
         .iter()
-        .map(|e| e.full_features(&base, opts.buckets))
+        .map(|e| e.full_features(&base_weights, opts.buckets))
         .collect();
     let rows: Vec<(&[Feature], Level)> = full_features
         .iter()
@@ -181,7 +182,7 @@ fn fit_model(examples: &[&Example], info: ModelInfo, opts: &Options) -> Model {
         .map(|(f, e)| (f.as_slice(), e.level))
         .collect();
     let full = fit(&rows, opts);
-    Model::new(info, base, full)
+    Model::new(info, &base, &full)
 }
 
 fn blank_info(opts: &Options) -> ModelInfo {
