@@ -218,18 +218,32 @@ impl Gateway {
                 // Telling HTTP/1 from HTTP/2 waits for the first bytes, with
                 // no timeout of hyper's: a client that sends nothing goes.
                 // Until then it may be closed to make room for another.
-                let mut first = [0u8; 1];
+                let mut first = [0u8; 2];
                 let spoke = tokio::select! {
                     read = tokio::time::timeout(limits.header_timeout, tcp.peek(&mut first)) => {
-                        matches!(read, Ok(Ok(1)))
+                        match read {
+                            Ok(Ok(n)) if n > 0 => Some(n),
+                            _ => None,
+                        }
                     }
-                    () = ticket.evicted() => false,
+                    () = ticket.evicted() => None,
                 };
                 ticket.spoke();
-                if !spoke {
+                let Some(spoke) = spoke else {
                     return;
-                }
-                let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+                };
+                // Left to tell the versions apart, hyper reads the first 24
+                // bytes on their own, and its HTTP/1 read buffer, finding
+                // them unparsed, grows to 16 KB for the rest: 8 KB more for
+                // every connection, held as long as the connection lives.
+                // (No route upgrades a connection, so none is served with
+                // upgrades: that path always reads the 24 bytes.)
+                let builder = if surely_http1(&first[..spoke]) {
+                    builder.http1_only()
+                } else {
+                    builder
+                };
+                let connection = builder.serve_connection(TokioIo::new(tcp), service);
                 let _ = watcher.watch(connection).await;
                 drop(ticket);
             });
@@ -260,6 +274,17 @@ impl Gateway {
             tracing::warn!("shutdown: some cache writes did not finish in time");
         }
         Ok(())
+    }
+}
+
+/// Whether a connection whose first bytes are `first` speaks HTTP/1: every
+/// HTTP/1 request starts with a method, and none of them with "PR", as the
+/// HTTP/2 preface (`PRI * HTTP/2.0`) does. One `P` alone cannot tell.
+fn surely_http1(first: &[u8]) -> bool {
+    match first {
+        [] | [b'P'] => false,
+        [b'P', second, ..] => *second != b'R',
+        _ => true,
     }
 }
 
@@ -298,5 +323,26 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::surely_http1;
+
+    #[test]
+    fn only_the_http2_preface_is_left_to_hyper_to_tell() {
+        for start in [
+            "GET /",
+            "POST /v1/messages",
+            "PUT /",
+            "PATCH /",
+            "OPTIONS *",
+        ] {
+            assert!(surely_http1(&start.as_bytes()[..2]), "{start}");
+        }
+        assert!(!surely_http1(b"PRI * HTTP/2.0"[..2].as_ref()));
+        assert!(!surely_http1(b"P"));
+        assert!(!surely_http1(b""));
     }
 }

@@ -130,3 +130,42 @@ async fn a_dribbled_body_gets_a_408() {
     assert!(text.contains("\"type\":\"error\""), "{text}");
     assert!(text.contains("did not arrive within"), "{text}");
 }
+
+/// HTTP/1 connections are told from HTTP/2 by their first bytes (so hyper
+/// need not read them on their own); both are served, and so is a request
+/// whose first byte arrives alone.
+#[tokio::test]
+async fn http1_and_http2_are_both_served() {
+    let gw = TestGateway::custom(&sections("header_timeout = \"5s\"")).await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let resp = h2.get(format!("{}/health", gw.url)).send().await.unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.status(), 200);
+    for request in [
+        "GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        "PUT /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+    ] {
+        let mut tcp = connect(&gw).await;
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let (answer, _) = until_closed(&mut tcp).await;
+        let status = if request.starts_with("GET") { 200 } else { 405 };
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+    }
+    let mut split = connect(&gw).await;
+    split.write_all(b"P").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    split
+        .write_all(
+            b"OST /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let (answer, _) = until_closed(&mut split).await;
+    assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+}
