@@ -14,22 +14,7 @@ bin=$(realpath "$1"); n=${2:-2000}
 out=${OUT:-/tmp/switchyard-hold}
 rm -rf "$out"; mkdir -p "$out"
 mock_port=18081; gw_port=14001
-"$bin" bench --mock-only --mock-listen 127.0.0.1:$mock_port > "$out/mock.log" 2>&1 &
-mock=$!
-cat > "$out/switchyard.toml" <<TOML
-listen = "127.0.0.1:$gw_port"
-auth = "none"
-database_url = "sqlite://$out/ledger.db"
-
-[providers.mock-anthropic]
-kind = "anthropic"
-base_url = "http://127.0.0.1:$mock_port"
-api_key = "bench"
-
-[models.bench]
-provider = "mock-anthropic"
-id = "claude-sonnet-4-5"
-TOML
+. "$(dirname "$0")/lib/mock-gateway.sh"
 if [ "${HEAPTRACK:-0}" = 1 ]; then
     heaptrack -o "$out/heaptrack" "$bin" serve --config "$out/switchyard.toml" > "$out/gateway.log" 2>&1 &
 else

@@ -17,21 +17,8 @@ bin=$(realpath "$1"); kind=${2:-json}; n=${3:-1000}
 out=${OUT:-/tmp/switchyard-callgrind}
 rm -rf "$out"; mkdir -p "$out"
 mock_port=18080; gw_port=14000
-"$bin" bench --mock-only --mock-listen 127.0.0.1:$mock_port > "$out/mock.log" 2>&1 &
-mock=$!
-cat > "$out/switchyard.toml" <<TOML
-listen = "127.0.0.1:$gw_port"
-auth = "none"
-database_url = "sqlite://$out/ledger.db"
-
-[providers.mock-anthropic]
-kind = "anthropic"
-base_url = "http://127.0.0.1:$mock_port"
-api_key = "bench"
-
-[models.bench]
-provider = "mock-anthropic"
-id = "claude-sonnet-4-5"
+. "$(dirname "$0")/lib/mock-gateway.sh"
+cat >> "$out/switchyard.toml" <<TOML
 
 [cache]
 exact = false
