@@ -219,7 +219,7 @@ impl Gateway {
                 // no timeout of hyper's: a client that sends nothing goes.
                 // Until then it may be closed to make room for another.
                 let mut first = [0u8; 2];
-                let spoke = tokio::select! {
+                let peeked = tokio::select! {
                     read = tokio::time::timeout(limits.header_timeout, tcp.peek(&mut first)) => {
                         match read {
                             Ok(Ok(n)) if n > 0 => Some(n),
@@ -229,7 +229,7 @@ impl Gateway {
                     () = ticket.evicted() => None,
                 };
                 ticket.spoke();
-                let Some(spoke) = spoke else {
+                let Some(peeked) = peeked else {
                     return;
                 };
                 // Left to tell the versions apart, hyper reads the first 24
@@ -238,7 +238,7 @@ impl Gateway {
                 // every connection, held as long as the connection lives.
                 // (No route upgrades a connection, so none is served with
                 // upgrades: that path always reads the 24 bytes.)
-                let builder = if surely_http1(&first[..spoke]) {
+                let builder = if surely_http1(&first[..peeked]) {
                     builder.http1_only()
                 } else {
                     builder
